@@ -1,0 +1,26 @@
+"""course_lib: the tested helpers behind the CNN course notebooks.
+
+``import course_lib as cl`` is cheap: submodules load on first use (``cl.data``, ``cl.models``, ...), so the
+NumPy-only parts never pull in TensorFlow.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from . import config
+
+__version__ = "0.1.0"
+
+_SUBMODULES = (
+    "shapes", "numpy_cnn", "models", "data", "training", "plotting", "inspect", "checks", "config",
+)
+
+__all__ = list(_SUBMODULES) + ["__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,681 @@
+"""Arithmetic of convolutional layers: output sizes, padding, parameters, multiply-adds, memory, receptive fields.
+
+Everything here is plain integer arithmetic and imports neither NumPy nor TensorFlow, except ``layer_table``, which
+reads a built Keras model. Sizes follow Keras: inputs are NHWC, a kernel is ``(KH, KW)`` (or ``(K,)`` in 1-D,
+``(KD, KH, KW)`` in 3-D) and padding is either a number of zeros per side or one of Keras' strings:
+
+- ``"valid"``: no padding, output ``floor((n - k) / s) + 1``;
+- ``"same"``: Keras/TensorFlow pad just enough that the output is ``ceil(n / s)``, putting the odd zero, when
+  there is one, after the input (bottom/right).
+
+Conventions used for counting:
+
+- parameters include one bias per filter unless ``bias=False``;
+- a multiply-add (MAC) is one product of a weight and an input value added to a running sum. A convolution makes
+  ``(output values) x (weights per filter)`` of them; zeros introduced by padding are counted, because the
+  hardware multiplies them too, and the bias additions are not (the lectures count the same way:
+  a 32x32x3 input, ten 5x5 filters, padding 2 -> 10*32*32 outputs x 75 = 768,000);
+- activations are the number of values a layer outputs for one example (the batch axis excluded).
+
+Functions accept an int for a square (or cubic) size or a tuple with one entry per spatial dimension; a tuple
+input gives a tuple result.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+__all__ = [
+    "PADDING_MODES",
+    "conv_output_size",
+    "same_padding",
+    "conv_params",
+    "conv_macs",
+    "dense_params",
+    "dense_macs",
+    "activation_memory",
+    "receptive_field",
+    "receptive_field_steps",
+    "layer_table",
+    "LayerTable",
+]
+
+PADDING_MODES = ("same", "valid")
+
+
+# --------------------------------------------------------------------------------------------------------------
+# validation helpers
+# --------------------------------------------------------------------------------------------------------------
+def _check_int(name: str, value: Any, *, minimum: int) -> int:
+    """Return ``value`` as an int, or raise TypeError/ValueError naming ``name`` and what was received."""
+    # bool is an int subclass, but kernel=True is always a mistake.
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
+    value = int(value)
+    if value < minimum:
+        kind = {0: "a non-negative int", 1: "a positive int"}.get(minimum, f"an int >= {minimum}")
+        raise ValueError(f"{name} must be {kind}, got {value}")
+    return value
+
+
+def _as_tuple(name: str, value: Any, ndim: int, *, minimum: int) -> tuple[int, ...]:
+    """Broadcast an int to ``ndim`` entries, or check that a tuple/list has ``ndim`` valid entries."""
+    if isinstance(value, (tuple, list)):
+        if len(value) != ndim:
+            raise ValueError(f"{name} must have {ndim} entries (one per spatial dimension), got {tuple(value)!r}")
+        return tuple(_check_int(f"{name}[{i}]", v, minimum=minimum) for i, v in enumerate(value))
+    return (_check_int(name, value, minimum=minimum),) * ndim
+
+
+def _ndim_of(*values: Any, default: int | None = None) -> int | None:
+    """Number of spatial dimensions implied by the first tuple among ``values`` (``default`` when all are ints)."""
+    for v in values:
+        if isinstance(v, (tuple, list)):
+            if len(v) == 0:
+                raise ValueError(f"a size tuple needs at least one entry, got {tuple(v)!r}")
+            return len(v)
+    return default
+
+
+def _padding_pair(name: str, value: Any) -> tuple[int, int]:
+    """One dimension's padding as (before, after): an int p means (p, p)."""
+    if isinstance(value, (tuple, list)):
+        if len(value) != 2:
+            raise ValueError(f"{name} must be an int or a (before, after) pair, got {tuple(value)!r}")
+        return (_check_int(f"{name}[0]", value[0], minimum=0), _check_int(f"{name}[1]", value[1], minimum=0))
+    p = _check_int(name, value, minimum=0)
+    return (p, p)
+
+
+def _check_padding_string(padding: str) -> str:
+    mode = padding.lower()
+    if mode not in PADDING_MODES:
+        raise ValueError(f"padding must be an int, 'same' or 'valid', got {padding!r}")
+    return mode
+
+
+# --------------------------------------------------------------------------------------------------------------
+# output size and padding
+# --------------------------------------------------------------------------------------------------------------
+def _output_size_1d(n: int, k: int, s: int, padding: Any, strict: bool, where: str) -> int:
+    if isinstance(padding, str):
+        mode = _check_padding_string(padding)
+        if mode == "same":
+            # Keras/TF choose the padding so that exactly ceil(n / s) windows fit; nothing can fail to fit.
+            return -(-n // s)
+        before = after = 0
+    else:
+        before, after = _padding_pair("padding" + where, padding)
+    padded = n + before + after
+    pad_text = f"2*{before}" if before == after else f"{before} + {after}"
+    if k > padded:
+        raise ValueError(
+            f"kernel{where} {k} is larger than the padded input{where} {padded} "
+            f"(n + padding = {n} + {pad_text}): no window fits"
+        )
+    span = padded - k
+    if strict and span % s != 0:
+        formula = f"(n + 2p - k)/s + 1 = ({n} + {pad_text} - {k})/{s} + 1"
+        raise ValueError(
+            f"a window of {k} at stride {s} does not tile the input{where} exactly: {formula} = {span}/{s} + 1 = {span / s + 1:.4g}, "
+            f"not an integer ({span % s} input position(s) left over at the end). Change the stride, the "
+            f"kernel or the padding, or pass strict=False to drop the leftover positions (floor)."
+        )
+    return span // s + 1
+
+
+def conv_output_size(n, kernel, stride=1, padding=0, *, strict=False):
+    """Size of a convolution's (or pooling's) output along each spatial dimension.
+
+    The general formula is ``floor((n + 2p - k) / s) + 1``. Pooling layers follow the same rule, so this also
+    gives the output of ``MaxPooling2D(pool_size=k, strides=s, padding=...)``.
+
+    Args:
+        n: input size, an int, or a tuple ``(h, w)`` (any number of spatial dimensions) for a tuple result.
+        kernel: window size, an int or a tuple with one entry per dimension.
+        stride: step between windows, an int or a tuple.
+        padding: zeros added on each side: an int, ``"valid"`` (0), ``"same"`` (Keras: output ``ceil(n/s)``),
+            a ``(before, after)`` pair for a 1-D int ``n``, or, with a tuple ``n``, a tuple whose entries are
+            ints or ``(before, after)`` pairs (the ``ZeroPadding2D`` format).
+        strict: if True, raise when the windows do not tile the padded input exactly, that is when
+            ``(n + 2p - k)`` is not a multiple of ``s`` (a 7x7 input with a 3x3 kernel at stride 3 leaves one
+            row and one column unused). With ``"same"`` the padding is chosen to fit, so nothing is raised.
+
+    Returns:
+        An int, or a tuple of ints when any of ``n``, ``kernel``, ``stride`` is a tuple.
+
+    Raises:
+        TypeError: a size is not an int (or tuple of ints), or padding has the wrong type.
+        ValueError: a non-positive size, kernel or stride, negative padding, an unknown padding string, tuples
+            of different lengths, a kernel larger than the padded input, or (strict) a window that does not fit.
+
+    Reference: Dumoulin and Visin, "A guide to convolution arithmetic for deep learning", arXiv:1603.07285.
+    """
+    pad_ndim = None
+    if isinstance(padding, (tuple, list)) and not isinstance(n, (tuple, list)):
+        pass  # a 1-D (before, after) pair, not one entry per dimension
+    elif isinstance(padding, (tuple, list)):
+        pad_ndim = len(padding)
+    ndim = _ndim_of(n, kernel, stride, default=None)
+    if ndim is None and pad_ndim is not None:
+        ndim = pad_ndim
+    if ndim is None:  # everything scalar: a 1-D answer
+        if isinstance(padding, str):
+            pass
+        elif not isinstance(padding, (tuple, list)):
+            padding = _check_int("padding", padding, minimum=0)
+        return _output_size_1d(
+            _check_int("n", n, minimum=1), _check_int("kernel", kernel, minimum=1),
+            _check_int("stride", stride, minimum=1), padding, strict, "",
+        )
+    ns = _as_tuple("n", n, ndim, minimum=1)
+    ks = _as_tuple("kernel", kernel, ndim, minimum=1)
+    ss = _as_tuple("stride", stride, ndim, minimum=1)
+    if isinstance(padding, str):
+        pads: tuple[Any, ...] = (padding,) * ndim
+    elif isinstance(padding, (tuple, list)):
+        if len(padding) != ndim:
+            raise ValueError(
+                f"padding must have {ndim} entries (one per spatial dimension), got {tuple(padding)!r}"
+            )
+        pads = tuple(padding)
+    else:
+        pads = (_check_int("padding", padding, minimum=0),) * ndim
+    return tuple(
+        _output_size_1d(ns[i], ks[i], ss[i], pads[i], strict, f"[{i}]" if ndim > 1 else "")
+        for i in range(ndim)
+    )
+
+
+def same_padding(kernel, *, asymmetric=False):
+    """Zeros per side that keep the size unchanged for a stride-1 convolution: ``(k - 1) / 2``.
+
+    An even kernel cannot be centred: ``k - 1`` zeros must be split unevenly. Keras ("same") puts the extra zero
+    after the input; ask for that split with ``asymmetric=True``.
+
+    Args:
+        kernel: kernel size, an int or a tuple ``(kh, kw, ...)``.
+        asymmetric: if True, return ``(before, after)`` pairs, ``((k - 1) // 2, k // 2)``, which also work for
+            even kernels.
+
+    Returns:
+        An int per dimension (a tuple for a tuple kernel), or ``(before, after)`` pairs when ``asymmetric``.
+
+    Raises:
+        TypeError: kernel is not an int or tuple of ints.
+        ValueError: kernel is not positive, or is even and ``asymmetric`` is False.
+    """
+
+    def one(k: int, where: str) -> Any:
+        if asymmetric:
+            return ((k - 1) // 2, k // 2)
+        if k % 2 == 0:
+            raise ValueError(
+                f"kernel{where} {k} is even: no symmetric padding keeps the size at stride 1 "
+                f"(it needs {k - 1} zeros in total). Use same_padding(..., asymmetric=True) for Keras' "
+                f"split ({(k - 1) // 2} before, {k // 2} after)."
+            )
+        return (k - 1) // 2
+
+    if isinstance(kernel, (tuple, list)):
+        ks = _as_tuple("kernel", kernel, len(kernel), minimum=1)
+        return tuple(one(k, f"[{i}]") for i, k in enumerate(ks))
+    return one(_check_int("kernel", kernel, minimum=1), "")
+
+
+# --------------------------------------------------------------------------------------------------------------
+# parameters, multiply-adds, memory
+# --------------------------------------------------------------------------------------------------------------
+def conv_params(kernel, in_channels, filters, *, bias=True, ndim=2):
+    """Learnable parameters of a convolution layer: ``prod(kernel) * in_channels * filters (+ filters)``.
+
+    Args:
+        kernel: kernel size, an int (square for ``ndim=2``, cubic for ``ndim=3``) or a tuple ``(kh, kw)``,
+            ``(k,)``, ``(kd, kh, kw)``.
+        in_channels: channels (depth) of the input; every filter spans all of them.
+        filters: number of filters, i.e. output channels.
+        bias: count one bias per filter.
+        ndim: spatial dimensions an int kernel stands for (ignored for a tuple kernel).
+
+    Returns:
+        The number of parameters (int). The layer's weight tensor has shape ``(*kernel, in_channels, filters)``.
+
+    Raises:
+        TypeError / ValueError: a size that is not a positive int.
+    """
+    ndim = _check_int("ndim", ndim, minimum=1)
+    ks = _as_tuple("kernel", kernel, _ndim_of(kernel, default=ndim), minimum=1)
+    c_in = _check_int("in_channels", in_channels, minimum=1)
+    c_out = _check_int("filters", filters, minimum=1)
+    if not isinstance(bias, bool):
+        raise TypeError(f"bias must be a bool, got {type(bias).__name__} {bias!r}")
+    return math.prod(ks) * c_in * c_out + (c_out if bias else 0)
+
+
+def conv_macs(input_hw, kernel, in_channels, filters, stride=1, padding=0):
+    """Multiply-adds of one convolution layer on one example: ``prod(output size) * filters * prod(kernel) * C_in``.
+
+    Args:
+        input_hw: spatial size of the input, an int (square 2-D) or a tuple ``(h, w)`` (``(n,)`` in 1-D,
+            ``(d, h, w)`` in 3-D).
+        kernel: kernel size, an int or a tuple.
+        in_channels: input channels.
+        filters: output channels.
+        stride: an int or a tuple.
+        padding: as in :func:`conv_output_size` (int, ``"same"``, ``"valid"``, per-dimension tuple).
+
+    Returns:
+        The number of multiply-adds (int). Products with padded zeros are counted; bias additions are not.
+
+    Raises:
+        TypeError / ValueError: as :func:`conv_output_size`, and for non-positive channel counts.
+    """
+    ndim = _ndim_of(input_hw, kernel, stride, default=2)
+    ns = _as_tuple("input_hw", input_hw, ndim, minimum=1)
+    ks = _as_tuple("kernel", kernel, ndim, minimum=1)
+    c_in = _check_int("in_channels", in_channels, minimum=1)
+    c_out = _check_int("filters", filters, minimum=1)
+    out = conv_output_size(ns, ks, stride, padding)
+    return math.prod(out) * c_out * math.prod(ks) * c_in
+
+
+def dense_params(in_features, units, *, bias=True):
+    """Parameters of a fully connected layer: ``in_features * units (+ units)``.
+
+    Args:
+        in_features: length of the (flattened) input vector.
+        units: number of output units.
+        bias: count one bias per unit.
+
+    Returns:
+        The number of parameters (int).
+
+    Raises:
+        TypeError / ValueError: a size that is not a positive int.
+    """
+    n_in = _check_int("in_features", in_features, minimum=1)
+    n_out = _check_int("units", units, minimum=1)
+    if not isinstance(bias, bool):
+        raise TypeError(f"bias must be a bool, got {type(bias).__name__} {bias!r}")
+    return n_in * n_out + (n_out if bias else 0)
+
+
+def dense_macs(in_features, units):
+    """Multiply-adds of a fully connected layer on one example: ``in_features * units``.
+
+    Raises:
+        TypeError / ValueError: a size that is not a positive int.
+    """
+    return _check_int("in_features", in_features, minimum=1) * _check_int("units", units, minimum=1)
+
+
+def activation_memory(shape, *, bytes_per_value=4):
+    """Bytes needed to hold one activation tensor (float32 by default).
+
+    Args:
+        shape: the tensor's shape, a tuple of positive ints, e.g. ``(224, 224, 64)`` for one example. Leave the
+            batch axis out, or give it as a number; ``None`` entries are rejected.
+        bytes_per_value: 4 for float32, 2 for float16/bfloat16, 8 for float64.
+
+    Returns:
+        ``prod(shape) * bytes_per_value`` (int).
+
+    Raises:
+        TypeError: shape is not a sequence of ints (a ``None`` batch axis included).
+        ValueError: a non-positive entry or ``bytes_per_value``.
+    """
+    if isinstance(shape, numbers.Integral) and not isinstance(shape, bool):
+        shape = (shape,)
+    if not isinstance(shape, (tuple, list)):
+        raise TypeError(f"shape must be a tuple of ints, got {type(shape).__name__} {shape!r}")
+    dims = tuple(_check_int(f"shape[{i}]", d, minimum=1) for i, d in enumerate(shape))
+    return math.prod(dims) * _check_int("bytes_per_value", bytes_per_value, minimum=1)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# receptive field
+# --------------------------------------------------------------------------------------------------------------
+def _layer_pairs(layers: Any) -> list[tuple[Any, Any]]:
+    if isinstance(layers, (str, bytes)) or not isinstance(layers, Iterable):
+        raise TypeError(f"layers must be a sequence of (kernel, stride) pairs, got {type(layers).__name__}")
+    pairs = []
+    for i, layer in enumerate(layers):
+        if not isinstance(layer, (tuple, list)) or len(layer) != 2:
+            raise ValueError(f"layers[{i}] must be a (kernel, stride) pair, got {layer!r}")
+        pairs.append((layer[0], layer[1]))
+    return pairs
+
+
+def receptive_field_steps(layers):
+    """Receptive field and jump after each layer of a stack (the working behind :func:`receptive_field`).
+
+    With ``r_0 = 1`` and ``j_0 = 1`` (one input pixel, neighbours one pixel apart), a layer with kernel ``k`` and
+    stride ``s`` gives ``r_l = r_{l-1} + (k - 1) * j_{l-1}`` and ``j_l = j_{l-1} * s``: each extra tap of the
+    kernel reaches one more unit of the previous layer, and those units are ``j_{l-1}`` input pixels apart.
+
+    Args:
+        layers: a sequence of ``(kernel, stride)`` pairs, ints or ``(h, w)`` tuples, first layer first. Pooling
+            layers count like convolutions (their window is the kernel); padding does not change the size.
+
+    Returns:
+        A list with one dict per layer: ``kernel``, ``stride``, ``rf`` (receptive field in input pixels after
+        this layer) and ``jump`` (input pixels between neighbouring outputs of this layer); ints, or tuples when
+        any size is a tuple.
+
+    Raises:
+        TypeError / ValueError: a malformed pair, a non-positive kernel or stride.
+
+    Reference: Araujo, Norris and Sim, "Computing Receptive Fields of Convolutional Neural Networks",
+        Distill 2019.
+    """
+    pairs = _layer_pairs(layers)
+    ndim = _ndim_of(*[v for pair in pairs for v in pair], default=None)
+    dims = ndim or 1
+    rf = [1] * dims
+    jump = [1] * dims
+    steps = []
+    for i, (kernel, stride) in enumerate(pairs):
+        ks = _as_tuple(f"layers[{i}] kernel", kernel, dims, minimum=1)
+        ss = _as_tuple(f"layers[{i}] stride", stride, dims, minimum=1)
+        rf = [r + (k - 1) * j for r, k, j in zip(rf, ks, jump)]
+        jump = [j * s for j, s in zip(jump, ss)]
+        pack = (lambda v: tuple(v)) if ndim else (lambda v: v[0])
+        steps.append({"kernel": pack(ks), "stride": pack(ss), "rf": pack(rf), "jump": pack(jump)})
+    return steps
+
+
+def receptive_field(layers):
+    """Receptive field, in input pixels, of one unit at the top of a stack of convolution/pooling layers.
+
+    Without strides it grows by ``k - 1`` per layer (``1 + L(K - 1)`` for ``L`` layers of size ``K``); after a
+    stride-``s`` layer every later layer's growth is multiplied by ``s``, which is why downsampling lets a
+    network see the whole image with few layers.
+
+    Args:
+        layers: a sequence of ``(kernel, stride)`` pairs, ints or ``(h, w)`` tuples, first layer first.
+
+    Returns:
+        The receptive field (int, or tuple per dimension when any size is a tuple); 1 for an empty stack.
+
+    Raises:
+        TypeError / ValueError: a malformed pair, a non-positive kernel or stride.
+
+    Reference: Araujo, Norris and Sim, "Computing Receptive Fields of Convolutional Neural Networks",
+        Distill 2019.
+    """
+    steps = receptive_field_steps(layers)
+    if not steps:
+        return 1
+    return steps[-1]["rf"]
+
+
+# --------------------------------------------------------------------------------------------------------------
+# per-layer table of a Keras model
+# --------------------------------------------------------------------------------------------------------------
+_COLUMNS = ("name", "type", "output_shape", "params", "macs", "activations")
+
+
+class LayerTable:
+    """Rows of :func:`layer_table`, with totals and a plain-text (and HTML) rendering.
+
+    Attributes:
+        rows: a list of dicts with keys ``name`` (nested models give ``outer/inner``), ``type`` (class name),
+            ``output_shape`` (tuple without the batch axis; a list of tuples for several outputs), ``params``,
+            ``macs`` (None when a spatial size is unknown), ``activations`` (values output per example, summed
+            over the calls of a shared layer) and ``calls`` (how many times the layer runs in the model).
+    """
+
+    def __init__(self, rows: list[dict[str, Any]], title: str = ""):
+        self.rows = rows
+        self.title = title
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __iter__(self):
+        return iter(self.rows)
+
+    def __getitem__(self, key: int | str) -> dict[str, Any]:
+        """A row by position, or by layer name (``table["block1_conv1"]``)."""
+        if isinstance(key, str):
+            for row in self.rows:
+                if row["name"] == key:
+                    return row
+            raise KeyError(f"no layer named {key!r}; names: {[r['name'] for r in self.rows]}")
+        return self.rows[key]
+
+    def totals(self) -> dict[str, int | None]:
+        """Sums of ``params``, ``macs`` and ``activations`` over all rows (``macs`` None if any is unknown)."""
+        macs = [r["macs"] for r in self.rows]
+        return {
+            "params": sum(r["params"] for r in self.rows),
+            "macs": None if any(m is None for m in macs) else sum(macs),
+            "activations": sum(r["activations"] or 0 for r in self.rows),
+        }
+
+    @staticmethod
+    def _shape_text(shape: Any) -> str:
+        if isinstance(shape, list):
+            return ", ".join(LayerTable._shape_text(s) for s in shape)
+        return "x".join("?" if d is None else str(d) for d in shape) if shape else "scalar"
+
+    @staticmethod
+    def _num(value: Any) -> str:
+        return "?" if value is None else f"{value:,}"
+
+    def _cells(self) -> tuple[list[str], list[list[str]], list[str]]:
+        header = ["layer", "type", "output", "params", "MACs", "activations"]
+        body = [
+            [
+                r["name"] + (f" (x{r['calls']})" if r.get("calls", 1) > 1 else ""),
+                r["type"], self._shape_text(r["output_shape"]),
+                self._num(r["params"]), self._num(r["macs"]), self._num(r["activations"]),
+            ]
+            for r in self.rows
+        ]
+        t = self.totals()
+        footer = ["total", "", "", self._num(t["params"]), self._num(t["macs"]), self._num(t["activations"])]
+        return header, body, footer
+
+    def to_text(self) -> str:
+        """The table as aligned plain text: names left-aligned, numbers right-aligned, a totals line last."""
+        header, body, footer = self._cells()
+        grid = [header, *body, footer]
+        widths = [max(len(row[c]) for row in grid) for c in range(len(header))]
+
+        def line(cells: list[str]) -> str:
+            parts = [
+                cell.ljust(w) if c < 3 else cell.rjust(w) for c, (cell, w) in enumerate(zip(cells, widths))
+            ]
+            return "  ".join(parts).rstrip()
+
+        rule = "-" * len(line(header))
+        out = [self.title] if self.title else []
+        out += [line(header), rule, *(line(r) for r in body), rule, line(footer)]
+        return "\n".join(out)
+
+    def __str__(self) -> str:
+        return self.to_text()
+
+    def __repr__(self) -> str:
+        t = self.totals()
+        return f"LayerTable({len(self.rows)} rows, params={t['params']:,}, macs={self._num(t['macs'])})"
+
+    def _repr_html_(self) -> str:
+        import html
+
+        header, body, footer = self._cells()
+
+        def tr(cells: list[str], tag: str) -> str:
+            tds = "".join(
+                f'<{tag} style="text-align:{"left" if c < 3 else "right"}">{html.escape(cell)}</{tag}>'
+                for c, cell in enumerate(cells)
+            )
+            return f"<tr>{tds}</tr>"
+
+        caption = f"<caption>{html.escape(self.title)}</caption>" if self.title else ""
+        rows = "".join(tr(r, "td") for r in body)
+        return (
+            f"<table>{caption}<thead>{tr(header, 'th')}</thead><tbody>{rows}</tbody>"
+            f"<tfoot>{tr(footer, 'th')}</tfoot></table>"
+        )
+
+
+def _shape_of(tensor: Any) -> tuple[Any, ...]:
+    # Keras tensors carry the batch axis first; the table is per example.
+    return tuple(tensor.shape)[1:]
+
+
+def _numel(shape: Sequence[Any]) -> int | None:
+    if any(d is None for d in shape):
+        return None
+    return math.prod(shape)
+
+
+def _flatten(outputs: Any) -> list[Any]:
+    if isinstance(outputs, (list, tuple)):
+        return [t for o in outputs for t in _flatten(o)]
+    if isinstance(outputs, dict):
+        return [t for o in outputs.values() for t in _flatten(o)]
+    return [outputs]
+
+
+def _graph_of(model: Any) -> Any:
+    """The Functional graph behind a model (Sequential keeps one once built), or None for subclassed models."""
+    if getattr(model, "_functional", None) is not None:  # a built Sequential
+        return model._functional
+    if hasattr(model, "_nodes_by_depth") and hasattr(model, "operations"):
+        return model
+    return None
+
+
+def _layer_macs(layer: Any, in_shapes: list[tuple], out_shapes: list[tuple]) -> int | None:
+    """Multiply-adds for one call of ``layer`` given per-example input and output shapes (bias adds excluded)."""
+    import keras
+
+    L = keras.layers
+    out = out_shapes[0] if out_shapes else ()
+    out_numel = _numel(out)
+    depthwise = tuple(getattr(L, n) for n in ("DepthwiseConv1D", "DepthwiseConv2D") if hasattr(L, n))
+    separable = tuple(getattr(L, n) for n in ("SeparableConv1D", "SeparableConv2D") if hasattr(L, n))
+    transpose = tuple(getattr(L, n) for n in ("Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose")
+                      if hasattr(L, n))
+    if isinstance(layer, separable):
+        kernel = tuple(layer.depthwise_kernel.shape)  # (*k, C_in, depth_multiplier)
+        filters = int(layer.pointwise_kernel.shape[-1])
+        if out_numel is None:
+            return None
+        positions = out_numel // filters
+        mid = kernel[-2] * kernel[-1]  # channels after the depthwise step
+        return positions * (math.prod(kernel[:-2]) * mid + mid * filters)
+    if isinstance(layer, depthwise):
+        kernel = tuple(layer.kernel.shape)  # (*k, C_in, depth_multiplier): each output sees one channel
+        return None if out_numel is None else out_numel * math.prod(kernel[:-2])
+    if isinstance(layer, transpose):
+        # every input value is multiplied by every weight of its channel's slice: (*k, filters, C_in)
+        in_numel = _numel(in_shapes[0]) if in_shapes else None
+        kernel = tuple(layer.kernel.shape)
+        return None if in_numel is None else in_numel * math.prod(kernel[:-1])
+    if isinstance(layer, (L.Conv1D, L.Conv2D, L.Conv3D)):
+        kernel = tuple(layer.kernel.shape)  # (*k, C_in / groups, filters)
+        return None if out_numel is None else out_numel * math.prod(kernel[:-1])
+    if isinstance(layer, L.Dense):
+        # Dense acts on the last axis, once per position of the leading axes.
+        return None if out_numel is None else out_numel * int(layer.kernel.shape[0])
+    return 0
+
+
+def _own_params(op: Any) -> int:
+    try:
+        return int(op.count_params())
+    except (ValueError, AttributeError):  # an unbuilt layer or a bare operation (x + y) has no weights
+        return 0
+
+
+def _rows_of_graph(model: Any, prefix: str, multiplier: int, seen: set[int], top: bool) -> list[dict]:
+    import keras
+
+    graph = _graph_of(model)
+    if graph is None:
+        raise ValueError(
+            f"layer_table needs a functional or Sequential model that has been built on an input shape; "
+            f"{type(model).__name__} {model.name!r} has no layer graph (subclassed, or Sequential without "
+            f"Input/build)"
+        )
+    graph_nodes = {id(node) for nodes in graph._nodes_by_depth.values() for node in nodes}
+    rows: list[dict] = []
+    for op in graph.operations:
+        nodes = [nd for nd in getattr(op, "_inbound_nodes", []) if id(nd) in graph_nodes]
+        calls = max(len(nodes), 1) * multiplier
+        name = prefix + op.name
+        if isinstance(op, keras.layers.InputLayer):
+            if top:
+                shape = _shape_of(op.output)
+                rows.append({"name": name, "type": "InputLayer", "output_shape": shape, "params": 0,
+                             "macs": 0, "activations": _numel(shape), "calls": 1})
+            continue
+        if isinstance(op, keras.Model):
+            if id(op) in seen:  # a sub-model reused under another name: its weights are already counted
+                continue
+            seen.add(id(op))
+            rows.extend(_rows_of_graph(op, name + "/", calls, seen, top=False))
+            continue
+        first_params = 0 if id(op) in seen else _own_params(op)
+        seen.add(id(op))
+        macs: int | None = 0
+        acts: int | None = 0
+        out_shape: Any = None
+        for nd in nodes or [None]:
+            if nd is None:  # no node in this graph: fall back to the first call
+                outs = _flatten(op.output)
+                ins = _flatten(op.input) if hasattr(op, "input") else []
+            else:
+                outs = [t for t in nd.output_tensors]
+                ins = [t for t in nd.input_tensors]
+            out_shapes = [_shape_of(t) for t in outs]
+            in_shapes = [_shape_of(t) for t in ins]
+            if out_shape is None:
+                out_shape = out_shapes[0] if len(out_shapes) == 1 else out_shapes
+            m = _layer_macs(op, in_shapes, out_shapes)
+            macs = None if (macs is None or m is None) else macs + m * multiplier
+            n = [_numel(s) for s in out_shapes]
+            acts = None if (acts is None or any(v is None for v in n)) else acts + sum(n) * multiplier
+        rows.append({"name": name, "type": type(op).__name__, "output_shape": out_shape,
+                     "params": first_params, "macs": macs, "activations": acts, "calls": calls})
+    return rows
+
+
+def layer_table(model):
+    """Per-layer output shape, parameters, multiply-adds and activation count of a built Keras model.
+
+    Nested models are expanded (their layers appear as ``outer/inner``); layers with several inputs or outputs
+    and models with several inputs/outputs (GoogLeNet with auxiliary heads, say) are handled. A layer used
+    several times (shared weights) is listed once: its parameters count once and its MACs and activations are
+    summed over the calls, which the ``calls`` field records. Inputs get a row of their own (0 parameters, their
+    values as activations) so that the activation total includes the image, as lecture memory tallies do.
+
+    MACs are counted for Conv1D/2D/3D (groups included), their Transpose versions, DepthwiseConv1D/2D,
+    SeparableConv1D/2D and Dense; every other layer (pooling, normalisation, activations, merges) counts 0.
+    Bias additions are not counted.
+
+    Args:
+        model: a functional or Sequential ``keras.Model`` whose input shape is known (built).
+
+    Returns:
+        A :class:`LayerTable`: ``.rows`` (list of dicts), ``.totals()``, ``str(table)``/``to_text()`` for an
+        aligned plain-text table, and an HTML rendering in notebooks. ``totals()["params"]`` equals
+        ``model.count_params()``.
+
+    Raises:
+        TypeError: ``model`` is not a Keras model.
+        ValueError: the model has no layer graph (not built, or subclassed).
+    """
+    import keras
+
+    if not isinstance(model, keras.Model):
+        raise TypeError(f"model must be a keras.Model, got {type(model).__name__}")
+    rows = _rows_of_graph(model, "", 1, set(), top=True)
+    return LayerTable(rows, title=f"Model: {model.name}")

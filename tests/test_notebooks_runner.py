@@ -1,0 +1,47 @@
+"""The runner behind `make run`: notebook selection, the report table, and failure reporting."""
+
+import nbformat
+import pytest
+
+from course_lib import notebooks
+
+
+def test_every_course_notebook_is_selected_in_order():
+    paths = notebooks.course_notebooks()
+    assert [p.name for p in paths] == sorted(p.name for p in paths)
+    assert all("assignments" not in str(p) for p in paths)
+
+
+def test_unknown_fragment_names_it():
+    with pytest.raises(ValueError, match="no notebook matches 'zz_nonexistent'"):
+        notebooks.course_notebooks(["zz_nonexistent"])
+
+
+def test_table_reports_status_and_total():
+    results = [notebooks.RunResult("00_setup", "ok", 1.25), notebooks.RunResult("01_x", "FAILED", 2.0, "Boom")]
+    text = notebooks.format_table(results)
+    assert "00_setup" in text and "FAILED" in text and "Boom" in text
+    assert "2 notebooks, 1 failed" in text and "3.2" in text
+
+
+def _write_notebook(path, sources):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(s) for s in sources]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["widgets"] = {"state": {}}
+    nbformat.write(nb, path)
+
+
+def test_run_writes_build_copies_and_reports_failures(tmp_path):
+    good, bad = tmp_path / "90_good.ipynb", tmp_path / "91_bad.ipynb"
+    _write_notebook(good, ["x = 6 * 7", "print(x)"])
+    _write_notebook(bad, ["raise RuntimeError('broken on purpose')"])
+    results = notebooks.run([good, bad], build_dir=tmp_path / "build")
+    assert [r.status for r in results] == ["ok", "FAILED"]
+    assert "broken on purpose" in results[1].error
+    executed = nbformat.read(tmp_path / "build" / "notebooks" / "90_good.ipynb", as_version=4)
+    assert executed.cells[1].outputs[0]["text"] == "42\n"
+    assert "widgets" not in executed.metadata
+    assert (tmp_path / "build" / "html" / "90_good.html").read_text().count("42") >= 1
+    # the source notebook is untouched without --store
+    assert nbformat.read(good, as_version=4).cells[1].outputs == []
