@@ -1,8 +1,8 @@
-"""Arithmetic of convolutional layers: output sizes, padding, parameters, multiply-adds, memory, receptive fields.
+"""Arithmetic of convolution layers: output size, padding, parameters, multiply-adds, memory, receptive field.
 
-Everything here is plain integer arithmetic and imports neither NumPy nor TensorFlow, except ``layer_table``, which
-reads a built Keras model. Sizes follow Keras: inputs are NHWC, a kernel is ``(KH, KW)`` (or ``(K,)`` in 1-D,
-``(KD, KH, KW)`` in 3-D) and padding is either a number of zeros per side or one of Keras' strings:
+Everything here is plain integer arithmetic and imports neither NumPy nor TensorFlow, except ``layer_table``,
+which reads a built Keras model. Sizes follow Keras: inputs are NHWC, a kernel is ``(KH, KW)`` (``(K,)`` in
+1-D, ``(KD, KH, KW)`` in 3-D) and padding is either a number of zeros per side or one of Keras' strings:
 
 - ``"valid"``: no padding, output ``floor((n - k) / s) + 1``;
 - ``"same"``: Keras/TensorFlow pad just enough that the output is ``ceil(n / s)``, putting the odd zero, when
@@ -11,10 +11,10 @@ reads a built Keras model. Sizes follow Keras: inputs are NHWC, a kernel is ``(K
 Conventions used for counting:
 
 - parameters include one bias per filter unless ``bias=False``;
-- a multiply-add (MAC) is one product of a weight and an input value added to a running sum. A convolution makes
-  ``(output values) x (weights per filter)`` of them; zeros introduced by padding are counted, because the
-  hardware multiplies them too, and the bias additions are not (the lectures count the same way:
-  a 32x32x3 input, ten 5x5 filters, padding 2 -> 10*32*32 outputs x 75 = 768,000);
+- a multiply-add (MAC) is one product of a weight and an input value added to a running sum. A convolution
+  makes ``(output values) x (weights per filter)`` of them; products with zeros introduced by padding are
+  counted, because the hardware computes them too, and the bias additions are not (the lectures count the
+  same way: a 32x32x3 input, ten 5x5 filters, padding 2 -> 10*32*32 outputs x 75 = 768,000);
 - activations are the number of values a layer outputs for one example (the batch axis excluded).
 
 Functions accept an int for a square (or cubic) size or a tuple with one entry per spatial dimension; a tuple
@@ -46,9 +46,9 @@ __all__ = [
 PADDING_MODES = ("same", "valid")
 
 
-# --------------------------------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------------------------
 # validation helpers
-# --------------------------------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------------------------
 def _check_int(name: str, value: Any, *, minimum: int) -> int:
     """Return ``value`` as an int, or raise TypeError/ValueError naming ``name`` and what was received."""
     # bool is an int subclass, but kernel=True is always a mistake.
@@ -65,13 +65,15 @@ def _as_tuple(name: str, value: Any, ndim: int, *, minimum: int) -> tuple[int, .
     """Broadcast an int to ``ndim`` entries, or check that a tuple/list has ``ndim`` valid entries."""
     if isinstance(value, (tuple, list)):
         if len(value) != ndim:
-            raise ValueError(f"{name} must have {ndim} entries (one per spatial dimension), got {tuple(value)!r}")
+            raise ValueError(
+                f"{name} must have {ndim} entries (one per spatial dimension), got {tuple(value)!r}"
+            )
         return tuple(_check_int(f"{name}[{i}]", v, minimum=minimum) for i, v in enumerate(value))
     return (_check_int(name, value, minimum=minimum),) * ndim
 
 
 def _ndim_of(*values: Any, default: int | None = None) -> int | None:
-    """Number of spatial dimensions implied by the first tuple among ``values`` (``default`` when all are ints)."""
+    """Spatial dimensions implied by the first tuple among ``values`` (``default`` when all are ints)."""
     for v in values:
         if isinstance(v, (tuple, list)):
             if len(v) == 0:
@@ -97,9 +99,9 @@ def _check_padding_string(padding: str) -> str:
     return mode
 
 
-# --------------------------------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------------------------
 # output size and padding
-# --------------------------------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------------------------
 def _output_size_1d(n: int, k: int, s: int, padding: Any, strict: bool, where: str) -> int:
     if isinstance(padding, str):
         mode = _check_padding_string(padding)
@@ -120,7 +122,8 @@ def _output_size_1d(n: int, k: int, s: int, padding: Any, strict: bool, where: s
     if strict and span % s != 0:
         formula = f"(n + 2p - k)/s + 1 = ({n} + {pad_text} - {k})/{s} + 1"
         raise ValueError(
-            f"a window of {k} at stride {s} does not tile the input{where} exactly: {formula} = {span}/{s} + 1 = {span / s + 1:.4g}, "
+            f"a window of {k} at stride {s} does not tile the input{where} exactly: "
+            f"{formula} = {span}/{s} + 1 = {span / s + 1:.4g}, "
             f"not an integer ({span % s} input position(s) left over at the end). Change the stride, the "
             f"kernel or the padding, or pass strict=False to drop the leftover positions (floor)."
         )
@@ -138,8 +141,9 @@ def conv_output_size(n, kernel, stride=1, padding=0, *, strict=False):
         kernel: window size, an int or a tuple with one entry per dimension.
         stride: step between windows, an int or a tuple.
         padding: zeros added on each side: an int, ``"valid"`` (0), ``"same"`` (Keras: output ``ceil(n/s)``),
-            a ``(before, after)`` pair for a 1-D int ``n``, or, with a tuple ``n``, a tuple whose entries are
-            ints or ``(before, after)`` pairs (the ``ZeroPadding2D`` format).
+            a ``(before, after)`` pair of ints when ``n``, ``kernel`` and ``stride`` are all ints, or else a
+            tuple with one entry per dimension, each an int or a ``(before, after)`` pair (``ZeroPadding2D``'s
+            format).
         strict: if True, raise when the windows do not tile the padded input exactly, that is when
             ``(n + 2p - k)`` is not a multiple of ``s`` (a 7x7 input with a 3x3 kernel at stride 3 leaves one
             row and one column unused). With ``"same"`` the padding is chosen to fit, so nothing is raised.
@@ -149,23 +153,21 @@ def conv_output_size(n, kernel, stride=1, padding=0, *, strict=False):
 
     Raises:
         TypeError: a size is not an int (or tuple of ints), or padding has the wrong type.
-        ValueError: a non-positive size, kernel or stride, negative padding, an unknown padding string, tuples
-            of different lengths, a kernel larger than the padded input, or (strict) a window that does not fit.
+        ValueError: a non-positive size, kernel or stride, negative padding, an unknown padding string,
+            tuples of different lengths, a kernel larger than the padded input, or (strict) a window that
+            does not fit.
 
     Reference: Dumoulin and Visin, "A guide to convolution arithmetic for deep learning", arXiv:1603.07285.
     """
-    pad_ndim = None
-    if isinstance(padding, (tuple, list)) and not isinstance(n, (tuple, list)):
-        pass  # a 1-D (before, after) pair, not one entry per dimension
-    elif isinstance(padding, (tuple, list)):
-        pad_ndim = len(padding)
-    ndim = _ndim_of(n, kernel, stride, default=None)
-    if ndim is None and pad_ndim is not None:
-        ndim = pad_ndim
+    scalar_pair = (
+        isinstance(padding, (tuple, list))
+        and not any(isinstance(v, (tuple, list)) for v in (n, kernel, stride, *padding))
+    )
+    # With int sizes, a tuple of two ints is one (before, after) pair; otherwise padding has one entry per
+    # dimension.
+    ndim = _ndim_of(n, kernel, stride, None if scalar_pair else padding, default=None)
     if ndim is None:  # everything scalar: a 1-D answer
-        if isinstance(padding, str):
-            pass
-        elif not isinstance(padding, (tuple, list)):
+        if not isinstance(padding, (str, tuple, list)):
             padding = _check_int("padding", padding, minimum=0)
         return _output_size_1d(
             _check_int("n", n, minimum=1), _check_int("kernel", kernel, minimum=1),
@@ -193,8 +195,8 @@ def conv_output_size(n, kernel, stride=1, padding=0, *, strict=False):
 def same_padding(kernel, *, asymmetric=False):
     """Zeros per side that keep the size unchanged for a stride-1 convolution: ``(k - 1) / 2``.
 
-    An even kernel cannot be centred: ``k - 1`` zeros must be split unevenly. Keras ("same") puts the extra zero
-    after the input; ask for that split with ``asymmetric=True``.
+    An even kernel cannot be centred: ``k - 1`` zeros must be split unevenly. Keras ("same") puts the extra
+    zero after the input; ask for that split with ``asymmetric=True``.
 
     Args:
         kernel: kernel size, an int or a tuple ``(kh, kw, ...)``.
@@ -226,9 +228,9 @@ def same_padding(kernel, *, asymmetric=False):
     return one(_check_int("kernel", kernel, minimum=1), "")
 
 
-# --------------------------------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------------------------
 # parameters, multiply-adds, memory
-# --------------------------------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------------------------
 def conv_params(kernel, in_channels, filters, *, bias=True, ndim=2):
     """Learnable parameters of a convolution layer: ``prod(kernel) * in_channels * filters (+ filters)``.
 
@@ -241,7 +243,8 @@ def conv_params(kernel, in_channels, filters, *, bias=True, ndim=2):
         ndim: spatial dimensions an int kernel stands for (ignored for a tuple kernel).
 
     Returns:
-        The number of parameters (int). The layer's weight tensor has shape ``(*kernel, in_channels, filters)``.
+        The number of parameters (int). The layer's weight tensor has shape
+        ``(*kernel, in_channels, filters)``.
 
     Raises:
         TypeError / ValueError: a size that is not a positive int.
@@ -256,7 +259,7 @@ def conv_params(kernel, in_channels, filters, *, bias=True, ndim=2):
 
 
 def conv_macs(input_hw, kernel, in_channels, filters, stride=1, padding=0):
-    """Multiply-adds of one convolution layer on one example: ``prod(output size) * filters * prod(kernel) * C_in``.
+    """Multiply-adds of a convolution on one example: ``prod(out size) * filters * prod(kernel) * C_in``.
 
     Args:
         input_hw: spatial size of the input, an int (square 2-D) or a tuple ``(h, w)`` (``(n,)`` in 1-D,
@@ -316,8 +319,8 @@ def activation_memory(shape, *, bytes_per_value=4):
     """Bytes needed to hold one activation tensor (float32 by default).
 
     Args:
-        shape: the tensor's shape, a tuple of positive ints, e.g. ``(224, 224, 64)`` for one example. Leave the
-            batch axis out, or give it as a number; ``None`` entries are rejected.
+        shape: the tensor's shape, a tuple of positive ints, e.g. ``(224, 224, 64)`` for one example. Leave
+            the batch axis out, or give it as a number; ``None`` entries are rejected.
         bytes_per_value: 4 for float32, 2 for float16/bfloat16, 8 for float64.
 
     Returns:
@@ -335,9 +338,9 @@ def activation_memory(shape, *, bytes_per_value=4):
     return math.prod(dims) * _check_int("bytes_per_value", bytes_per_value, minimum=1)
 
 
-# --------------------------------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------------------------
 # receptive field
-# --------------------------------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------------------------
 def _layer_pairs(layers: Any) -> list[tuple[Any, Any]]:
     if isinstance(layers, (str, bytes)) or not isinstance(layers, Iterable):
         raise TypeError(f"layers must be a sequence of (kernel, stride) pairs, got {type(layers).__name__}")
@@ -352,18 +355,20 @@ def _layer_pairs(layers: Any) -> list[tuple[Any, Any]]:
 def receptive_field_steps(layers):
     """Receptive field and jump after each layer of a stack (the working behind :func:`receptive_field`).
 
-    With ``r_0 = 1`` and ``j_0 = 1`` (one input pixel, neighbours one pixel apart), a layer with kernel ``k`` and
-    stride ``s`` gives ``r_l = r_{l-1} + (k - 1) * j_{l-1}`` and ``j_l = j_{l-1} * s``: each extra tap of the
-    kernel reaches one more unit of the previous layer, and those units are ``j_{l-1}`` input pixels apart.
+    With ``r_0 = 1`` and ``j_0 = 1`` (one input pixel, neighbours one pixel apart), a layer with kernel ``k``
+    and stride ``s`` gives ``r_l = r_{l-1} + (k - 1) * j_{l-1}`` and ``j_l = j_{l-1} * s``: each extra tap of
+    the kernel reaches one more unit of the previous layer, and those units are ``j_{l-1}`` input pixels
+    apart.
 
     Args:
-        layers: a sequence of ``(kernel, stride)`` pairs, ints or ``(h, w)`` tuples, first layer first. Pooling
-            layers count like convolutions (their window is the kernel); padding does not change the size.
+        layers: a sequence of ``(kernel, stride)`` pairs, ints or ``(h, w)`` tuples, first layer first.
+            Pooling layers count like convolutions (their window is the kernel); padding does not change the
+            size.
 
     Returns:
-        A list with one dict per layer: ``kernel``, ``stride``, ``rf`` (receptive field in input pixels after
-        this layer) and ``jump`` (input pixels between neighbouring outputs of this layer); ints, or tuples when
-        any size is a tuple.
+        A list with one dict per layer: ``kernel``, ``stride``, ``rf`` (receptive field in input pixels
+        after this layer) and ``jump`` (input pixels between neighbouring outputs of this layer); ints, or
+        tuples when any size is a tuple.
 
     Raises:
         TypeError / ValueError: a malformed pair, a non-positive kernel or stride.
@@ -377,13 +382,16 @@ def receptive_field_steps(layers):
     rf = [1] * dims
     jump = [1] * dims
     steps = []
+
+    def pack(values: list[int]) -> Any:
+        return tuple(values) if ndim else values[0]
+
     for i, (kernel, stride) in enumerate(pairs):
         ks = _as_tuple(f"layers[{i}] kernel", kernel, dims, minimum=1)
         ss = _as_tuple(f"layers[{i}] stride", stride, dims, minimum=1)
         rf = [r + (k - 1) * j for r, k, j in zip(rf, ks, jump)]
         jump = [j * s for j, s in zip(jump, ss)]
-        pack = (lambda v: tuple(v)) if ndim else (lambda v: v[0])
-        steps.append({"kernel": pack(ks), "stride": pack(ss), "rf": pack(rf), "jump": pack(jump)})
+        steps.append({"kernel": pack(list(ks)), "stride": pack(list(ss)), "rf": pack(rf), "jump": pack(jump)})
     return steps
 
 
@@ -412,9 +420,9 @@ def receptive_field(layers):
     return steps[-1]["rf"]
 
 
-# --------------------------------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------------------------
 # per-layer table of a Keras model
-# --------------------------------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------------------------
 _COLUMNS = ("name", "type", "output_shape", "params", "macs", "activations")
 
 
@@ -448,7 +456,7 @@ class LayerTable:
         return self.rows[key]
 
     def totals(self) -> dict[str, int | None]:
-        """Sums of ``params``, ``macs`` and ``activations`` over all rows (``macs`` None if any is unknown)."""
+        """Sums of ``params``, ``macs`` and ``activations`` (``macs`` is None if one row's is unknown)."""
         macs = [r["macs"] for r in self.rows]
         return {
             "params": sum(r["params"] for r in self.rows),
@@ -544,7 +552,7 @@ def _flatten(outputs: Any) -> list[Any]:
 
 
 def _graph_of(model: Any) -> Any:
-    """The Functional graph behind a model (Sequential keeps one once built), or None for subclassed models."""
+    """The Functional graph behind a model (a built Sequential keeps one), or None for subclassed models."""
     if getattr(model, "_functional", None) is not None:  # a built Sequential
         return model._functional
     if hasattr(model, "_nodes_by_depth") and hasattr(model, "operations"):
@@ -553,7 +561,7 @@ def _graph_of(model: Any) -> Any:
 
 
 def _layer_macs(layer: Any, in_shapes: list[tuple], out_shapes: list[tuple]) -> int | None:
-    """Multiply-adds for one call of ``layer`` given per-example input and output shapes (bias adds excluded)."""
+    """Multiply-adds of one call of ``layer`` from per-example input and output shapes (no bias adds)."""
     import keras
 
     L = keras.layers
@@ -653,9 +661,10 @@ def layer_table(model):
 
     Nested models are expanded (their layers appear as ``outer/inner``); layers with several inputs or outputs
     and models with several inputs/outputs (GoogLeNet with auxiliary heads, say) are handled. A layer used
-    several times (shared weights) is listed once: its parameters count once and its MACs and activations are
-    summed over the calls, which the ``calls`` field records. Inputs get a row of their own (0 parameters, their
-    values as activations) so that the activation total includes the image, as lecture memory tallies do.
+    several times (shared weights) is listed once: its parameters count once and its MACs and activations
+    are summed over the calls, which the ``calls`` field records. Inputs get a row of their own (0
+    parameters, their values as activations) so that the activation total includes the image, as memory
+    tallies in the lectures do.
 
     MACs are counted for Conv1D/2D/3D (groups included), their Transpose versions, DepthwiseConv1D/2D,
     SeparableConv1D/2D and Dense; every other layer (pooling, normalisation, activations, merges) counts 0.

@@ -99,7 +99,7 @@ def resolve_padding(pad: Any, in_hw: tuple[int, int], kernel_hw: tuple[int, int]
 
     Args:
         pad: a non-negative int (all four sides), a pair ``(ph, pw)``, a pair of pairs
-            ``((top, bottom), (left, right))``, or "valid" (0) / "same" (TensorFlow's rule, see ``same_pads``).
+            ``((top, bottom), (left, right))``, or "valid" (0) / "same" (TensorFlow's rule, ``same_pads``).
         in_hw: input (H, W).
         kernel_hw: window (KH, KW).
         stride_hw: strides (SH, SW).
@@ -140,7 +140,8 @@ def output_hw(in_hw: tuple[int, int], kernel_hw: tuple[int, int], stride_hw: tup
     """Output (OH, OW) of a sliding window; raises when the window does not fit in the padded input.
 
     Args:
-        in_hw: input (H, W); kernel_hw: window (KH, KW); stride_hw: (SH, SW); pads: ((top, bottom), (left, right)).
+        in_hw: input (H, W); kernel_hw: window (KH, KW); stride_hw: (SH, SW).
+        pads: ((top, bottom), (left, right)).
         kernel_name: what the window is called in the error message ("w", "size", ...).
 
     Returns:
@@ -229,8 +230,8 @@ def correlate2d(x: Any, k: Any, mode: str = "valid") -> np.ndarray:
         x: image ``(H, W)``.
         k: kernel ``(KH, KW)``, any shape, square or not.
         mode: "valid" ``(H-KH+1, W-KW+1)``, "full" ``(H+KH-1, W+KW-1)`` (zero padding KH-1, KW-1 on each
-            side), or "same" ``(H, W)``; for even kernels "same" pads one pixel more at the bottom/right, which
-            matches both ``scipy.signal.correlate2d`` and TensorFlow's stride-1 "same".
+            side), or "same" ``(H, W)``; for even kernels "same" pads one pixel more at the bottom/right,
+            which matches both ``scipy.signal.correlate2d`` and TensorFlow's stride-1 "same".
 
     Returns:
         The correlation, dtype of ``x * k`` (integers stay integers).
@@ -356,8 +357,9 @@ def conv_backward(dout: Any, cache: dict) -> tuple[np.ndarray, np.ndarray, np.nd
     """Backward pass of ``conv_forward``.
 
     Each weight multiplies many inputs, so its gradient sums ``x * dout`` over every place it was used (a
-    correlation of x with dout); each input feeds several outputs, so its gradient gathers ``w * dout`` from all
-    of them (for stride 1, a full convolution of dout with the kernel, i.e. a correlation with the flipped one).
+    correlation of x with dout); each input feeds several outputs, so its gradient gathers ``w * dout`` from
+    all of them (for stride 1, a full convolution of dout with the kernel, i.e. a correlation with the kernel
+    flipped).
 
     Args:
         dout: upstream gradient ``(N, OH, OW, C_out)``.
@@ -382,27 +384,34 @@ def conv_backward(dout: Any, cache: dict) -> tuple[np.ndarray, np.ndarray, np.nd
     if dout.shape != (n, oh, ow, c_out):
         raise ValueError(f"dout must have the forward output's shape {(n, oh, ow, c_out)}, got {dout.shape}")
     dout = dout.astype(w.dtype, copy=False)
-    db = dout.sum(axis=(0, 1, 2))
     hp, wp = h + top + bottom, wid + left + right
-    dxp = np.zeros((n, hp, wp, c_in), dtype=w.dtype)
     if cache["method"] == "im2col":
         dout2d = dout.reshape(n * oh * ow, c_out)
+        db = np.ones(n * oh * ow, dtype=w.dtype) @ dout2d  # a BLAS matrix-vector product: the sum over rows
         dw = (cache["cols"].T @ dout2d).reshape(w.shape)
-        dcols = (dout2d @ w.reshape(kh * kw * c_in, c_out).T).reshape(n, oh, ow, kh, kw, c_in)
-        # col2im: scatter each kernel tap's slice back; KH*KW strided adds instead of a slow np.add.at.
+        # col2im. dcols[t*C_in + c, :] is what tap t = (p, q) sends back to channel c of every window's input.
+        # Scattering into a channel-first buffer keeps each strided add's inner loop OW long rather than C_in
+        # (3 for RGB), which makes the KH*KW adds several times faster; no slow np.add.at is needed.
+        dcols = w.reshape(kh * kw * c_in, c_out) @ dout2d.T  # (KH*KW*C_in, N*OH*OW)
+        dxp_cf = np.zeros((c_in, n, hp, wp), dtype=w.dtype)
         for p in range(kh):
             for q in range(kw):
-                dxp[:, _window_slice(p, oh, sh), _window_slice(q, ow, sw), :] += dcols[:, :, :, p, q, :]
-    else:
-        xp = cache["xp"]
-        dw = np.zeros_like(w)
-        for i_n in range(n):
-            for i in range(oh):
-                for j in range(ow):
-                    rows, cols = slice(i * sh, i * sh + kh), slice(j * sw, j * sw + kw)
-                    for f in range(c_out):
-                        g = dout[i_n, i, j, f]
-                        dw[:, :, :, f] += g * xp[i_n, rows, cols, :]
-                        dxp[i_n, rows, cols, :] += g * w[:, :, :, f]
+                tap = (p * kw + q) * c_in
+                dxp_cf[:, :, _window_slice(p, oh, sh), _window_slice(q, ow, sw)] += (
+                    dcols[tap:tap + c_in].reshape(c_in, n, oh, ow))
+        dx = dxp_cf[:, :, top:top + h, left:left + wid].transpose(1, 2, 3, 0)
+        return np.ascontiguousarray(dx), dw, db
+    db = dout.sum(axis=(0, 1, 2))
+    xp = cache["xp"]
+    dxp = np.zeros((n, hp, wp, c_in), dtype=w.dtype)
+    dw = np.zeros_like(w)
+    for i_n in range(n):
+        for i in range(oh):
+            for j in range(ow):
+                rows, cols = slice(i * sh, i * sh + kh), slice(j * sw, j * sw + kw)
+                for f in range(c_out):
+                    g = dout[i_n, i, j, f]
+                    dw[:, :, :, f] += g * xp[i_n, rows, cols, :]
+                    dxp[i_n, rows, cols, :] += g * w[:, :, :, f]
     dx = dxp[:, top:top + h, left:left + wid, :]
     return dx, dw, db

@@ -1,8 +1,8 @@
 """Pooling in NumPy: max, average and L2 pooling over any window and stride, and global average pooling.
 
 Pooling acts on each channel separately and has no weights. Windows may overlap (AlexNet's 3x3 stride 2) or
-leave a gap (stride larger than the window). With ``padding="same"`` the rule is TensorFlow's: padded pixels are
-never the maximum and are left out of averages.
+leave a gap (stride larger than the window). With ``padding="same"`` the rule is TensorFlow's: padded pixels
+are never the maximum and are left out of averages.
 
 Reference: Y. Boureau, J. Ponce, Y. LeCun, "A Theoretical Analysis of Feature Pooling in Visual Recognition",
 ICML 2010 (max, average and L2 pooling compared).
@@ -38,15 +38,15 @@ def pool_forward(x: Any, size: Any = 2, stride: Any = None, mode: str = "max",
         size: window, a positive int or ``(PH, PW)``.
         stride: a positive int or ``(SH, SW)``; None means equal to ``size`` (non-overlapping windows).
         mode: "max" (largest value), "avg" (mean) or "l2" (square root of the sum of squares in the window).
-        padding: "valid" (windows inside the map only) or "same" (output ``ceil(H / SH)``, TensorFlow's split).
+        padding: "valid" (windows inside the map only) or "same" (output ``ceil(H / SH)``, TF's split).
 
     Returns:
         ``(out, cache)``: out ``(N, OH, OW, C)`` with ``OH = (H + pads - PH) // SH + 1``; cache for
         ``pool_backward``.
 
     Raises:
-        ValueError: x not 4-D, non-positive size or stride, window larger than the padded input, unknown mode or
-            padding.
+        ValueError: x not 4-D, non-positive size or stride, window larger than the padded input, unknown
+            mode or padding.
     """
     x = _as_array(x, "x")
     _check_ndim(x, 4, "x", "(N, H, W, C)")

@@ -1,0 +1,72 @@
+"""Keras 3 builders of the classic CNNs, with the papers' tables written as data.
+
+Every builder takes ``input_shape=``, ``num_classes=`` and ``width_multiplier=`` (a float that scales all
+filter and hidden-unit counts, for small models that train on a CPU), validates its arguments before building,
+and names layers the keras.applications way so that notebooks can look them up.
+
+    >>> from course_lib import models
+    >>> m = models.get_model("cifar_resnet20")                    # or models.cifar_resnet(20)
+    >>> m = models.vgg("D", input_shape=(32, 32, 3), num_classes=10, head="gap", width_multiplier=0.25)
+    >>> m = models.googlenet(aux_logits=True)                     # outputs: predictions, aux1, aux2
+    >>> with models.architecture_only():                          # shapes and counts, no weights allocated
+    ...     print(models.vgg16().count_params())
+    138357544
+
+Families: ``lenet5`` (classic / modern), ``alexnet`` and ``zfnet``, ``vgg`` (``VGG_CONFIGS`` A..E),
+``nin``, ``googlenet`` (``GOOGLENET_TABLE``) and ``inception_v3_module``, ``resnet`` (``RESNET_SPECS``) and
+``cifar_resnet``. Custom layers: ``LocalResponseNormalization``, ``ConnectionTableConv2D``,
+``ZeroPadShortcut``.
+"""
+
+from __future__ import annotations
+
+from . import blocks, layers
+from .alexnet import ALEXNET_CIFAR_ROWS, ALEXNET_ROWS, ZFNET_ROWS, ConvRow, alexnet, alexnet_family, zfnet
+from .blocks import (
+    InceptionRow,
+    InceptionV3Filters,
+    basic_block,
+    bottleneck_block,
+    conv_bn,
+    inception_module,
+    inception_v3_module,
+    mlpconv_block,
+    vgg_block,
+)
+from .common import architecture_only, min_input_size, scaled
+from .googlenet import (
+    GOOGLENET_STAGES,
+    GOOGLENET_TABLE,
+    aux_loss_weights,
+    compile_googlenet,
+    googlenet,
+    inception_aux_head,
+)
+from .layers import ConnectionTableConv2D, LocalResponseNormalization, ZeroPadShortcut
+from .lenet import LENET5_C3_TABLE, lenet5
+from .nin import NIN_CIFAR_ROWS, NIN_IMAGENET_ROWS, nin
+from .registry import available_models, get_model
+from .resnet import (
+    CIFAR_RESNET_DEPTHS,
+    RESNET_SPECS,
+    cifar_resnet,
+    resnet,
+    resnet18,
+    resnet34,
+    resnet50,
+    resnet101,
+    resnet152,
+)
+from .vgg import VGG_CONFIGS, VGG_DEPTHS, vgg, vgg11, vgg11_lrn, vgg13, vgg16, vgg16c, vgg19
+
+__all__ = [
+    "ALEXNET_CIFAR_ROWS", "ALEXNET_ROWS", "architecture_only", "CIFAR_RESNET_DEPTHS", "ConnectionTableConv2D", "ConvRow",
+    "GOOGLENET_STAGES", "GOOGLENET_TABLE", "InceptionRow", "InceptionV3Filters", "LENET5_C3_TABLE",
+    "LocalResponseNormalization", "NIN_CIFAR_ROWS", "NIN_IMAGENET_ROWS", "RESNET_SPECS", "VGG_CONFIGS",
+    "VGG_DEPTHS", "ZFNET_ROWS", "ZeroPadShortcut", "alexnet", "alexnet_family", "available_models",
+    "aux_loss_weights", "basic_block", "blocks", "bottleneck_block", "cifar_resnet", "compile_googlenet",
+    "conv_bn", "get_model", "googlenet", "inception_aux_head", "inception_module", "inception_v3_module",
+    "layers", "lenet5", "min_input_size", "mlpconv_block", "nin", "resnet", "resnet18", "resnet34",
+    "resnet50", "resnet101", "resnet152", "scaled", "vgg", "vgg11", "vgg11_lrn", "vgg13", "vgg16", "vgg16c",
+    "vgg19", "vgg_block", "zfnet",
+]

@@ -1,0 +1,229 @@
+"""AlexNet (2012) and ZFNet (2013): five convolutions, overlapping max-pools, LRN, and a 4096-4096 classifier.
+
+Both are built by one generic builder, ``alexnet_family``, from a table of convolution rows; ``alexnet`` and
+``zfnet`` only choose the table.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import keras
+from keras import layers
+
+from .blocks import dense_head, model_input
+from .common import check_choice, check_common, check_rate, scaled
+from .layers import LocalResponseNormalization
+
+
+class ConvRow(NamedTuple):
+    """One convolutional layer of an AlexNet-style network, and what follows it.
+
+    Attributes:
+        filters: number of kernels.
+        kernel: kernel side.
+        stride: convolution stride.
+        padding: zeros on each side (an int).
+        grouped: split into ``groups`` towers as in the two-GPU original (each sees half the input maps).
+        pool: None, or the padding of the 3x3 stride-2 overlapping max-pool after it ("valid" or "same").
+        lrn: a LocalResponseNormalization after the pool.
+    """
+
+    filters: int
+    kernel: int
+    stride: int
+    padding: int
+    grouped: bool = False
+    pool: str | None = None
+    lrn: bool = False
+
+
+# Krizhevsky et al. (2012), Figure 2, with the well-known 227x227 input that makes 11x11/4 give 55x55.
+ALEXNET_ROWS = (
+    ConvRow(96, 11, 4, 0, grouped=False, pool="valid", lrn=True),  # 55x55x96 -> 27x27x96
+    ConvRow(256, 5, 1, 2, grouped=True, pool="valid", lrn=True),  # 27x27x256 -> 13x13x256
+    ConvRow(384, 3, 1, 1, grouped=False),  # 13x13x384 (reads both towers)
+    ConvRow(384, 3, 1, 1, grouped=True),  # 13x13x384
+    ConvRow(256, 3, 1, 1, grouped=True, pool="valid"),  # 13x13x256 -> 6x6x256
+)
+
+# Zeiler and Fergus (2013), Figure 3, with conv3-5 widened to 512/1024/512 (their larger model in Table 2, the
+# version the CS231n lecture shows). The figure's 110 -> 55 and 26 -> 13 pools round up ("same").
+ZFNET_ROWS = (
+    ConvRow(96, 7, 2, 1, pool="same", lrn=True),  # 110x110x96 -> 55x55x96
+    ConvRow(256, 5, 2, 0, pool="same", lrn=True),  # 26x26x256 -> 13x13x256
+    ConvRow(512, 3, 1, 1),  # 13x13x512
+    ConvRow(1024, 3, 1, 1),  # 13x13x1024
+    ConvRow(512, 3, 1, 1, pool="valid"),  # 13x13x512 -> 6x6x512
+)
+
+# A 32x32 version (CIFAR-10): 5x5 stride-1 first layer and pools that round up, 32 -> 16 -> 8 -> 4; the rest
+# of the network (widths, LRN, grouping, classifier) is unchanged.
+ALEXNET_CIFAR_ROWS = (
+    ConvRow(96, 5, 1, 2, pool="same", lrn=True),  # 32x32x96 -> 16x16x96
+    ConvRow(256, 5, 1, 2, grouped=True, pool="same", lrn=True),  # 16x16x256 -> 8x8x256
+    ConvRow(384, 3, 1, 1),  # 8x8x384
+    ConvRow(384, 3, 1, 1, grouped=True),  # 8x8x384
+    ConvRow(256, 3, 1, 1, grouped=True, pool="same"),  # 8x8x256 -> 4x4x256
+)
+
+STEMS = {"imagenet": ALEXNET_ROWS, "cifar": ALEXNET_CIFAR_ROWS}
+
+
+def chain_of(rows) -> list[tuple]:
+    """The (kernel, stride, padding) downsampling chain of a row table (convolutions and pools)."""
+    chain = []
+    for row in rows:
+        chain.append((row.kernel, row.stride, row.padding))
+        if row.pool:
+            chain.append((3, 2, row.pool))
+    return chain
+
+
+def _width(n: int, wm: float, groups: int) -> int:
+    # With towers, every width must split evenly between them.
+    if groups == 1:
+        return scaled(n, wm)
+    return groups * max(1, round(n * wm / groups))
+
+
+def alexnet_family(
+    rows,
+    *,
+    input_shape,
+    num_classes: int,
+    groups: int = 1,
+    lrn: bool = True,
+    dropout: float = 0.5,
+    width_multiplier: float = 1.0,
+    fc_units: int = 4096,
+    name: str = "alexnet",
+) -> keras.Model:
+    """Generic builder: convolution rows (``ConvRow``), then ``fc1``, ``fc2`` (ReLU + dropout) and a softmax.
+
+    Args:
+        rows: a sequence of ``ConvRow``.
+        input_shape: ``(h, w, c)``.
+        num_classes: width of the softmax.
+        groups: 1 (one tower) or 2 (the paper's two GPUs: rows marked ``grouped`` use ``Conv2D(groups=2)``,
+            so each half of the kernels sees only its half of the input maps).
+        lrn: keep the LocalResponseNormalization layers the rows ask for.
+        dropout: rate after ``fc1`` and ``fc2``.
+        width_multiplier: scales every filter count and ``fc_units``.
+        fc_units: width of ``fc1`` and ``fc2`` before scaling.
+        name: the model's name.
+
+    Returns:
+        A ``keras.Model`` with layers ``conv1``..``conv5``, ``pool1``, ``pool2``, ``pool5``, ``lrn1``,
+        ``lrn2``, ``flatten``, ``fc1``, ``dropout1``, ``fc2``, ``dropout2``, ``predictions``.
+    """
+    if groups not in (1, 2) or isinstance(groups, bool):
+        raise ValueError(f"groups must be 1 or 2, got {groups!r}")
+    if not isinstance(lrn, bool):
+        raise TypeError(f"lrn must be True or False, got {lrn!r}")
+    dropout = check_rate("dropout", dropout)
+    input_shape, num_classes, wm = check_common(
+        input_shape, num_classes, width_multiplier, chain=chain_of(rows), model_name=name
+    )
+    inputs = model_input(input_shape)
+    x = inputs
+    for i, row in enumerate(rows, start=1):
+        if row.padding and not (row.stride == 1 and 2 * row.padding == row.kernel - 1):
+            x = layers.ZeroPadding2D(row.padding, name=f"conv{i}_pad")(x)
+            padding = "valid"
+        else:  # stride 1 with (k - 1) / 2 zeros per side is exactly Keras' "same"
+            padding = "same" if row.padding else "valid"
+        x = layers.Conv2D(
+            _width(row.filters, wm, groups), row.kernel, strides=row.stride, padding=padding,
+            groups=groups if row.grouped else 1, activation="relu", name=f"conv{i}",
+        )(x)
+        if row.pool:
+            x = layers.MaxPooling2D(3, strides=2, padding=row.pool, name=f"pool{i}")(x)
+        if row.lrn and lrn:
+            x = LocalResponseNormalization(name=f"lrn{i}")(x)
+    units = scaled(fc_units, wm)
+    outputs = dense_head(x, (units, units), num_classes, dropout=dropout)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def alexnet(
+    *,
+    input_shape=None,
+    num_classes: int = 1000,
+    groups: int = 1,
+    lrn: bool = True,
+    dropout: float = 0.5,
+    width_multiplier: float = 1.0,
+    stem: str = "imagenet",
+    fc_units: int = 4096,
+) -> keras.Model:
+    """AlexNet: 227x227x3 -> 55 -> 27 -> 13 -> 6 spatially, then 4096, 4096 and ``num_classes`` units.
+
+    conv1 96@11x11/4 (valid) -> 55x55x96, max-pool 3/2 -> 27, LRN; conv2 256@5x5 pad 2 -> 27x27x256,
+    pool -> 13, LRN; conv3 384, conv4 384, conv5 256 @3x3 pad 1 -> 13x13; pool -> 6x6x256; fc1 4096,
+    fc2 4096 (dropout 0.5 after each), predictions. One tower has 62,378,344 parameters; ``groups=2``
+    restores the two-GPU split of conv2, conv4 and conv5 (60,965,224, the paper's "60 million").
+
+    ``stem="cifar"`` gives a version for 32x32 images (default input 32x32x3): conv1 becomes 96@5x5 stride 1
+    and the pools round up, so the maps go 32 -> 16 -> 8 -> 4 and the classifier sees 4x4x256. Combine it
+    with ``width_multiplier`` (0.25 gives 24..96 filters and 1024-unit dense layers) for a CPU-sized model.
+
+    Args:
+        input_shape: ``(h, w, c)``; default 227x227x3 (``"imagenet"``), 32x32x3 (``"cifar"``). The ImageNet
+            stem needs at least 67x67.
+        num_classes: width of the softmax layer.
+        groups: 1 (single tower, default) or 2 (two towers via ``Conv2D(groups=2)``).
+        lrn: keep the two LocalResponseNormalization layers (k=2, n=5, alpha=1e-4, beta=0.75).
+        dropout: rate after fc1 and fc2.
+        width_multiplier: scales all filters and the dense widths.
+        stem: ``"imagenet"`` or ``"cifar"``.
+        fc_units: width of fc1 and fc2 before scaling.
+
+    Returns:
+        A ``keras.Model`` named ``alexnet`` (``alexnet_cifar``), output ``(batch, num_classes)`` softmax.
+
+    Raises:
+        ValueError: bad groups / stem / dropout / shared arguments, or an input below the minimum size.
+
+    Reference: Krizhevsky, Sutskever and Hinton, "ImageNet Classification with Deep Convolutional Neural
+    Networks", NIPS 2012, Section 3 and Figure 2.
+    """
+    check_choice("stem", stem, tuple(STEMS))
+    if input_shape is None:
+        input_shape = (227, 227, 3) if stem == "imagenet" else (32, 32, 3)
+    return alexnet_family(
+        STEMS[stem], input_shape=input_shape, num_classes=num_classes, groups=groups, lrn=lrn,
+        dropout=dropout, width_multiplier=width_multiplier, fc_units=fc_units,
+        name="alexnet" if stem == "imagenet" else "alexnet_cifar",
+    )
+
+
+def zfnet(
+    *,
+    input_shape=(224, 224, 3),
+    num_classes: int = 1000,
+    lrn: bool = True,
+    dropout: float = 0.5,
+    width_multiplier: float = 1.0,
+    fc_units: int = 4096,
+) -> keras.Model:
+    """ZFNet: AlexNet with a 7x7 stride-2 first layer and 512/1024/512 filters in conv3-5.
+
+    224x224x3 -> conv1 96@7x7/2 (pad 1) 110x110 -> pool 55 -> conv2 256@5x5/2 26 -> pool 13 -> conv3 512,
+    conv4 1024, conv5 512 @3x3 -> pool 6x6x512 -> fc1 4096 -> fc2 4096 -> predictions. Smaller first-layer
+    filters and stride keep more detail in the first maps, which the paper's visualisations motivated.
+
+    Args:
+        input_shape: ``(h, w, c)``, default 224x224x3 (at least 53x53).
+        num_classes, lrn, dropout, width_multiplier, fc_units: as for ``alexnet``.
+
+    Returns:
+        A ``keras.Model`` named ``zfnet``.
+
+    Reference: Zeiler and Fergus, "Visualizing and Understanding Convolutional Networks", ECCV 2014
+    (arXiv:1311.2901, 2013), Figure 3 and Table 2.
+    """
+    return alexnet_family(
+        ZFNET_ROWS, input_shape=input_shape, num_classes=num_classes, lrn=lrn, dropout=dropout,
+        width_multiplier=width_multiplier, fc_units=fc_units, name="zfnet",
+    )

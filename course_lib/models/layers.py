@@ -1,0 +1,284 @@
+"""Custom Keras layers that the classic papers need and Keras does not ship.
+
+All three are written with ``keras.ops`` only, carry a ``get_config`` and are registered for serialization,
+so a model that uses them can be saved to ``.keras`` and loaded back.
+
+- ``LocalResponseNormalization``: AlexNet's cross-channel normalisation, with the paper's constants.
+- ``ConnectionTableConv2D``: a convolution in which each output map sees only some input maps (LeNet-5's C3).
+- ``ZeroPadShortcut``: the parameter-free "option A" shortcut of the CIFAR ResNets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import keras
+import numpy as np
+from keras import ops
+
+_PACKAGE = "course_lib"
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class LocalResponseNormalization(keras.layers.Layer):
+    """Local response normalisation across channels (AlexNet, Section 3.3).
+
+    For channel ``i`` at one pixel, with ``N`` channels,
+    ``b_i = a_i / (k + alpha * sum_{j=max(0, i-n//2)}^{min(N-1, i+n//2)} a_j**2) ** beta``.
+    ``alpha`` multiplies the plain sum of squares, as in the paper's formula (and in
+    ``tf.nn.local_response_normalization`` with ``depth_radius = n // 2, bias = k``). Caffe and PyTorch divide
+    alpha by ``n`` instead: to copy a Caffe model with ``alpha_caffe`` pass ``alpha = alpha_caffe / n``.
+
+    Args:
+        size: ``n``, the number of adjacent channels in the sum (odd, so the window is centred).
+        k: the additive constant (2 in the paper).
+        alpha: the scale of the sum of squares (1e-4).
+        beta: the exponent (0.75).
+
+    Input/Output shape: ``(batch, height, width, channels)``, unchanged.
+
+    Reference: Krizhevsky, Sutskever and Hinton, "ImageNet Classification with Deep Convolutional Neural
+    Networks", NIPS 2012, Section 3.3.
+    """
+
+    def __init__(self, size: int = 5, k: float = 2.0, alpha: float = 1e-4, beta: float = 0.75, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1 or size % 2 == 0:
+            raise ValueError(f"size must be a positive odd int (a centred window), got {size!r}")
+        for name, value in (("k", k), ("alpha", alpha), ("beta", beta)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise TypeError(f"{name} must be a float, got {type(value).__name__} {value!r}")
+        self.size = size
+        self.k = float(k)
+        self.alpha = float(alpha)
+        self.beta = float(beta)
+
+    def call(self, inputs):
+        channels = inputs.shape[-1]
+        half = self.size // 2
+        squares = ops.square(inputs)
+        # Zero channels on both sides make the sum at the edges run over the channels that exist, as the
+        # paper's max(0, .) / min(N-1, .) limits say; the window sum is then n shifted slices added up.
+        pad = [[0, 0]] * (len(inputs.shape) - 1) + [[half, half]]
+        padded = ops.pad(squares, pad)
+        window_sum = padded[..., 0:channels]
+        for offset in range(1, self.size):
+            window_sum = window_sum + padded[..., offset : offset + channels]
+        return inputs / ops.power(self.k + self.alpha * window_sum, self.beta)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"size": self.size, "k": self.k, "alpha": self.alpha, "beta": self.beta})
+        return config
+
+
+def _connections_from(table) -> tuple[tuple[int, ...], ...]:
+    """Normalise a connection table to one sorted tuple of input indices per output map."""
+    array = np.asarray(table, dtype=object)
+    if array.ndim == 2 and all(isinstance(v, (bool, np.bool_, int, np.integer)) for v in array.ravel()):
+        # A boolean matrix laid out like the paper's table: rows = input maps, columns = output maps.
+        matrix = np.asarray(table, dtype=bool)
+        return tuple(tuple(int(i) for i in np.flatnonzero(matrix[:, j])) for j in range(matrix.shape[1]))
+    return tuple(tuple(sorted(int(i) for i in inputs)) for inputs in table)
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class ConnectionTableConv2D(keras.layers.Layer):
+    """A 2-D convolution where output map ``j`` is connected only to the input maps listed in a table.
+
+    Only the kernels of existing connections are stored: the trainable weights are ``kernel`` of shape
+    ``(kh, kw, n_connections)`` and ``bias`` of shape ``(filters,)``. At each call they are scattered into an
+    ordinary dense kernel ``(kh, kw, in_channels, filters)`` whose missing connections are exact zeros, and a
+    normal convolution runs. Because Keras counts the size of the stored variables, ``count_params()`` reports
+    the free parameters of the paper (LeNet-5's C3: 60 connections x 25 + 16 biases = 1,516), not the 2,416
+    of a full 6 -> 16 convolution. (A plain ``Conv2D`` whose kernel is multiplied by a 0/1 mask would train
+    the same way but still count 2,416, and its masked entries would keep receiving weight decay.)
+
+    Args:
+        filters: number of output maps.
+        kernel_size: an int or ``(kh, kw)``.
+        connections: either a boolean matrix ``(in_channels, filters)`` laid out like the paper's table (rows
+            input maps, columns output maps), or a sequence of length ``filters`` whose entry ``j`` lists the
+            input maps feeding output map ``j``.
+        strides, padding: as in ``keras.layers.Conv2D``.
+        activation: an activation name or callable, applied after the bias.
+        use_bias: add one bias per output map.
+        kernel_initializer: default: uniform with variance ``1 / fan_in`` (LeCun), where fan_in is ``kh * kw``
+            times the average number of inputs per output map.
+
+    Input shape: ``(batch, height, width, in_channels)``; output ``(batch, height', width', filters)``.
+
+    Reference: LeCun, Bottou, Bengio and Haffner, "Gradient-based learning applied to document recognition",
+    Proc. IEEE 1998, Section II.B and Table I.
+    """
+
+    def __init__(
+        self,
+        filters: int,
+        kernel_size,
+        connections: Sequence,
+        *,
+        strides=1,
+        padding: str = "valid",
+        activation=None,
+        use_bias: bool = True,
+        kernel_initializer=None,
+        bias_initializer="zeros",
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if isinstance(filters, bool) or not isinstance(filters, int) or filters < 1:
+            raise ValueError(f"filters must be a positive int, got {filters!r}")
+        self.filters = filters
+        self.kernel_size = (kernel_size, kernel_size) if isinstance(kernel_size, int) else tuple(kernel_size)
+        self.strides = (strides, strides) if isinstance(strides, int) else tuple(strides)
+        self.padding = padding
+        self.connections = _connections_from(connections)
+        if len(self.connections) != filters:
+            raise ValueError(
+                f"connections must list the inputs of each of the {filters} output maps, got "
+                f"{len(self.connections)} entries"
+            )
+        if any(len(c) == 0 for c in self.connections):
+            raise ValueError("connections: every output map needs at least one input map")
+        self.activation = keras.activations.get(activation)
+        self.use_bias = use_bias
+        self.kernel_initializer = keras.initializers.get(kernel_initializer) if kernel_initializer else None
+        self.bias_initializer = keras.initializers.get(bias_initializer)
+
+    @property
+    def n_connections(self) -> int:
+        """Number of (input map, output map) pairs that are connected."""
+        return sum(len(c) for c in self.connections)
+
+    def connection_matrix(self, in_channels: int) -> np.ndarray:
+        """The table as a ``(in_channels, filters)`` boolean array (rows inputs, columns outputs)."""
+        matrix = np.zeros((in_channels, self.filters), dtype=bool)
+        for j, inputs in enumerate(self.connections):
+            matrix[list(inputs), j] = True
+        return matrix
+
+    def build(self, input_shape):
+        in_channels = input_shape[-1]
+        top = max(max(c) for c in self.connections)
+        if top >= in_channels:
+            raise ValueError(
+                f"connections refer to input map {top}, but the input has {in_channels} channels"
+            )
+        kh, kw = self.kernel_size
+        # Selection matrix: connection c (input i -> output j) lands at column i * filters + j of the flat
+        # (in_channels * filters) axis of the dense kernel.
+        selection = np.zeros((self.n_connections, in_channels * self.filters), dtype="float32")
+        c = 0
+        for j, inputs in enumerate(self.connections):
+            for i in inputs:
+                selection[c, i * self.filters + j] = 1.0
+                c += 1
+        self._selection = selection
+        self._in_channels = in_channels
+        initializer = self.kernel_initializer
+        if initializer is None:
+            fan_in = kh * kw * self.n_connections / self.filters
+            limit = float(np.sqrt(3.0 / fan_in))
+            initializer = keras.initializers.RandomUniform(-limit, limit)
+        self.kernel = self.add_weight(
+            name="kernel", shape=(kh, kw, self.n_connections), initializer=initializer, trainable=True
+        )
+        self.bias = (
+            self.add_weight(name="bias", shape=(self.filters,), initializer=self.bias_initializer)
+            if self.use_bias
+            else None
+        )
+
+    def dense_kernel(self):
+        """The equivalent ordinary kernel ``(kh, kw, in_channels, filters)``, zero where not connected."""
+        kh, kw = self.kernel_size
+        flat = ops.reshape(self.kernel, (kh * kw, self.n_connections))
+        selection = ops.convert_to_tensor(self._selection, dtype=flat.dtype)
+        return ops.reshape(ops.matmul(flat, selection), (kh, kw, self._in_channels, self.filters))
+
+    def call(self, inputs):
+        outputs = ops.conv(inputs, self.dense_kernel(), strides=self.strides, padding=self.padding)
+        if self.use_bias:
+            outputs = outputs + self.bias
+        return self.activation(outputs)
+
+    def compute_output_shape(self, input_shape):
+        batch, height, width, _ = input_shape
+        sizes = []
+        for n, k, s in zip((height, width), self.kernel_size, self.strides):
+            if n is None:
+                sizes.append(None)
+            elif self.padding == "same":
+                sizes.append(-(-n // s))
+            else:
+                sizes.append((n - k) // s + 1)
+        return (batch, sizes[0], sizes[1], self.filters)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "filters": self.filters,
+                "kernel_size": self.kernel_size,
+                "connections": [list(c) for c in self.connections],
+                "strides": self.strides,
+                "padding": self.padding,
+                "activation": keras.activations.serialize(self.activation),
+                "use_bias": self.use_bias,
+                "kernel_initializer": (
+                    keras.initializers.serialize(self.kernel_initializer) if self.kernel_initializer else None
+                ),
+                "bias_initializer": keras.initializers.serialize(self.bias_initializer),
+            }
+        )
+        return config
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class ZeroPadShortcut(keras.layers.Layer):
+    """Parameter-free shortcut ("option A"): subsample by ``strides`` and pad new channels with zeros.
+
+    The input is sampled at every ``strides``-th pixel (``x[:, ::s, ::s, :]``, what a 1x1 convolution of
+    stride ``s`` sees) and zero channels are added, half before and half after the existing ones, up to
+    ``filters``. With ``strides=1`` and no new channels it is the identity.
+
+    Args:
+        filters: number of output channels (>= the input's).
+        strides: spatial subsampling factor.
+
+    Input shape ``(batch, h, w, c)``; output ``(batch, ceil(h / s), ceil(w / s), filters)``.
+
+    Reference: He, Zhang, Ren and Sun, "Deep Residual Learning for Image Recognition", CVPR 2016, Section 3.3
+    (option A) and Section 4.2.
+    """
+
+    def __init__(self, filters: int, strides: int = 2, **kwargs):
+        super().__init__(**kwargs)
+        self.filters = int(filters)
+        self.strides = int(strides)
+
+    def build(self, input_shape):
+        if input_shape[-1] > self.filters:
+            raise ValueError(f"ZeroPadShortcut cannot shrink {input_shape[-1]} channels to {self.filters}")
+
+    def call(self, inputs):
+        s = self.strides
+        x = inputs[:, ::s, ::s, :] if s > 1 else inputs
+        extra = self.filters - inputs.shape[-1]
+        if extra:
+            x = ops.pad(x, [[0, 0], [0, 0], [0, 0], [extra // 2, extra - extra // 2]])
+        return x
+
+    def compute_output_shape(self, input_shape):
+        batch, h, w, _ = input_shape
+        s = self.strides
+        return (batch, None if h is None else -(-h // s), None if w is None else -(-w // s), self.filters)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"filters": self.filters, "strides": self.strides})
+        return config

@@ -1,0 +1,180 @@
+"""Residual networks: ImageNet ResNets (18-152) and CIFAR-10 ResNets (6n+2 layers) with their plain twins."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import keras
+from keras import layers
+
+from .blocks import basic_block, bottleneck_block, conv_bn, model_input
+from .common import check_common, scaled
+
+# Table 1 of He et al. (2016): depth -> (block kind, blocks in conv2_x, conv3_x, conv4_x, conv5_x).
+RESNET_SPECS: dict[int, tuple[str, tuple[int, ...]]] = {
+    18: ("basic", (2, 2, 2, 2)),
+    34: ("basic", (3, 4, 6, 3)),
+    50: ("bottleneck", (3, 4, 6, 3)),
+    101: ("bottleneck", (3, 4, 23, 3)),
+    152: ("bottleneck", (3, 8, 36, 3)),
+}
+RESNET_WIDTHS = (64, 128, 256, 512)  # 3x3 (basic) or bottleneck widths of conv2_x .. conv5_x
+
+# Section 4.2: three stages of 2n layers on 32x32, 16x16 and 8x8 maps with 16, 32 and 64 filters.
+CIFAR_RESNET_WIDTHS = (16, 32, 64)
+CIFAR_RESNET_DEPTHS = (20, 32, 44, 56, 110)  # the paper's Table 6 (any 6n + 2 >= 8 is accepted)
+
+_BLOCKS = {"basic": basic_block, "bottleneck": bottleneck_block}
+
+
+def residual_stages(
+    x, kind: str, blocks: Sequence[int], widths: Sequence[int], *, shortcut, first_stage: int
+):
+    """Stack residual stages: stage ``s`` has ``blocks[s]`` blocks of width ``widths[s]``; every stage after
+    the first starts with a stride-2 block.
+
+    Args:
+        x: tensor ``(batch, h, w, c)``.
+        kind: ``"basic"`` or ``"bottleneck"``.
+        blocks: blocks per stage.
+        widths: block widths per stage (already scaled).
+        shortcut: ``"A"``, ``"B"`` or None (plain), see ``blocks.basic_block``.
+        first_stage: number used in the first stage's layer names (``conv2_block1_...``).
+
+    Returns:
+        Tensor after the last stage.
+    """
+    block = _BLOCKS[kind]
+    for s, (count, width) in enumerate(zip(blocks, widths)):
+        for b in range(count):
+            stride = 2 if (s > 0 and b == 0) else 1
+            x = block(x, width, stride=stride, shortcut=shortcut, name=f"conv{first_stage + s}_block{b + 1}")
+    return x
+
+
+def _classifier(x, num_classes):
+    x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    return layers.Dense(num_classes, activation="softmax", name="predictions")(x)
+
+
+def resnet(
+    depth: int = 50,
+    *,
+    input_shape=(224, 224, 3),
+    num_classes: int = 1000,
+    width_multiplier: float = 1.0,
+    plain: bool = False,
+) -> keras.Model:
+    """An ImageNet ResNet of depth 18, 34, 50, 101 or 152 (projection shortcuts, "option B").
+
+    conv1 7x7/2 64 (BN, ReLU) -> 112 -> max-pool 3x3/2 -> 56 -> conv2_x (56) -> conv3_x (28) -> conv4_x (14)
+    -> conv5_x (7) -> global average pool -> predictions. Identity shortcuts where the shape is kept, 1x1
+    projection + BN where it changes; no convolution has a bias (each feeds a BatchNorm). Trainable
+    parameters equal the published (torchvision) counts: 11,689,512 / 21,797,672 / 25,557,032 / 44,549,160 /
+    60,192,808. Keras also stores the BatchNorm moving mean and variance, which ``count_params()`` includes as
+    non-trainable weights; ``keras.applications.ResNet50`` (25,636,712) differs because its convolutions keep
+    biases.
+
+    Args:
+        depth: a key of ``RESNET_SPECS``.
+        input_shape: ``(h, w, c)``; any size >= 1 works (global pooling).
+        num_classes: width of the softmax.
+        width_multiplier: scales every convolution width.
+        plain: drop every shortcut (the paper's "plain" baselines).
+
+    Returns:
+        A ``keras.Model`` named ``resnet{depth}`` (``plain{depth}``). Layers follow keras.applications:
+        ``conv1_conv``, ``conv1_bn``, ``pool1_pool``, ``conv2_block1_1_conv``, ..., ``conv2_block1_0_conv``
+        (projection), ``conv2_block1_out``, ``avg_pool``, ``predictions``.
+
+    Raises:
+        ValueError: an unsupported depth (the message lists the supported ones) or bad shared arguments.
+
+    Reference: He, Zhang, Ren and Sun, "Deep Residual Learning for Image Recognition", CVPR 2016, Table 1.
+    """
+    if depth not in RESNET_SPECS or isinstance(depth, bool):
+        raise ValueError(f"depth must be one of {', '.join(map(str, RESNET_SPECS))}; got {depth!r}")
+    kind, blocks = RESNET_SPECS[depth]
+    chain = [(7, 2, 3), (3, 2, 1)] + [(1, 2, 0)] * (len(blocks) - 1)
+    input_shape, num_classes, wm = check_common(
+        input_shape, num_classes, width_multiplier, chain=chain, model_name=f"ResNet-{depth}"
+    )
+    inputs = model_input(input_shape)
+    x = layers.ZeroPadding2D(3, name="conv1_pad")(inputs)
+    x = conv_bn(x, scaled(64, wm), 7, strides=2, padding="valid", name="conv1")  # 112x112x64
+    x = layers.ZeroPadding2D(1, name="pool1_pad")(x)
+    x = layers.MaxPooling2D(3, strides=2, name="pool1_pool")(x)  # 56x56x64
+    widths = [scaled(w, wm) for w in RESNET_WIDTHS]
+    # 56 -> 56 -> 28 -> 14 -> 7; 512 channels (basic) or 2048 (bottleneck) at the end
+    x = residual_stages(x, kind, blocks, widths, shortcut=None if plain else "B", first_stage=2)
+    outputs = _classifier(x, num_classes)
+    return keras.Model(inputs, outputs, name=f"{'plain' if plain else 'resnet'}{depth}")
+
+
+def cifar_resnet(
+    depth: int = 20,
+    *,
+    plain: bool = False,
+    input_shape=(32, 32, 3),
+    num_classes: int = 10,
+    width_multiplier: float = 1.0,
+    shortcut: str = "A",
+) -> keras.Model:
+    """A CIFAR-10 ResNet with ``depth = 6n + 2`` layers, or its plain counterpart.
+
+    conv1 3x3 16 (BN, ReLU) -> conv2_x: n basic blocks, 16 filters, 32x32 -> conv3_x: n blocks, 32 filters,
+    16x16 -> conv4_x: n blocks, 64 filters, 8x8 -> global average pool -> predictions. Shortcuts are
+    parameter-free ("option A": where the width doubles, the input is subsampled and zero-padded), so the
+    plain network has exactly the same parameters: 0.27M, 0.46M, 0.66M, 0.85M and 1.7M for 20, 32, 44, 56
+    and 110 layers as the paper prints them (269,722 / 464,154 / 658,586 / 853,018 / 1,727,962 trainable
+    parameters, rounded).
+
+    Args:
+        depth: ``6n + 2`` with ``n >= 1`` (the paper uses 20, 32, 44, 56, 110 and 1202).
+        plain: no shortcuts.
+        input_shape: ``(h, w, c)``, default 32x32x3.
+        num_classes: width of the softmax.
+        width_multiplier: scales the 16/32/64 widths.
+        shortcut: ``"A"`` (paper, default) or ``"B"`` (1x1 projections where the shape changes).
+
+    Returns:
+        A ``keras.Model`` named ``cifar_resnet{depth}`` (``cifar_plain{depth}``).
+
+    Raises:
+        ValueError: a depth that is not 6n + 2, an unknown shortcut, or bad shared arguments.
+
+    Reference: He, Zhang, Ren and Sun, "Deep Residual Learning for Image Recognition", CVPR 2016,
+    Section 4.2 and Table 6.
+    """
+    if isinstance(depth, bool) or not isinstance(depth, int) or depth < 8 or (depth - 2) % 6:
+        raise ValueError(f"depth must be 6n + 2 with n >= 1 (e.g. {CIFAR_RESNET_DEPTHS}); got {depth!r}")
+    if shortcut not in ("A", "B"):
+        raise ValueError(f"shortcut must be 'A' or 'B', got {shortcut!r}")
+    n = (depth - 2) // 6
+    input_shape, num_classes, wm = check_common(
+        input_shape, num_classes, width_multiplier, chain=[(3, 2, 1), (3, 2, 1)],
+        model_name=f"CIFAR ResNet-{depth}",
+    )
+    inputs = model_input(input_shape)
+    x = conv_bn(inputs, scaled(16, wm), 3, name="conv1")  # 32x32x16
+    widths = [scaled(w, wm) for w in CIFAR_RESNET_WIDTHS]
+    x = residual_stages(x, "basic", (n, n, n), widths, shortcut=None if plain else shortcut,
+                        first_stage=2)  # 8x8x64
+    outputs = _classifier(x, num_classes)
+    return keras.Model(inputs, outputs, name=f"cifar_{'plain' if plain else 'resnet'}{depth}")
+
+
+def _named(depth):
+    def build(**kwargs) -> keras.Model:
+        return resnet(depth, **kwargs)
+
+    build.__name__ = f"resnet{depth}"
+    build.__doc__ = f"ResNet-{depth}; keywords as for ``resnet``."
+    return build
+
+
+resnet18 = _named(18)
+resnet34 = _named(34)
+resnet50 = _named(50)
+resnet101 = _named(101)
+resnet152 = _named(152)

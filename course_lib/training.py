@@ -1,0 +1,652 @@
+"""Training helpers: the papers' optimisation recipes as data, compile/fit wrappers, augmentation, accuracy.
+
+    >>> from course_lib import models, training
+    >>> model = training.build_and_compile("cifar_resnet20", recipe="resnet_cifar")
+    >>> history = training.fit(model, (x_train, y_train), epochs=2, validation=(x_val, y_val),
+    ...                        augment=training.augmentation(flip=True, crop_padding=4))
+    >>> training.evaluate_accuracy(model, (x_test, y_test))
+
+Weight decay. The 2012-2016 papers write SGD with weight decay as one update,
+``v <- mu * v - lr * (grad + lambda * w);  w <- w + v`` (AlexNet, Section 5), so the decay term goes through
+the momentum buffer. That is exactly an L2 penalty ``lambda / 2 * ||w||^2`` added to the loss, and it is what
+the SGD recipes here do (``SGDWithL2``). Keras' own ``weight_decay=`` argument is *decoupled* (AdamW style:
+``w <- w - lr * lambda * w`` outside the momentum), which at momentum 0.9 decays about 1 / (1 - 0.9) = 10
+times more weakly for the same lambda; it is used for the Adam-based recipe ("adamw") where that is the point.
+Only kernels (variables with two or more dimensions) are decayed; biases and BatchNorm scales/shifts are not,
+as in the reference Caffe/Torch code.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import keras
+import numpy as np
+from keras import ops
+
+from . import config
+
+
+# ----------------------------------------------------------------------------------------------------------
+# recipes
+# ----------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Recipe:
+    """An optimisation recipe from a paper, as data.
+
+    Attributes:
+        name: key in ``RECIPES``.
+        optimizer: ``"sgd"``, ``"adam"`` or ``"adamw"``.
+        learning_rate: initial learning rate.
+        momentum: SGD momentum.
+        nesterov: Nesterov momentum (SGD).
+        weight_decay: lambda.
+        weight_decay_mode: ``"l2"`` (gradient += lambda * w, through the momentum: the papers' rule) or
+            ``"decoupled"`` (AdamW style).
+        batch_size: the paper's mini-batch size (the default of ``fit``).
+        schedule: None; ``"plateau"`` (divide by ``1 / lr_factor`` when the validation metric stops
+            improving for ``patience`` epochs); ``"steps"`` (multiply by ``lr_factor`` at each of
+            ``boundaries``, counted in iterations); ``"epoch_decay"`` (multiply by ``lr_factor`` every
+            ``every_epochs``).
+        lr_factor: the factor of the schedule.
+        patience: epochs without improvement before a plateau step.
+        boundaries: iteration counts of the ``"steps"`` schedule.
+        every_epochs: period of ``"epoch_decay"``.
+        epochs: the paper's training length in epochs, if it states one.
+        iterations: the paper's training length in iterations, if it states one.
+        reference: where the numbers come from.
+        notes: what the paper leaves open and what was chosen.
+    """
+
+    name: str
+    optimizer: str
+    learning_rate: float
+    momentum: float = 0.0
+    nesterov: bool = False
+    weight_decay: float = 0.0
+    weight_decay_mode: str = "l2"
+    batch_size: int = 128
+    schedule: str | None = None
+    lr_factor: float = 0.1
+    patience: int = 5
+    boundaries: tuple[int, ...] = ()
+    every_epochs: int | None = None
+    epochs: int | None = None
+    iterations: int | None = None
+    reference: str = ""
+    notes: str = ""
+
+
+RECIPES: dict[str, Recipe] = {
+    "adam": Recipe(
+        "adam", "adam", 1e-3, batch_size=128,
+        reference="Kingma and Ba, 'Adam: A Method for Stochastic Optimization', ICLR 2015",
+        notes="the course's default for small models: no decay, no schedule",
+    ),
+    "adamw": Recipe(
+        "adamw", "adamw", 1e-3, weight_decay=1e-4, weight_decay_mode="decoupled", batch_size=128,
+        reference="Loshchilov and Hutter, 'Decoupled Weight Decay Regularization', ICLR 2019",
+    ),
+    "sgd": Recipe("sgd", "sgd", 0.01, momentum=0.9, batch_size=128, notes="plain momentum SGD, no decay"),
+    "alexnet": Recipe(
+        "alexnet", "sgd", 0.01, momentum=0.9, weight_decay=5e-4, batch_size=128, schedule="plateau",
+        lr_factor=0.1, epochs=90,
+        reference="Krizhevsky, Sutskever and Hinton, NIPS 2012, Section 5",
+        notes="the paper divided the rate by 10 by hand when validation error stopped improving (3 times); "
+              "ReduceLROnPlateau automates that",
+    ),
+    "vgg": Recipe(
+        "vgg", "sgd", 0.01, momentum=0.9, weight_decay=5e-4, batch_size=256, schedule="plateau",
+        lr_factor=0.1, epochs=74,
+        reference="Simonyan and Zisserman, ICLR 2015, Section 3.1",
+        notes="dropout 0.5 on fc1/fc2 is part of the model; the rate was decreased 3 times in the paper",
+    ),
+    "googlenet": Recipe(
+        "googlenet", "sgd", 0.01, momentum=0.9, batch_size=128, schedule="epoch_decay", lr_factor=0.96,
+        every_epochs=8,
+        reference="Szegedy et al., CVPR 2015, Section 6",
+        notes="the paper gives momentum 0.9 and a 4% decrease every 8 epochs; initial rate and batch size "
+              "are not stated (0.01 and 128 chosen here)",
+    ),
+    "resnet_imagenet": Recipe(
+        "resnet_imagenet", "sgd", 0.1, momentum=0.9, weight_decay=1e-4, batch_size=256, schedule="plateau",
+        lr_factor=0.1, iterations=600_000,
+        reference="He, Zhang, Ren and Sun, CVPR 2016, Section 3.4",
+    ),
+    "resnet_cifar": Recipe(
+        "resnet_cifar", "sgd", 0.1, momentum=0.9, weight_decay=1e-4, batch_size=128, schedule="steps",
+        lr_factor=0.1, boundaries=(32_000, 48_000), iterations=64_000,
+        reference="He, Zhang, Ren and Sun, CVPR 2016, Section 4.2",
+        notes="64k iterations of batch 128 on a 45k/5k train/val split is about 182 epochs",
+    ),
+}
+
+
+def get_recipe(recipe: str | Recipe, **overrides) -> Recipe:
+    """Look up a recipe by name (or pass one through), with some fields replaced.
+
+    Args:
+        recipe: a key of ``RECIPES`` or a ``Recipe``.
+        **overrides: fields to change, e.g. ``learning_rate=0.05``; None values are ignored.
+
+    Returns:
+        A ``Recipe``.
+
+    Raises:
+        ValueError: unknown recipe name or field.
+    """
+    if isinstance(recipe, Recipe):
+        base = recipe
+    elif isinstance(recipe, str) and recipe in RECIPES:
+        base = RECIPES[recipe]
+    else:
+        raise ValueError(f"recipe must be a Recipe or one of {', '.join(RECIPES)}; got {recipe!r}")
+    fields = {f.name for f in dataclasses.fields(Recipe)}
+    unknown = sorted(set(overrides) - fields)
+    if unknown:
+        raise ValueError(
+            f"unknown recipe field(s) {', '.join(unknown)}; fields are {', '.join(sorted(fields))}"
+        )
+    changes = {k: v for k, v in overrides.items() if v is not None}
+    return dataclasses.replace(base, **changes) if changes else base
+
+
+# ----------------------------------------------------------------------------------------------------------
+# optimizers
+# ----------------------------------------------------------------------------------------------------------
+@keras.saving.register_keras_serializable(package="course_lib")
+class SGDWithL2(keras.optimizers.SGD):
+    """SGD (with momentum) whose weight decay is the papers' coupled L2 term.
+
+    Each step uses ``g + l2 * w`` in place of the gradient ``g`` for every kernel (a variable with two or
+    more dimensions), so with momentum ``mu`` the update is ``v <- mu v - lr (g + l2 w); w <- w + v``, the
+    rule printed in the AlexNet paper. Biases and BatchNorm parameters are not decayed.
+
+    Args:
+        learning_rate: a float or a ``keras.optimizers.schedules.LearningRateSchedule``.
+        momentum, nesterov: as in ``keras.optimizers.SGD``.
+        l2: the decay coefficient lambda (5e-4 in AlexNet/VGG, 1e-4 in ResNet).
+        **kwargs: other ``keras.optimizers.SGD`` arguments (not ``weight_decay``, which is decoupled).
+
+    Reference: Krizhevsky, Sutskever and Hinton, NIPS 2012, Section 5.
+    """
+
+    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, l2=0.0, name="sgd_l2", **kwargs):
+        if kwargs.get("weight_decay"):
+            raise ValueError("SGDWithL2 applies its own L2 decay: pass l2=, not weight_decay=")
+        kwargs.pop("weight_decay", None)
+        super().__init__(learning_rate=learning_rate, momentum=float(momentum), nesterov=nesterov, name=name,
+                         **kwargs)
+        if isinstance(l2, bool) or not isinstance(l2, (int, float)) or l2 < 0:
+            raise ValueError(f"l2 must be a float >= 0, got {l2!r}")
+        self.l2 = float(l2)
+
+    def update_step(self, gradient, variable, learning_rate):
+        if self.l2 and len(variable.shape) >= 2:
+            gradient = ops.add(ops.cast(gradient, variable.dtype),
+                               ops.multiply(ops.cast(self.l2, variable.dtype), variable))
+        super().update_step(gradient, variable, learning_rate)
+
+    def get_config(self):
+        config_ = super().get_config()
+        config_["l2"] = self.l2
+        return config_
+
+
+def _learning_rate(recipe: Recipe):
+    if recipe.schedule == "steps":
+        values = [recipe.learning_rate * recipe.lr_factor**i for i in range(len(recipe.boundaries) + 1)]
+        return keras.optimizers.schedules.PiecewiseConstantDecay(list(recipe.boundaries), values)
+    return recipe.learning_rate
+
+
+def make_optimizer(recipe: str | Recipe = "adam", **overrides) -> keras.optimizers.Optimizer:
+    """Build the optimizer a recipe describes.
+
+    Args:
+        recipe: a name in ``RECIPES`` or a ``Recipe``.
+        **overrides: recipe fields to change (``learning_rate=``, ``weight_decay=``, ``boundaries=`` ...).
+
+    Returns:
+        ``SGDWithL2`` (SGD recipes with ``weight_decay_mode="l2"``), ``keras.optimizers.SGD`` (decoupled
+        decay or none), ``Adam`` or ``AdamW``. A ``"steps"`` schedule becomes a ``PiecewiseConstantDecay``
+        counted in iterations.
+
+    Raises:
+        ValueError: unknown recipe, optimizer or weight_decay_mode.
+    """
+    r = get_recipe(recipe, **overrides)
+    lr = _learning_rate(r)
+    if r.weight_decay_mode not in ("l2", "decoupled"):
+        raise ValueError(f"weight_decay_mode must be 'l2' or 'decoupled', got {r.weight_decay_mode!r}")
+    if r.optimizer == "sgd":
+        if r.weight_decay and r.weight_decay_mode == "l2":
+            return SGDWithL2(lr, momentum=r.momentum, nesterov=r.nesterov, l2=r.weight_decay)
+        opt = keras.optimizers.SGD(lr, momentum=float(r.momentum), nesterov=r.nesterov,
+                                   weight_decay=r.weight_decay or None)
+    elif r.optimizer == "adam":
+        if r.weight_decay:
+            raise ValueError("the 'adam' optimizer has no weight decay here: use optimizer 'adamw'")
+        return keras.optimizers.Adam(lr)
+    elif r.optimizer == "adamw":
+        opt = keras.optimizers.AdamW(lr, weight_decay=r.weight_decay)
+    else:
+        raise ValueError(f"optimizer must be 'sgd', 'adam' or 'adamw', got {r.optimizer!r}")
+    if r.weight_decay:
+        opt.exclude_from_weight_decay(var_names=["bias", "gamma", "beta"])
+    return opt
+
+
+# ----------------------------------------------------------------------------------------------------------
+# compile / build
+# ----------------------------------------------------------------------------------------------------------
+def _is_multi_output(model: keras.Model) -> bool:
+    return len(model.outputs) > 1
+
+
+def compile_model(
+    model: keras.Model,
+    *,
+    recipe: str | Recipe = "adam",
+    learning_rate: float | None = None,
+    momentum: float | None = None,
+    weight_decay: float | None = None,
+    boundaries: Sequence[int] | None = None,
+    loss: str = "sparse_categorical_crossentropy",
+    metrics: Sequence[str] = ("accuracy",),
+    aux_weight: float = 0.3,
+    **compile_kwargs,
+) -> keras.Model:
+    """Compile ``model`` with a paper's recipe (optimizer, decay, schedule); remember the recipe for ``fit``.
+
+    A model with auxiliary outputs (``googlenet(aux_logits=True)``) gets the same loss on every output,
+    weighted 1 for ``predictions`` and ``aux_weight`` for the others, and metrics on ``predictions`` only.
+
+    Args:
+        model: a Keras model (built inside ``strategy.scope()`` if you train with a strategy).
+        recipe: a key of ``RECIPES`` or a ``Recipe``.
+        learning_rate, momentum, weight_decay, boundaries: override the recipe's values.
+        loss: loss for every output (integer labels by default; use "categorical_crossentropy" for one-hot).
+        metrics: metrics for the main output.
+        aux_weight: loss weight of each auxiliary output.
+        **compile_kwargs: passed to ``model.compile``.
+
+    Returns:
+        The same model, compiled; ``model.course_recipe`` holds the ``Recipe``.
+
+    Raises:
+        ValueError: unknown recipe or bad override.
+    """
+    r = get_recipe(recipe, learning_rate=learning_rate, momentum=momentum, weight_decay=weight_decay,
+                   boundaries=tuple(boundaries) if boundaries is not None else None)
+    optimizer = make_optimizer(r)
+    if _is_multi_output(model):
+        from .models.googlenet import aux_loss_weights
+
+        names = model.output_names
+        compile_kwargs.setdefault("loss_weights", aux_loss_weights(model, aux_weight))
+        model.compile(optimizer=optimizer, loss={n: loss for n in names},
+                      metrics={"predictions": list(metrics)} if "predictions" in names else None,
+                      **compile_kwargs)
+    else:
+        model.compile(optimizer=optimizer, loss=loss, metrics=list(metrics), **compile_kwargs)
+    model.course_recipe = r
+    return model
+
+
+def make_strategy(kind: str | Any = "auto", *, devices: Sequence[str] | None = None):
+    """A ``tf.distribute`` strategy to build and train a model on several devices of one machine.
+
+    Args:
+        kind: ``"auto"`` (MirroredStrategy when two or more GPUs are visible, else the default strategy),
+            ``"mirrored"`` (MirroredStrategy over ``devices``, else all GPUs, else all logical CPUs), None or
+            ``"default"`` (no distribution), or a ``tf.distribute.Strategy`` (returned as is).
+        devices: device names for ``"mirrored"``, e.g. ``["/cpu:0", "/cpu:1"]``.
+
+    Returns:
+        A ``tf.distribute.Strategy``; build and compile the model inside ``strategy.scope()`` (see
+        ``build_and_compile``) and give ``fit`` the global batch size (it is split across replicas).
+
+    Raises:
+        ValueError: unknown kind.
+    """
+    import tensorflow as tf
+
+    if isinstance(kind, tf.distribute.Strategy):
+        return kind
+    if kind is None or kind == "default":
+        return tf.distribute.get_strategy()
+    gpus = [d.name for d in tf.config.list_logical_devices("GPU")]
+    if kind == "auto":
+        return tf.distribute.MirroredStrategy() if len(gpus) >= 2 else tf.distribute.get_strategy()
+    if kind == "mirrored":
+        if devices is None:
+            devices = gpus or [d.name for d in tf.config.list_logical_devices("CPU")]
+        return tf.distribute.MirroredStrategy(devices=list(devices))
+    raise ValueError(f"strategy must be 'auto', 'mirrored', 'default', None or a tf.distribute.Strategy; "
+                     f"got {kind!r}")
+
+
+def build_and_compile(
+    builder: str | Callable[..., keras.Model],
+    *,
+    strategy=None,
+    recipe: str | Recipe = "adam",
+    compile_kwargs: dict | None = None,
+    **builder_kwargs,
+) -> keras.Model:
+    """Build a model and compile it with a recipe, both inside the strategy's scope.
+
+    Args:
+        builder: a model name for ``models.get_model`` or a callable returning a model.
+        strategy: None (no distribution), a ``make_strategy`` kind, or a ``tf.distribute.Strategy``.
+        recipe: passed to ``compile_model``.
+        compile_kwargs: other ``compile_model`` keywords.
+        **builder_kwargs: passed to the builder (``num_classes=``, ``input_shape=``, ...).
+
+    Returns:
+        The compiled model; its variables live on the strategy's devices.
+    """
+    from .models import get_model
+
+    strat = make_strategy(strategy)
+    with strat.scope():
+        if isinstance(builder, str):
+            model = get_model(builder, **builder_kwargs)
+        else:
+            model = builder(**builder_kwargs)
+        compile_model(model, recipe=recipe, **(compile_kwargs or {}))
+    return model
+
+
+# ----------------------------------------------------------------------------------------------------------
+# augmentation
+# ----------------------------------------------------------------------------------------------------------
+@keras.saving.register_keras_serializable(package="course_lib")
+class RandomShift(keras.layers.Layer):
+    """Shift each image by up to ``padding`` pixels in each direction, filling with zeros.
+
+    This is "pad by ``padding`` then crop a random window of the original size" (ResNet's CIFAR
+    augmentation), done per image with ``keras.layers.RandomTranslation``; the pixel amount is turned into
+    the fraction that layer wants once the image size is known. (``keras.layers.RandomCrop`` would draw one
+    offset for the whole batch.) Identity at inference.
+
+    Args:
+        padding: maximum shift in pixels.
+        seed: seed of the random shifts.
+
+    Input/Output shape: ``(batch, h, w, c)``.
+    """
+
+    def __init__(self, padding: int = 4, seed: int | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.padding = int(padding)
+        self.seed = seed
+        self._translate = None
+
+    def build(self, input_shape):
+        height, width = input_shape[-3], input_shape[-2]
+        if height is None or width is None:
+            raise ValueError(f"RandomShift needs a known image size, got input shape {input_shape}")
+        self._translate = keras.layers.RandomTranslation(
+            self.padding / height, self.padding / width, fill_mode="constant", fill_value=0.0,
+            interpolation="nearest", seed=self.seed, name=f"{self.name}_translation",
+        )
+        self._translate.build(input_shape)
+
+    def call(self, inputs, training=None):
+        return self._translate(inputs, training=training)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        config_ = super().get_config()
+        config_.update({"padding": self.padding, "seed": self.seed})
+        return config_
+
+
+def augmentation(
+    *,
+    flip: bool = True,
+    crop_padding: int = 4,
+    rotation: float = 0.0,
+    zoom: float = 0.0,
+    contrast: float = 0.0,
+    input_shape: Sequence[int] | None = None,
+    seed: int | None = None,
+    name: str = "augmentation",
+) -> keras.Sequential:
+    """Random training-time augmentation as Keras preprocessing layers (identity when ``training=False``).
+
+    The defaults are the CIFAR recipe of the ResNet paper: random horizontal flips and a random crop of the
+    image padded by 4 pixels. Shapes are preserved, so the block can sit at the start of a model or be mapped
+    over a ``tf.data`` pipeline (``fit(augment=...)`` does the latter).
+
+    Args:
+        flip: random left-right flips.
+        crop_padding: maximum shift in pixels (pad-and-crop); 0 for none.
+        rotation: maximum rotation as a fraction of a full turn (``RandomRotation``); 0 for none.
+        zoom: maximum zoom fraction (``RandomZoom``); 0 for none.
+        contrast: maximum contrast change (``RandomContrast``); 0 for none.
+        input_shape: ``(h, w, c)`` to build the layers now (otherwise on first call).
+        seed: base seed; each layer gets its own.
+        name: the Sequential's name.
+
+    Returns:
+        A ``keras.Sequential`` mapping ``(batch, h, w, c)`` to the same shape.
+
+    Raises:
+        ValueError: a negative amount.
+    """
+    for arg, value in (("crop_padding", crop_padding), ("rotation", rotation), ("zoom", zoom),
+                       ("contrast", contrast)):
+        if value < 0:
+            raise ValueError(f"{arg} must be >= 0, got {value}")
+
+    def seed_for(i):
+        return None if seed is None else seed + i
+
+    steps: list[keras.layers.Layer] = []
+    if flip:
+        steps.append(keras.layers.RandomFlip("horizontal", seed=seed_for(0), name="flip"))
+    if crop_padding:
+        steps.append(RandomShift(crop_padding, seed=seed_for(1), name="pad_crop"))
+    if rotation:
+        steps.append(keras.layers.RandomRotation(rotation, fill_mode="constant", seed=seed_for(2),
+                                                 name="rotation"))
+    if zoom:
+        steps.append(keras.layers.RandomZoom(zoom, fill_mode="constant", seed=seed_for(3), name="zoom"))
+    if contrast:
+        steps.append(keras.layers.RandomContrast(contrast, seed=seed_for(4), name="contrast"))
+    block = keras.Sequential(steps, name=name)
+    if input_shape is not None:
+        block.build((None, *input_shape))
+    return block
+
+
+# ----------------------------------------------------------------------------------------------------------
+# fit / evaluate
+# ----------------------------------------------------------------------------------------------------------
+def _targets_for(model: keras.Model, y):
+    """Multi-output models get the same labels for every output."""
+    if _is_multi_output(model) and not isinstance(y, dict):
+        return {name: y for name in model.output_names}
+    return y
+
+
+def _is_dataset(data) -> bool:
+    import tensorflow as tf
+
+    return isinstance(data, tf.data.Dataset)
+
+
+def _split(data, what: str):
+    if isinstance(data, (tuple, list)) and len(data) == 2:
+        return data
+    raise TypeError(f"{what} must be an (x, y) pair or a tf.data.Dataset, got {type(data).__name__}")
+
+
+def _monitor(model: keras.Model, has_validation: bool) -> tuple[str, str]:
+    """The quantity a plateau schedule watches: validation accuracy where there is one, else a loss."""
+    compiled = str(model.get_compile_config() or {})
+    if has_validation and "accuracy" in compiled:
+        key = "predictions_accuracy" if _is_multi_output(model) else "accuracy"
+        return f"val_{key}", "max"
+    return ("val_loss" if has_validation else "loss"), "min"
+
+
+def recipe_callbacks(model: keras.Model, recipe: Recipe | None, *, has_validation: bool) -> list:
+    """The callbacks a recipe's schedule needs (``ReduceLROnPlateau`` or an epoch-based scheduler)."""
+    if recipe is None or recipe.schedule in (None, "steps"):
+        return []
+    if recipe.schedule == "plateau":
+        monitor, mode = _monitor(model, has_validation)
+        return [keras.callbacks.ReduceLROnPlateau(monitor=monitor, mode=mode, factor=recipe.lr_factor,
+                                                  patience=recipe.patience, verbose=0)]
+    if recipe.schedule == "epoch_decay":
+        base, factor, every = recipe.learning_rate, recipe.lr_factor, recipe.every_epochs
+
+        def rate(epoch, lr=None):
+            return base * factor ** (epoch // every)
+
+        return [keras.callbacks.LearningRateScheduler(rate, verbose=0)]
+    raise ValueError(f"unknown schedule {recipe.schedule!r} in recipe {recipe.name!r}")
+
+
+def _pipeline(model, x, y, *, batch_size, augment, shuffle, seed):
+    import tensorflow as tf
+
+    ds = tf.data.Dataset.from_tensor_slices((x, _targets_for(model, y)))
+    if shuffle:
+        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size)
+    if augment is not None:
+        ds = ds.map(lambda a, b: (augment(a, training=True), b), num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def fit(
+    model: keras.Model,
+    data,
+    *,
+    epochs: int,
+    batch_size: int | None = None,
+    validation=None,
+    recipe: str | Recipe | None = None,
+    verbose: int | None = None,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
+    augment: keras.layers.Layer | None = None,
+    shuffle: bool = True,
+    seed: int | None = 0,
+) -> keras.callbacks.History:
+    """Train a compiled model, adding the callbacks its recipe's schedule needs.
+
+    Args:
+        model: compiled (``compile_model`` remembers the recipe; a model built in ``strategy.scope()`` trains
+            on all the strategy's devices, with ``batch_size`` the global batch).
+        data: ``(x, y)`` arrays (``x`` ``(n, h, w, c)``, ``y`` ``(n,)`` integer labels or ``(n, k)``
+            one-hot) or a batched ``tf.data.Dataset`` of such pairs.
+        epochs: number of passes over ``data`` (>= 1).
+        batch_size: for array data; default the recipe's (128 when there is none).
+        validation: None, ``(x_val, y_val)``, a fraction in (0, 1) held out from array ``data`` (the last
+            samples, as Keras does), or a ``tf.data.Dataset``.
+        recipe: override the recipe remembered by ``compile_model`` (only its schedule matters here).
+        verbose: Keras verbosity; default 0 in quick mode and 2 (one line per epoch) in full mode.
+        callbacks: extra Keras callbacks.
+        augment: a layer applied to each training batch with ``training=True`` (see ``augmentation``).
+        shuffle: shuffle array data every epoch.
+        seed: shuffling seed for array data.
+
+    Returns:
+        The ``keras.callbacks.History`` (``history.history["loss"]`` ...).
+
+    Raises:
+        ValueError / TypeError: bad epochs, batch size, validation or data.
+    """
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"epochs must be a positive int, got {epochs!r}")
+    rec = get_recipe(recipe) if recipe is not None else getattr(model, "course_recipe", None)
+    if batch_size is None:
+        batch_size = rec.batch_size if rec is not None else 128
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    if verbose is None:
+        verbose = 0 if config.is_quick() else 2
+
+    if _is_dataset(data):
+        train = data.map(lambda a, b: (augment(a, training=True), b)) if augment is not None else data
+        if _is_multi_output(model):
+            train = train.map(lambda a, b: (a, _targets_for(model, b)))
+    else:
+        x, y = _split(data, "data")
+        if isinstance(validation, float):
+            if not 0 < validation < 1:
+                raise ValueError(f"validation as a fraction must be in (0, 1), got {validation}")
+            cut = int(round(len(x) * (1 - validation)))
+            x, y, validation = x[:cut], y[:cut], (x[cut:], y[cut:])
+        if augment is not None:
+            augment.build((None, *np.shape(x)[1:]))  # create its variables outside the tf.data graph
+        train = _pipeline(model, x, y, batch_size=batch_size, augment=augment, shuffle=shuffle, seed=seed)
+
+    val = None
+    if validation is not None:
+        if _is_dataset(validation):
+            val = validation
+            if _is_multi_output(model):
+                val = validation.map(lambda a, b: (a, _targets_for(model, b)))
+        else:
+            xv, yv = _split(validation, "validation")
+            val = _pipeline(model, xv, yv, batch_size=batch_size, augment=None, shuffle=False, seed=None)
+
+    all_callbacks = recipe_callbacks(model, rec, has_validation=val is not None) + list(callbacks)
+    # shuffle=False: the pipeline above already shuffles (Keras would warn that it ignores the flag).
+    return model.fit(train, epochs=epochs, validation_data=val, callbacks=all_callbacks, verbose=verbose,
+                     shuffle=False)
+
+
+def evaluate_accuracy(model: keras.Model, data, *, batch_size: int = 256, top_k: int = 1) -> float:
+    """Top-k accuracy of a classifier (its ``predictions`` output if it has several).
+
+    Args:
+        model: outputs ``(batch, num_classes)`` scores or probabilities.
+        data: ``(x, y)`` with ``y`` integer labels ``(n,)`` or one-hot ``(n, k)``, or a batched
+            ``tf.data.Dataset`` of such pairs.
+        batch_size: prediction batch size for arrays.
+        top_k: count a sample correct when its label is among the ``top_k`` highest scores.
+
+    Returns:
+        Accuracy in [0, 1] as a Python float.
+
+    Raises:
+        ValueError: top_k < 1 or no samples.
+    """
+    if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
+        raise ValueError(f"top_k must be a positive int, got {top_k!r}")
+    index = model.output_names.index("predictions") if _is_multi_output(model) else 0
+
+    def scores_of(x):
+        out = model.predict(x, batch_size=batch_size, verbose=0)
+        return np.asarray(out[index] if isinstance(out, (list, tuple)) else out)
+
+    if _is_dataset(data):
+        labels, scores = [], []
+        for xb, yb in data:
+            scores.append(scores_of(xb))
+            labels.append(np.asarray(yb))
+        if not scores:
+            raise ValueError("data holds no samples")
+        s, y = np.concatenate(scores), np.concatenate(labels)
+    else:
+        x, y = _split(data, "data")
+        if len(x) == 0:
+            raise ValueError("data holds no samples")
+        s, y = scores_of(x), np.asarray(y)
+    if y.ndim == 2:
+        y = y.argmax(axis=1)
+    y = y.reshape(-1)
+    top = np.argsort(-s, axis=1)[:, :top_k]
+    return float(np.mean(np.any(top == y[:, None], axis=1)))

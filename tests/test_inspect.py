@@ -1,0 +1,418 @@
+"""Tests of course_lib.inspect: each result is checked against a computation that does not use the module
+(finite differences, a separately built sub-model, NumPy formulas from the weights, brute force, gradients)."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from keras import layers
+from scipy.stats import spearmanr
+
+from course_lib import inspect as ins
+from course_lib import shapes
+
+
+# ----------------------------------------------------------------------------------------------------
+# small models
+# ----------------------------------------------------------------------------------------------------
+def small_cnn(seed: int = 0, *, activation: str = "relu", head: str = "dense") -> keras.Model:
+    """conv(same) -> pool -> conv(valid) -> GAP -> dense softmax, 12x12x3 input."""
+    keras.utils.set_random_seed(seed)
+    inp = keras.Input((12, 12, 3))
+    x = layers.Conv2D(4, 3, padding="same", activation=activation, name="conv1")(inp)
+    x = layers.MaxPooling2D(2, name="pool1")(x)
+    x = layers.Conv2D(5, 3, activation=activation, name="conv2")(x)
+    x = layers.GlobalAveragePooling2D(name="gap")(x)
+    if head == "dense":
+        out = layers.Dense(3, activation="softmax", name="pred")(x)
+    else:  # logits, then a separate softmax layer (the NiN style)
+        x = layers.Dense(3, name="logits")(x)
+        out = layers.Activation("softmax", name="pred")(x)
+    return keras.Model(inp, out, name="small_cnn")
+
+
+def rng_images(n: int, shape=(12, 12, 3), seed: int = 1) -> np.ndarray:
+    return np.random.default_rng(seed).random((n, *shape)).astype(np.float32)
+
+
+def logits_model(model: keras.Model) -> keras.Model:
+    """The same network with a linear copy of the softmax Dense layer (built here, independently)."""
+    dense = model.get_layer("pred")
+    linear = layers.Dense(dense.units, name="pred_linear", dtype=dense.dtype_policy)
+    out = linear(dense.input)
+    linear.set_weights(dense.get_weights())
+    return keras.Model(model.inputs[0], out)
+
+
+@pytest.fixture(scope="module")
+def cnn() -> keras.Model:
+    return small_cnn()
+
+
+# ----------------------------------------------------------------------------------------------------
+# layer lookup and errors
+# ----------------------------------------------------------------------------------------------------
+def test_conv_layer_names_lists_all_conv_kinds_in_order():
+    inp = keras.Input((10, 10, 3))
+    x = layers.Conv2D(4, 3, name="a")(inp)
+    x = layers.DepthwiseConv2D(3, name="b")(x)
+    x = layers.SeparableConv2D(6, 3, name="c")(x)
+    x = layers.ReLU(name="relu")(x)
+    x = layers.Flatten(name="flat")(x)
+    model = keras.Model(inp, layers.Dense(2, name="d")(x))
+    assert ins.conv_layer_names(model) == ["a", "b", "c"]
+    assert ins.spatial_layer_names(model) == ["a", "b", "c", "relu"]
+
+
+def test_sequential_models_work():
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((8, 8, 1)), layers.Conv2D(2, 3, name="c"), layers.Flatten(),
+                              layers.Dense(2, activation="softmax")])
+    x = rng_images(1, (8, 8, 1))[0]
+    maps = ins.feature_maps(model, x)
+    np.testing.assert_allclose(maps["c"], keras.Model(model.inputs[0], model.get_layer("c").output)(x[None])[0],
+                               atol=1e-6)
+    assert ins.receptive_field_geometry(model, "c") == ins.FieldGeometry((3, 3), (1, 1), (0, 0))
+
+
+CALLS = {
+    "feature_maps": lambda m, name: ins.feature_maps(m, rng_images(1)[0], [name]),
+    "grad_cam": lambda m, name: ins.grad_cam(m, rng_images(1)[0], name),
+    "top_activating_patches": lambda m, name: ins.top_activating_patches(m, rng_images(3), name, 0, k=2),
+    "activation_maximization": lambda m, name: ins.activation_maximization(m, name, 0, steps=1),
+    "receptive_field_geometry": lambda m, name: ins.receptive_field_geometry(m, name),
+    "first_layer_filters": lambda m, name: ins.first_layer_filters(m, name),
+}
+
+
+@pytest.mark.parametrize("call", sorted(CALLS))
+def test_unknown_layer_name_raises_with_close_matches(cnn, call):
+    with pytest.raises(ValueError, match="'conv3'") as info:
+        CALLS[call](cnn, "conv3")
+    message = str(info.value)
+    assert "conv1" in message and "conv2" in message  # close matches / the conv layers are listed
+
+
+@pytest.mark.parametrize("call", sorted(CALLS))
+@pytest.mark.parametrize("name", ["gap", "pred"])
+def test_non_convolutional_layer_raises(cnn, call, name):
+    with pytest.raises(ValueError, match=f"'{name}'.*not a"):
+        CALLS[call](cnn, name)
+
+
+def test_bad_arguments_raise(cnn):
+    img = rng_images(1)[0]
+    with pytest.raises(ValueError, match="channel must be an int in \\[0, 5\\).*got 5"):
+        ins.top_activating_patches(cnn, rng_images(2), "conv2", 5)
+    with pytest.raises(ValueError, match="k must be a positive int, got 0"):
+        ins.top_activating_patches(cnn, rng_images(2), "conv2", 0, k=0)
+    with pytest.raises(ValueError, match="class_index .* got 3"):
+        ins.saliency_map(cnn, img, class_index=3)
+    with pytest.raises(ValueError, match="image must be one image"):
+        ins.grad_cam(cnn, rng_images(2))
+    with pytest.raises(ValueError, match="image must match the model input"):
+        ins.saliency_map(cnn, np.zeros((10, 12, 3)))
+    with pytest.raises(ValueError, match="patch must be at most the image size 12, got 13"):
+        ins.occlusion_sensitivity(cnn, img, patch=13)
+    with pytest.raises(ValueError, match="stride must be a positive int, got 0"):
+        ins.occlusion_sensitivity(cnn, img, stride=0)
+    with pytest.raises(ValueError, match="fill must be"):
+        ins.occlusion_sensitivity(cnn, img, fill="median")
+    with pytest.raises(TypeError, match="model must be a keras.Model"):
+        ins.conv_layer_names("not a model")
+
+
+# ----------------------------------------------------------------------------------------------------
+# filters, feature maps, scores
+# ----------------------------------------------------------------------------------------------------
+def test_first_layer_filters_is_the_first_kernel(cnn):
+    w = ins.first_layer_filters(cnn)
+    np.testing.assert_array_equal(w, cnn.get_layer("conv1").get_weights()[0])
+    assert w.shape == (3, 3, 3, 4)
+
+
+def test_feature_maps_equal_separate_submodels(cnn):
+    img = rng_images(1, seed=3)[0]
+    maps = ins.feature_maps(cnn, img)
+    assert list(maps) == ["conv1", "conv2"]
+    for name, got in maps.items():
+        layer = cnn.get_layer(name)
+        assert got.shape == tuple(layer.output.shape[1:])
+        expected = keras.Model(cnn.inputs, layer.output).predict(img[None], verbose=0)[0]
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+    pooled = ins.feature_maps(cnn, img[None], ["pool1"])["pool1"]
+    np.testing.assert_allclose(pooled, maps["conv1"].reshape(6, 2, 6, 2, 4).max(axis=(1, 3)), atol=1e-6)
+
+
+@pytest.mark.parametrize("head", ["dense", "activation"])
+def test_class_scores_are_the_logits(head):
+    model = small_cnn(head=head)
+    x = rng_images(4)
+    z = ins.class_scores(model, x)
+    probs = model.predict(x, verbose=0)
+    np.testing.assert_allclose(np.exp(z) / np.exp(z).sum(1, keepdims=True), probs, rtol=1e-5, atol=1e-6)
+    if head == "dense":
+        np.testing.assert_allclose(z, logits_model(model).predict(x, verbose=0), rtol=1e-5, atol=1e-5)
+
+
+# ----------------------------------------------------------------------------------------------------
+# saliency: finite differences of the logit
+# ----------------------------------------------------------------------------------------------------
+def smooth_cnn_float64() -> keras.Model:
+    """tanh and average pooling (no kinks) in float64, so central differences are accurate."""
+    keras.utils.set_random_seed(0)
+    f64 = {"dtype": "float64"}
+    inp = keras.Input((12, 12, 3), dtype="float64")
+    x = layers.Conv2D(4, 3, padding="same", activation="tanh", **f64)(inp)
+    x = layers.AveragePooling2D(2, **f64)(x)
+    x = layers.Conv2D(5, 3, activation="tanh", **f64)(x)
+    x = layers.GlobalAveragePooling2D(**f64)(x)
+    return keras.Model(inp, layers.Dense(3, activation="softmax", name="pred", **f64)(x))
+
+
+def test_saliency_matches_finite_differences_of_the_logit():
+    model = smooth_cnn_float64()
+    lin = logits_model(model)
+    img = rng_images(1, seed=5)[0].astype(np.float64)
+    c = 1
+    got = ins.saliency_map(model, img, class_index=c)
+    assert got.shape == (12, 12)
+    h = 1e-4
+    # every pixel and channel, perturbed up and down, in one batch
+    eye = np.eye(img.size).reshape(img.size, *img.shape) * h
+    batch = np.concatenate([img + eye, img - eye])
+    # a direct call keeps float64 (predict would cast the batch to float32 and swamp the h = 1e-4 steps)
+    z = lin(tf.constant(batch)).numpy()[:, c]
+    grad = ((z[: img.size] - z[img.size:]) / (2 * h)).reshape(img.shape)
+    expected = np.abs(grad).max(axis=-1)
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-6 * expected.max())
+    # the probability's gradient is a different map: the test would notice if probabilities were used
+    p = model(tf.constant(batch)).numpy()[:, c]
+    prob_map = np.abs(((p[: img.size] - p[img.size:]) / (2 * h)).reshape(img.shape)).max(axis=-1)
+    assert not np.allclose(got / got.max(), prob_map / prob_map.max(), atol=0.05)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Grad-CAM: equals the CAM computed by hand from the weights for conv -> GAP -> dense
+# ----------------------------------------------------------------------------------------------------
+def cam_model(strides: int, seed: int = 2) -> keras.Model:
+    keras.utils.set_random_seed(seed)
+    inp = keras.Input((8, 8, 3))
+    a = layers.Conv2D(6, 3, strides=strides, padding="same", activation="relu", name="conv")(inp)
+    g = layers.GlobalAveragePooling2D()(a)
+    return keras.Model(inp, layers.Dense(4, activation="softmax", name="pred")(g))
+
+
+@pytest.mark.parametrize("strides", [1, 2])
+@pytest.mark.parametrize("class_index", [None, 0, 1, 2, 3])
+def test_grad_cam_equals_class_activation_map(strides, class_index):
+    model = cam_model(strides)
+    img = rng_images(1, (8, 8, 3), seed=7)[0]
+    maps = keras.Model(model.inputs, model.get_layer("conv").output).predict(img[None], verbose=0)[0]
+    kernel, bias = model.get_layer("pred").get_weights()
+    logits = maps.mean(axis=(0, 1)) @ kernel + bias
+    c = int(np.argmax(logits)) if class_index is None else class_index
+    cam = np.maximum(np.tensordot(maps, kernel[:, c], axes=([2], [0])), 0.0)
+    expected = cam / cam.max() if cam.max() > 0 else cam
+    got = ins.grad_cam(model, img, class_index=class_index, upsample=False)
+    assert got.shape == maps.shape[:2]
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+    up = ins.grad_cam(model, img, "conv", class_index)
+    assert up.shape == (8, 8)
+    assert up.min() >= 0.0 and up.max() <= 1.0 + 1e-6
+    if strides == 1:  # same size: resizing changes nothing
+        np.testing.assert_allclose(up, expected, atol=1e-5)
+
+
+def test_grad_cam_default_layer_is_the_last_conv(cnn):
+    img = rng_images(1)[0]
+    np.testing.assert_allclose(ins.grad_cam(cnn, img), ins.grad_cam(cnn, img, "conv2"), atol=1e-7)
+
+
+# ----------------------------------------------------------------------------------------------------
+# occlusion: a model that only sees one corner
+# ----------------------------------------------------------------------------------------------------
+def corner_model() -> keras.Model:
+    """Classifies from the top-left 4x4 pixels of a 12x12 image only."""
+    keras.utils.set_random_seed(4)
+    inp = keras.Input((12, 12, 1))
+    x = layers.Cropping2D(((0, 8), (0, 8)))(inp)
+    x = layers.Flatten()(x)
+    return keras.Model(inp, layers.Dense(3, activation="softmax", name="pred")(x))
+
+
+def test_occlusion_drop_is_confined_to_the_region_the_model_sees():
+    model = corner_model()
+    img = rng_images(1, (12, 12, 1), seed=9)[0]
+    patch, stride = 3, 1
+    drops = ins.occlusion_sensitivity(model, img, patch=patch, stride=stride, class_index=0, fill=0.0)
+    assert drops.shape == (10, 10)
+    corners = np.arange(10) * stride
+    overlaps = (corners[:, None] < 4) & (corners[None, :] < 4)  # square [r, r+3) meets rows/cols 0..3
+    assert np.all(drops[~overlaps] == 0.0)
+    assert np.all(np.abs(drops[overlaps]) > 1e-6)
+    # one entry by hand: occlude, classify, subtract
+    occluded = img.copy()
+    occluded[1:4, 2:5] = 0.0
+    p = model.predict(np.stack([img, occluded]), verbose=0)[:, 0]
+    np.testing.assert_allclose(drops[1, 2], p[0] - p[1], atol=1e-6)
+
+
+def test_occlusion_batches_and_fill_options_agree(cnn):
+    img = rng_images(1, seed=11)[0]
+    a = ins.occlusion_sensitivity(cnn, img, patch=4, stride=2, batch_size=3)
+    b = ins.occlusion_sensitivity(cnn, img, patch=4, stride=2, batch_size=1000)
+    np.testing.assert_allclose(a, b, atol=1e-6)
+    assert a.shape == (5, 5)
+    mean = ins.occlusion_sensitivity(cnn, img, patch=4, stride=2, fill="mean")
+    explicit = ins.occlusion_sensitivity(cnn, img, patch=4, stride=2, fill=img.reshape(-1, 3).mean(0))
+    np.testing.assert_allclose(mean, explicit, atol=1e-6)
+
+
+# ----------------------------------------------------------------------------------------------------
+# receptive fields: analytic walk vs the support of an input gradient
+# ----------------------------------------------------------------------------------------------------
+def field_models():
+    ones = {"kernel_initializer": "ones", "use_bias": False}
+    inp = keras.Input((20, 20, 1))
+    chain = layers.Conv2D(1, 3, **ones)(inp)
+    chain = layers.AveragePooling2D(2)(chain)
+    chain = layers.Conv2D(1, 3, name="t", **ones)(chain)
+    yield "valid chain", keras.Model(inp, chain), ((0, 0), (8, 8), (2, 2))
+    inp = keras.Input((20, 20, 1))
+    x = layers.Conv2D(1, 5, strides=2, padding="same", **ones)(inp)
+    # (dilation with "valid" padding: with "same", the taps that land in the padding leave holes at the
+    # field's edge, so the gradient's support would be narrower than the theoretical field)
+    x = layers.Conv2D(1, 3, dilation_rate=2, name="t", **ones)(x)
+    yield "same, stride, dilation", keras.Model(inp, x), ((-1, -1), (13, 13), (2, 2))
+    inp = keras.Input((20, 20, 1))
+    x = layers.ZeroPadding2D(((2, 0), (1, 0)))(inp)
+    a = layers.Conv2D(1, 3, strides=2, padding="same", **ones)(x)
+    b = layers.Conv2D(1, (1, 5), strides=2, padding="same", **ones)(x)
+    x = layers.Add(name="t")([a, b])
+    yield "padding and a branch", keras.Model(inp, x), ((-2, -3), (3, 5), (2, 2))
+
+
+@pytest.mark.parametrize("case", list(field_models()), ids=lambda c: c[0])
+def test_receptive_field_matches_gradient_support(case):
+    _, model, (start, size, jump) = case
+    geo = ins.receptive_field_geometry(model, "t")
+    assert geo == ins.FieldGeometry(size=size, jump=jump, start=start)
+    # Independent check: with all-ones kernels and linear layers, d unit / d input is positive exactly on
+    # the part of the field that lies inside the image.
+    x = tf.constant(np.ones((1, 20, 20, 1), np.float32))
+    out_h, out_w = model.output.shape[1:3]
+    for i, j in [(0, 0), (1, 2), (out_h - 1, out_w - 1)]:
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            unit = model(x)[0, i, j, 0]
+        support = np.argwhere(tape.gradient(unit, x).numpy()[0, :, :, 0] > 0)
+        top = geo.start[0] + i * geo.jump[0]
+        left = geo.start[1] + j * geo.jump[1]
+        assert support[:, 0].min() == max(top, 0) and support[:, 0].max() == min(top + geo.size[0], 20) - 1
+        assert support[:, 1].min() == max(left, 0) and support[:, 1].max() == min(left + geo.size[1], 20) - 1
+
+
+def test_receptive_field_size_agrees_with_shapes_module(cnn):
+    geo = ins.receptive_field_geometry(cnn, "conv2")
+    assert geo.size == (shapes.receptive_field([(3, 1), (2, 2), (3, 1)]),) * 2
+
+
+# ----------------------------------------------------------------------------------------------------
+# top-activating patches: brute force
+# ----------------------------------------------------------------------------------------------------
+def test_top_activating_patches_are_the_brute_force_argmax():
+    keras.utils.set_random_seed(3)
+    inp = keras.Input((12, 12, 3))
+    x = layers.Conv2D(4, 3, activation="relu", name="c1")(inp)  # 10x10
+    x = layers.MaxPooling2D(2)(x)  # 5x5
+    x = layers.Conv2D(3, 3, name="c2")(x)  # 3x3, field 8 px, jump 2, start 0 (Distill formulas)
+    model = keras.Model(inp, layers.Dense(2)(layers.Flatten()(x)))
+    images = rng_images(30, seed=13)
+    channel, k = 2, 7
+    result = ins.top_activating_patches(model, images, "c2", channel, k=k, batch_size=8)
+    acts = keras.Model(inp, x).predict(images, verbose=0)[..., channel]
+    maxima = acts.reshape(30, -1).max(axis=1)
+    order = sorted(range(30), key=lambda n: -maxima[n])[:k]
+    np.testing.assert_array_equal(result.indices, order)
+    np.testing.assert_allclose(result.values, maxima[order], rtol=1e-5)
+    for n, (i, j), patch, box in zip(result.indices, result.positions, result.patches, result.boxes):
+        assert acts[n, i, j] == acts[n].max()
+        np.testing.assert_array_equal(patch, images[n, 2 * i: 2 * i + 8, 2 * j: 2 * j + 8])
+        np.testing.assert_array_equal(box, [2 * i, 2 * j, 2 * i + 8, 2 * j + 8])
+
+
+def test_top_patches_outside_the_image_are_zero_padded(cnn):
+    images = rng_images(5, seed=2)
+    result = ins.top_activating_patches(cnn, images, "conv1", 0, k=5)
+    assert result.patches.shape == (5, 3, 3, 3)  # 3x3 field of the first conv
+    for n, (top, left, _, _), patch in zip(result.indices, result.boxes, result.patches):
+        padded = np.pad(images[n], ((1, 1), (1, 1), (0, 0)))
+        np.testing.assert_array_equal(patch, padded[top + 1: top + 4, left + 1: left + 4])
+
+
+# ----------------------------------------------------------------------------------------------------
+# activation maximisation
+# ----------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("layer_name, channel", [("conv1", 1), ("conv2", 3)])
+def test_activation_maximization_raises_the_target_activation(cnn, layer_name, channel):
+    start = 0.5 + 0.05 * np.random.default_rng(0).standard_normal((12, 12, 3)).astype(np.float32)
+    image = ins.activation_maximization(cnn, layer_name, channel, steps=40, lr=0.05, init=start, seed=1)
+    assert image.shape == (12, 12, 3)
+    assert image.min() >= 0.0 and image.max() <= 1.0
+    probe = keras.Model(cnn.inputs, cnn.get_layer(layer_name).output)
+    before, after = probe.predict(np.stack([start, image]), verbose=0)[..., channel].mean(axis=(1, 2))
+    assert after > before + 0.05
+
+
+def test_activation_maximization_batches_channels_and_is_seeded(cnn):
+    images = ins.activation_maximization(cnn, "conv2", [0, 4], steps=5, seed=3)
+    assert images.shape == (2, 12, 12, 3)
+    again = ins.activation_maximization(cnn, "conv2", [0, 4], steps=5, seed=3)
+    np.testing.assert_array_equal(images, again)
+    single = ins.activation_maximization(cnn, "conv2", 4, steps=5, seed=3, init=images[1])
+    assert single.shape == (12, 12, 3)
+
+
+# ----------------------------------------------------------------------------------------------------
+# sanity-check helpers and the snapshot callback
+# ----------------------------------------------------------------------------------------------------
+def test_randomized_copy_reinitialises_only_the_chosen_layers(cnn):
+    before = [w.copy() for w in cnn.get_weights()]
+    copy = ins.randomized_copy(cnn, ["pred", "conv2"], seed=5)
+    np.testing.assert_array_equal(copy.get_layer("conv1").get_weights()[0], cnn.get_layer("conv1").get_weights()[0])
+    for name in ("conv2", "pred"):
+        assert not np.allclose(copy.get_layer(name).get_weights()[0], cnn.get_layer(name).get_weights()[0])
+    for a, b in zip(before, cnn.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    again = ins.randomized_copy(cnn, ["pred", "conv2"], seed=5)
+    np.testing.assert_array_equal(again.get_layer("pred").get_weights()[0], copy.get_layer("pred").get_weights()[0])
+    with pytest.raises(ValueError, match="'nope'"):
+        ins.randomized_copy(cnn, ["nope"])
+
+
+def test_rank_correlation_matches_scipy():
+    rng = np.random.default_rng(0)
+    a = rng.random((6, 6))
+    b = a + 0.3 * rng.random((6, 6))
+    b[0, :3] = b[0, 0]  # ties
+    assert ins.rank_correlation(a, b) == pytest.approx(spearmanr(a.ravel(), b.ravel())[0], abs=1e-12)
+    assert ins.rank_correlation(a, a) == pytest.approx(1.0)
+    assert ins.rank_correlation(a, -a) == pytest.approx(-1.0)
+    with pytest.raises(ValueError, match="same shape"):
+        ins.rank_correlation(a, a[:3])
+
+
+def test_kernel_snapshots_record_init_steps_and_epochs():
+    model = small_cnn(seed=6)
+    model.compile(optimizer=keras.optimizers.SGD(0.5), loss="sparse_categorical_crossentropy")
+    initial = model.get_layer("conv1").get_weights()[0].copy()
+    snaps = ins.KernelSnapshots("conv1", steps=[1])
+    x, y = rng_images(16, seed=8), np.arange(16) % 3
+    model.fit(x, y, batch_size=8, epochs=2, verbose=0, callbacks=[snaps], shuffle=False)
+    assert snaps.labels == ["init", "step 1", "epoch 1", "epoch 2"]
+    np.testing.assert_array_equal(snaps.snapshots[0], initial)
+    np.testing.assert_array_equal(snaps.snapshots[-1], model.get_layer("conv1").get_weights()[0])
+    assert not np.array_equal(snaps.snapshots[1], initial)

@@ -1,0 +1,282 @@
+"""course_lib.numpy_cnn.conv against SciPy, TensorFlow, Keras, tf.GradientTape and finite differences."""
+
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+import scipy.signal
+import tensorflow as tf
+
+from course_lib.numpy_cnn import (
+    conv_backward,
+    conv_forward,
+    convolve2d,
+    correlate2d,
+    numeric_gradient_array,
+    pad2d,
+    rel_error,
+    same_pads,
+)
+
+
+def normwise_error(got, ref):
+    """max |got - ref| / max |ref|: float32 outputs near zero make elementwise relative errors meaningless."""
+    return float(np.max(np.abs(np.asarray(got, np.float64) - ref)) / np.max(np.abs(ref)))
+
+
+# (x shape NHWC, w shape (KH, KW, C_in, C_out), stride, pad); pads given as ints or TF strings.
+CONV_TABLE = [
+    ((2, 7, 7, 3), (3, 3, 3, 4), 1, "valid"),
+    ((2, 7, 7, 3), (3, 3, 3, 4), 1, "same"),
+    ((2, 8, 8, 3), (3, 3, 3, 2), 2, "same"),  # TF pads (0, 1): asymmetric
+    ((2, 7, 8, 2), (3, 3, 2, 2), 2, "same"),  # odd H: symmetric; even W: asymmetric
+    ((1, 9, 6, 2), (2, 3, 2, 3), 2, "valid"),  # non-square kernel, non-square input
+    ((1, 6, 9, 1), (4, 2, 1, 2), 1, "same"),  # even kernel height: TF pads (1, 2)
+    ((3, 5, 6, 2), (1, 1, 2, 5), 1, "valid"),  # 1x1 convolution
+    ((1, 10, 10, 1), (5, 5, 1, 1), 3, "same"),
+    ((2, 6, 5, 3), (3, 2, 3, 2), (2, 1), "valid"),  # different strides per axis
+    ((1, 5, 5, 2), (5, 5, 2, 2), 1, "valid"),  # kernel as large as the input: 1x1 output
+]
+EXPLICIT_PAD_TABLE = [
+    ((2, 5, 6, 2), (3, 3, 2, 3), 1, 1),
+    ((1, 6, 5, 1), (3, 2, 1, 2), 2, (2, 1)),
+    ((1, 6, 6, 2), (3, 3, 2, 2), 2, ((0, 1), (2, 0))),
+]
+
+
+def _random(shape, seed, dtype=np.float64):
+    return np.random.default_rng(seed).normal(size=shape).astype(dtype)
+
+
+def _tf_padding(pad):
+    if isinstance(pad, str):
+        return pad.upper()
+    if isinstance(pad, int):
+        pad = ((pad, pad), (pad, pad))
+    elif isinstance(pad[0], int):
+        pad = ((pad[0], pad[0]), (pad[1], pad[1]))
+    return [[0, 0], list(pad[0]), list(pad[1]), [0, 0]]
+
+
+def _tf_stride(stride):
+    return [1, stride, stride, 1] if isinstance(stride, int) else [1, stride[0], stride[1], 1]
+
+
+# ------------------------------------------------------------------------------------------ 2-D ops
+
+
+@pytest.mark.parametrize("mode", ["valid", "same", "full"])
+@pytest.mark.parametrize("x_shape,k_shape", [
+    ((6, 6), (3, 3)), ((7, 5), (2, 3)), ((5, 8), (4, 4)), ((4, 4), (1, 2)),
+])
+def test_correlate_and_convolve_match_scipy(mode, x_shape, k_shape):
+    x, k = _random(x_shape, 1), _random(k_shape, 2)
+    assert rel_error(correlate2d(x, k, mode), scipy.signal.correlate2d(x, k, mode)) < 1e-12
+    assert rel_error(convolve2d(x, k, mode), scipy.signal.convolve2d(x, k, mode)) < 1e-12
+
+
+def test_lecture_convolution_example_matches_scipy_and_keeps_integers():
+    # CS 615's worked example: X holds 1..64 row by row, K holds 1..9; true (flipped) convolution, valid.
+    x, k = np.arange(1, 65).reshape(8, 8), np.arange(1, 10).reshape(3, 3)
+    got = convolve2d(x, k)
+    assert got.dtype.kind == "i"
+    np.testing.assert_array_equal(got, scipy.signal.convolve2d(x, k, "valid"))
+    assert got[0, 0] == 300 and got[-1, -1] == 2325
+
+
+def test_convolve_is_correlate_with_flipped_kernel():
+    x, k = _random((6, 7), 3), _random((3, 2), 4)
+    assert rel_error(convolve2d(x, k), scipy.signal.correlate2d(x, k[::-1, ::-1], "valid")) < 1e-12
+
+
+@pytest.mark.parametrize("shape", [(4, 5), (4, 5, 2), (2, 4, 5, 3)])
+@pytest.mark.parametrize("pad", [1, (2, 0), ((1, 2), (0, 3))])
+def test_pad2d_places_input_inside_zeros(shape, pad):
+    x = _random(shape, 5)
+    (t, b), (left, r) = {1: ((1, 1), (1, 1)), (2, 0): ((2, 2), (0, 0))}.get(pad, pad)
+    got = pad2d(x, pad)
+    axis = 1 if x.ndim == 4 else 0
+    assert got.shape[axis] == shape[axis] + t + b and got.shape[axis + 1] == shape[axis + 1] + left + r
+    if x.ndim == 4:
+        inner = got[:, t:t + shape[1], left:left + shape[2]]
+    else:
+        inner = got[t:t + shape[0], left:left + shape[1]]
+    np.testing.assert_array_equal(inner, x)
+    assert np.abs(got).sum() == pytest.approx(np.abs(x).sum())
+
+
+@pytest.mark.parametrize("size,kernel,stride,expected", [
+    (8, 3, 2, (0, 1)), (7, 3, 2, (1, 1)), (6, 4, 1, (1, 2)),
+    (10, 5, 3, (2, 2)), (5, 1, 1, (0, 0)), (4, 2, 4, (0, 0)),
+])
+def test_same_pads_follow_tensorflow(size, kernel, stride, expected):
+    assert same_pads(size, kernel, stride) == expected
+    # Independent check of the placement: TF's SAME window sums over 1..size equal sums over an explicit pad.
+    x = np.arange(1, size + 1, dtype=np.float64)
+    got = tf.nn.conv2d(x.reshape(1, size, 1, 1), np.ones((kernel, 1, 1, 1)), [1, stride, 1, 1], "SAME")
+    xp = np.pad(x, expected)
+    windows = [xp[i:i + kernel].sum() for i in range(0, len(xp) - kernel + 1, stride)]
+    np.testing.assert_array_equal(got.numpy().ravel(), windows)
+
+
+# ---------------------------------------------------------------------------------------------- forward
+
+
+@pytest.mark.parametrize("x_shape,w_shape,stride,pad", CONV_TABLE + EXPLICIT_PAD_TABLE)
+def test_forward_matches_tf_nn_conv2d_float32(x_shape, w_shape, stride, pad):
+    x, w = _random(x_shape, 10, np.float32), _random(w_shape, 11, np.float32)
+    b = _random(w_shape[3], 12, np.float32)
+    expected = tf.nn.conv2d(x, w, _tf_stride(stride), _tf_padding(pad)).numpy() + b
+    got, _ = conv_forward(x, w, b, stride=stride, pad=pad)
+    assert got.dtype == np.float32
+    assert got.shape == expected.shape
+    assert normwise_error(got, expected) < 1e-5
+
+
+@pytest.mark.parametrize("x_shape,w_shape,stride,pad", CONV_TABLE)
+def test_forward_matches_keras_conv2d(x_shape, w_shape, stride, pad):
+    x, w = _random(x_shape, 20, np.float32), _random(w_shape, 21, np.float32)
+    b = _random(w_shape[3], 22, np.float32)
+    layer = keras.layers.Conv2D(w_shape[3], w_shape[:2], strides=stride, padding=pad)
+    layer.build(x_shape)
+    layer.set_weights([w, b])
+    expected = keras.ops.convert_to_numpy(layer(x))
+    got, _ = conv_forward(x, w, b, stride=stride, pad=pad)
+    assert got.shape == expected.shape
+    assert normwise_error(got, expected) < 1e-5
+
+
+@pytest.mark.parametrize("x_shape,w_shape,stride,pad", CONV_TABLE + EXPLICIT_PAD_TABLE)
+def test_loop_and_im2col_agree_float64(x_shape, w_shape, stride, pad):
+    x, w, b = _random(x_shape, 30), _random(w_shape, 31), _random(w_shape[3], 32)
+    out_fast, cache_fast = conv_forward(x, w, b, stride, pad, method="im2col")
+    out_loop, cache_loop = conv_forward(x, w, b, stride, pad, method="loop")
+    assert np.max(np.abs(out_fast - out_loop)) < 1e-10
+    dout = _random(out_fast.shape, 33)
+    for g_fast, g_loop in zip(conv_backward(dout, cache_fast), conv_backward(dout, cache_loop)):
+        assert g_fast.shape == g_loop.shape
+        assert np.max(np.abs(g_fast - g_loop)) < 1e-10
+
+
+def test_bias_none_means_zero_and_int_inputs_compute_in_float64():
+    x, w = np.arange(2 * 4 * 4 * 1).reshape(2, 4, 4, 1), np.ones((2, 2, 1, 1), dtype=int)
+    out, _ = conv_forward(x, w)
+    assert out.dtype == np.float64
+    expected = scipy.signal.correlate2d(x[0, :, :, 0], w[:, :, 0, 0], "valid")
+    np.testing.assert_array_equal(out[0, :, :, 0], expected)
+
+
+# --------------------------------------------------------------------------------------------- backward
+
+
+@pytest.mark.parametrize("method", ["im2col", "loop"])
+@pytest.mark.parametrize("x_shape,w_shape,stride,pad", CONV_TABLE[:6] + EXPLICIT_PAD_TABLE)
+def test_backward_matches_gradient_tape_float64(x_shape, w_shape, stride, pad, method):
+    x, w, b = _random(x_shape, 40), _random(w_shape, 41), _random(w_shape[3], 42)
+    out, cache = conv_forward(x, w, b, stride, pad, method=method)
+    dout = _random(out.shape, 43)
+    tx, tw, tb = tf.constant(x), tf.constant(w), tf.constant(b)
+    with tf.GradientTape() as tape:
+        tape.watch([tx, tw, tb])
+        y = tf.nn.conv2d(tx, tw, _tf_stride(stride), _tf_padding(pad)) + tb
+        scalar = tf.reduce_sum(y * dout)
+    expected = [g.numpy() for g in tape.gradient(scalar, [tx, tw, tb])]
+    for got, ref in zip(conv_backward(dout, cache), expected):
+        assert got.shape == ref.shape
+        assert rel_error(got, ref) < 1e-6
+
+
+@pytest.mark.parametrize("x_shape,w_shape,stride,pad", [
+    ((2, 5, 5, 2), (3, 3, 2, 2), 1, "same"),
+    ((1, 6, 5, 2), (3, 2, 2, 3), 2, "same"),
+    ((2, 5, 6, 1), (2, 2, 1, 2), 2, 1),
+    ((1, 7, 7, 2), (3, 3, 2, 1), 3, "valid"),
+])
+def test_backward_matches_numeric_gradient(x_shape, w_shape, stride, pad):
+    x, w, b = _random(x_shape, 50), _random(w_shape, 51), _random(w_shape[3], 52)
+    out, cache = conv_forward(x, w, b, stride, pad)
+    dout = _random(out.shape, 53)
+    dx, dw, db = conv_backward(dout, cache)
+    def numeric(f, v):
+        return numeric_gradient_array(lambda u: f(u)[0], v, dout)
+
+    assert rel_error(dx, numeric(lambda v: conv_forward(v, w, b, stride, pad), x)) < 1e-6
+    assert rel_error(dw, numeric(lambda v: conv_forward(x, v, b, stride, pad), w)) < 1e-6
+    assert rel_error(db, numeric(lambda v: conv_forward(x, w, v, stride, pad), b)) < 1e-6
+
+
+def test_backward_is_full_convolution_and_valid_correlation():
+    # The textbook identities for one channel, stride 1, no padding: dx = dout (*) w (full convolution),
+    # dw = x (x) dout (valid correlation); computed here by SciPy.
+    x, w = _random((1, 7, 6, 1), 60), _random((3, 2, 1, 1), 61)
+    out, cache = conv_forward(x, w, np.zeros(1))
+    dout = _random(out.shape, 62)
+    dx, dw, _ = conv_backward(dout, cache)
+    x2, w2, d2 = x[0, :, :, 0], w[:, :, 0, 0], dout[0, :, :, 0]
+    assert rel_error(dx[0, :, :, 0], scipy.signal.convolve2d(d2, w2, "full")) < 1e-12
+    assert rel_error(dw[:, :, 0, 0], scipy.signal.correlate2d(x2, d2, "valid")) < 1e-12
+
+
+# ---------------------------------------------------------------------------------------------- errors
+
+X4, W4 = np.zeros((1, 5, 5, 2)), np.zeros((3, 3, 2, 4))
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(x=np.zeros((5, 5, 2))), r"x must be a 4-D array.*\(5, 5, 2\)"),
+    (dict(w=np.zeros((3, 3, 2))), r"w must be a 4-D array.*\(3, 3, 2\)"),
+    (dict(w=np.zeros((3, 3, 3, 4))), r"channel mismatch: x has 2 channels.*w expects 3"),
+    (dict(b=np.zeros(3)), r"b must have shape \(C_out,\) = \(4,\), got \(3,\)"),
+    (dict(stride=0), r"stride must be a positive int.*got 0"),
+    (dict(stride=-2), r"stride must be a positive int.*got -2"),
+    (dict(stride=1.5), r"stride must be a positive int.*got 1.5"),
+    (dict(pad=-1), r"pad must be a non-negative int.*got -1"),
+    (dict(pad="full"), r"pad must be one of 'valid', 'same', got 'full'"),
+    (dict(w=np.zeros((7, 3, 2, 4))), r"w window \(7, 3\) is larger than the padded input \(5, 5\)"),
+    (dict(w=np.zeros((8, 3, 2, 4)), pad=1), r"w window \(8, 3\) is larger than the padded input \(7, 7\)"),
+    (dict(method="fft"), r"method must be one of 'im2col', 'loop', got 'fft'"),
+])
+def test_conv_forward_rejects_bad_input(kwargs, match):
+    args = dict(x=X4, w=W4, b=np.zeros(4), stride=1, pad=0, method="im2col") | kwargs
+    with pytest.raises(ValueError, match=match):
+        conv_forward(**args)
+
+
+def test_conv_backward_rejects_bad_dout_and_cache():
+    out, cache = conv_forward(X4, W4, np.zeros(4))
+    match = r"dout must have the forward output's shape \(1, 3, 3, 4\), got \(1, 3, 3\)"
+    with pytest.raises(ValueError, match=match):
+        conv_backward(out[..., 0], cache)
+    with pytest.raises(ValueError, match="cache must be the dict returned by conv_forward, got tuple"):
+        conv_backward(out, (1, 2))
+
+
+@pytest.mark.parametrize("func", [correlate2d, convolve2d])
+@pytest.mark.parametrize("x,k,mode,match", [
+    (np.zeros((1, 4, 4)), np.zeros((2, 2)), "valid", r"x must be a 2-D array.*\(1, 4, 4\)"),
+    (np.zeros((4, 4)), np.zeros((2, 2, 1)), "valid", r"k must be a 2-D array.*\(2, 2, 1\)"),
+    (np.zeros((4, 4)), np.zeros((5, 2)), "valid", r"k of shape \(5, 2\) is larger than x of shape \(4, 4\)"),
+    (np.zeros((4, 4)), np.zeros((2, 2)), "circular",
+     r"mode must be one of 'valid', 'same', 'full', got 'circular'"),
+])
+def test_2d_ops_reject_bad_input(func, x, k, mode, match):
+    with pytest.raises(ValueError, match=match):
+        func(x, k, mode)
+
+
+@pytest.mark.parametrize("x,pad,match", [
+    (np.zeros(4), 1, r"x must be 2-D \(H, W\).*got shape \(4,\)"),
+    (np.zeros((3, 3)), -1, r"pad must be a non-negative int.*got -1"),
+    (np.zeros((3, 3)), "same", r"pad must be a non-negative int or pairs of them for pad2d, got 'same'"),
+])
+def test_pad2d_rejects_bad_input(x, pad, match):
+    with pytest.raises(ValueError, match=match):
+        pad2d(x, pad)
+
+
+def test_numpy_cnn_never_imports_tensorflow():
+    code = ("import sys, course_lib.numpy_cnn, course_lib.numpy_cnn.net; "
+            "bad = [m for m in ('tensorflow', 'keras') if m in sys.modules]; assert not bad, bad")
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -1,0 +1,466 @@
+"""Tests for course_lib.shapes: every formula is checked against what Keras/TensorFlow actually compute.
+
+Expected values come from running layers (output shapes, ``count_params``), from counting the non-zeros of a
+layer's equivalent matrix (one multiply-add per input/output pair that a weight links), from gradients
+(receptive fields) and from the lecture slides' printed numbers.
+"""
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from course_lib import config, shapes
+
+keras = pytest.importorskip("keras")  # always installed; keeps the import next to its use
+import tensorflow as tf  # noqa: E402
+
+L = keras.layers
+FAST = settings(max_examples=25, deadline=None, derandomize=True,
+                suppress_health_check=[HealthCheck.too_slow])
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    config.set_seed(0)
+
+
+def keras_out_shape(layers, in_shape):
+    """Run ``layers`` on a zero batch of one example and return the per-example output shape."""
+    x = tf.zeros((1, *in_shape))
+    for layer in layers:
+        x = layer(x)
+    return tuple(x.shape[1:])
+
+
+def matrix_nnz(layer, in_shape):
+    """Non-zeros of the matrix that a linear, bias-free layer applies to one flattened example.
+
+    Feeding the identity basis (one example per input value) gives the matrix's rows. With all-positive
+    weights nothing cancels, and every non-zero is one weight-times-input product: the layer's multiply-adds.
+    """
+    n = math.prod(in_shape)
+    basis = np.eye(n, dtype="float32").reshape((n, *in_shape))
+    rows = np.asarray(layer(basis)).reshape(n, -1)
+    return int(np.count_nonzero(rows))
+
+
+# ----------------------------------------------------------------------------------------------------
+# conv_output_size against the shapes Keras produces
+# ----------------------------------------------------------------------------------------------------
+@FAST
+@given(n=st.integers(1, 12), k=st.integers(1, 5), s=st.integers(1, 4),
+       pad=st.sampled_from(["valid", "same", 0, 1, 2]))
+def test_conv2d_output_size_matches_keras(n, k, s, pad):
+    if isinstance(pad, int) and k > n + 2 * pad or pad == "valid" and k > n:
+        with pytest.raises(ValueError, match="larger than the padded input"):
+            shapes.conv_output_size(n, k, s, pad)
+        return
+    if isinstance(pad, int):
+        layers = [L.ZeroPadding2D(pad), L.Conv2D(1, k, strides=s, padding="valid")]
+    else:
+        layers = [L.Conv2D(1, k, strides=s, padding=pad)]
+    got = keras_out_shape(layers, (n, n + 1, 1))
+    assert shapes.conv_output_size((n, n + 1), k, s, pad) == got[:2]
+    assert shapes.conv_output_size(n, k, s, pad) == got[0]
+
+
+@FAST
+@given(n=st.integers(1, 12), k=st.integers(1, 4), s=st.integers(1, 4), pad=st.sampled_from(["valid", "same"]))
+def test_maxpool2d_output_size_matches_keras(n, k, s, pad):
+    if pad == "valid" and k > n:
+        return
+    got = keras_out_shape([L.MaxPooling2D(k, strides=s, padding=pad)], (n, n, 1))
+    assert shapes.conv_output_size((n, n), k, s, pad) == got[:2]
+
+
+@FAST
+@given(n=st.integers(1, 16), k=st.integers(1, 6), s=st.integers(1, 4),
+       pad=st.sampled_from(["valid", "same", 1]))
+def test_conv1d_output_size_matches_keras(n, k, s, pad):
+    if pad == "valid" and k > n or pad == 1 and k > n + 2:
+        return
+    if pad == 1:
+        layers = [L.ZeroPadding1D(1), L.Conv1D(1, k, strides=s)]
+    else:
+        layers = [L.Conv1D(1, k, strides=s, padding=pad)]
+    assert shapes.conv_output_size(n, k, s, pad) == keras_out_shape(layers, (n, 1))[0]
+
+
+@FAST
+@given(d=st.integers(2, 7), k=st.tuples(st.integers(1, 3), st.integers(1, 3), st.integers(1, 3)),
+       s=st.tuples(st.integers(1, 3), st.integers(1, 3), st.integers(1, 3)),
+       pad=st.sampled_from(["valid", "same"]))
+def test_conv3d_output_size_matches_keras(d, k, s, pad):
+    got = keras_out_shape([L.Conv3D(1, k, strides=s, padding=pad)], (d, d + 1, d + 2, 1))
+    assert shapes.conv_output_size((d, d + 1, d + 2), k, s, pad) == got[:3]
+
+
+@FAST
+@given(n=st.integers(3, 12), k=st.integers(1, 3), s=st.integers(1, 4), p=st.integers(0, 2))
+def test_strict_raises_exactly_when_windows_leave_input_unused(n, k, s, p):
+    out = keras_out_shape([L.ZeroPadding1D(p), L.Conv1D(1, k, strides=s)], (n, 1))[0]
+    # The last window Keras computes ends at (out - 1) * s + k; anything after it is never read.
+    fits = (out - 1) * s + k == n + 2 * p
+    if fits:
+        assert shapes.conv_output_size(n, k, s, p, strict=True) == out
+    else:
+        with pytest.raises(ValueError, match="not an integer"):
+            shapes.conv_output_size(n, k, s, p, strict=True)
+
+
+def test_strict_error_shows_the_lecture_arithmetic():
+    # 7x7 input, 3x3 filter, stride 3: (7 - 3) / 3 + 1 = 2.33
+    with pytest.raises(ValueError) as err:
+        shapes.conv_output_size(7, 3, 3, strict=True)
+    assert "(7 + 2*0 - 3)/3 + 1" in str(err.value)
+    assert "2.333" in str(err.value)
+    assert shapes.conv_output_size(7, 3, 3) == 2  # floor, as the frameworks do
+    assert shapes.conv_output_size(7, 3, 3, "same", strict=True) == 3
+
+
+@pytest.mark.parametrize("padding", [((1, 2), (0, 1)), ((0, 0), (2, 2)), (1, (2, 0))])
+def test_asymmetric_padding_matches_zeropadding2d(padding):
+    pads = tuple(p if isinstance(p, tuple) else (p, p) for p in padding)
+    got = keras_out_shape([L.ZeroPadding2D(pads), L.Conv2D(1, (3, 2))], (6, 5, 1))
+    assert shapes.conv_output_size((6, 5), (3, 2), 1, padding) == got[:2]
+
+
+@pytest.mark.parametrize("pair", [(1, 2), (0, 3), (2, 0)])
+def test_before_after_pair_matches_zeropadding1d(pair):
+    got = keras_out_shape([L.ZeroPadding1D(pair), L.Conv1D(1, 4, strides=2)], (7, 1))[0]
+    assert shapes.conv_output_size(7, 4, 2, pair) == got
+
+
+# ----------------------------------------------------------------------------------------------------
+# same_padding
+# ----------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("k", [1, 3, 5, 7, 11])
+def test_same_padding_odd_preserves_size_in_keras(k):
+    p = shapes.same_padding(k)
+    assert keras_out_shape([L.ZeroPadding2D(p), L.Conv2D(1, k)], (13, 13, 1))[:2] == (13, 13)
+
+
+@pytest.mark.parametrize("k", [2, 4, 6])
+def test_same_padding_even_kernel(k):
+    with pytest.raises(ValueError, match="even"):
+        shapes.same_padding(k)
+    before, after = shapes.same_padding(k, asymmetric=True)
+    x = tf.random.normal((1, 9, 9, 1))
+    explicit = L.Conv2D(1, k, kernel_initializer="ones")
+    same = L.Conv2D(1, k, padding="same", kernel_initializer="ones")
+    y_explicit = explicit(L.ZeroPadding2D(((before, after), (before, after)))(x))
+    # Keras' "same" uses exactly this split: the outputs agree value by value, not just in shape.
+    np.testing.assert_allclose(np.asarray(same(x)), np.asarray(y_explicit), rtol=1e-5, atol=1e-5)
+
+
+def test_same_padding_tuple_kernel():
+    assert shapes.same_padding((3, 5)) == (1, 2)
+    assert shapes.same_padding((3, 4), asymmetric=True) == ((1, 1), (1, 2))
+
+
+# ----------------------------------------------------------------------------------------------------
+# parameters and multiply-adds
+# ----------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "make, in_shape, kernel, c_in, filters, bias, ndim",
+    [
+        (lambda: L.Conv2D(7, 3), (9, 9, 2), 3, 2, 7, True, 2),
+        (lambda: L.Conv2D(4, (5, 3), use_bias=False), (9, 9, 3), (5, 3), 3, 4, False, 2),
+        (lambda: L.Conv1D(6, 5), (20, 4), 5, 4, 6, True, 1),
+        (lambda: L.Conv3D(3, (2, 3, 3)), (5, 6, 6, 2), (2, 3, 3), 2, 3, True, 3),
+        (lambda: L.Conv3D(2, 3), (5, 5, 5, 1), 3, 1, 2, True, 3),
+        (lambda: L.Conv2D(16, 1), (4, 4, 64), 1, 64, 16, True, 2),
+    ],
+)
+def test_conv_params_matches_keras(make, in_shape, kernel, c_in, filters, bias, ndim):
+    layer = make()
+    layer.build((None, *in_shape))
+    assert shapes.conv_params(kernel, c_in, filters, bias=bias, ndim=ndim) == layer.count_params()
+
+
+@pytest.mark.parametrize("n_in, units, bias", [(5, 3, True), (12, 1, False), (100, 10, True)])
+def test_dense_params_and_macs_match_keras(n_in, units, bias):
+    layer = L.Dense(units, use_bias=bias, kernel_initializer="ones")
+    layer.build((None, n_in))
+    assert shapes.dense_params(n_in, units, bias=bias) == layer.count_params()
+    if not bias:
+        assert shapes.dense_macs(n_in, units) == matrix_nnz(layer, (n_in,))
+
+
+@FAST
+@given(n=st.integers(3, 8), k=st.integers(1, 4), s=st.integers(1, 3), p=st.integers(0, 2),
+       c_in=st.integers(1, 2), filters=st.integers(1, 3))
+def test_conv_macs_equals_matrix_nonzeros(n, k, s, p, c_in, filters):
+    if k > n + 2 * p:
+        return
+    conv = L.Conv2D(filters, k, strides=s, use_bias=False, kernel_initializer="ones")
+    # The matrix acts on the padded input, so products with padded zeros count, as conv_macs counts them.
+    nnz = matrix_nnz(conv, (n + 2 * p, n + 1 + 2 * p, c_in))
+    assert shapes.conv_macs((n, n + 1), k, c_in, filters, s, p) == nnz
+
+
+# ----------------------------------------------------------------------------------------------------
+# the lectures' counting examples (expected values: Keras, a count of ones, and the slides' printed numbers)
+# ----------------------------------------------------------------------------------------------------
+def count_products(in_hw_padded, kernel, c_in, filters, stride):
+    """Multiply-adds counted by TensorFlow: an all-ones kernel over an all-ones (already padded) input sums,
+    at each output, the number of products it makes; add those up."""
+    x = tf.ones((1, *in_hw_padded, c_in))
+    y = L.Conv2D(filters, kernel, strides=stride, use_bias=False, kernel_initializer="ones")(x)
+    return int(round(float(tf.reduce_sum(tf.cast(y, tf.float64)))))
+
+
+LECTURE_CONVS = [
+    # name, input (h, w, c), filters, kernel, stride, padding, output, params, MACs printed on a slide
+    ("32x32x3, ten 5x5, pad 2", (32, 32, 3), 10, 5, 1, 2, (32, 32, 10), 760, 768_000),
+    ("28x28x3, a hundred 3x3, same", (28, 28, 3), 100, 3, 1, 1, (28, 28, 100), 2_800, None),
+    ("AlexNet conv1", (227, 227, 3), 96, 11, 4, 0, (55, 55, 96), 34_944, None),
+    ("150x100 RGB, 200 5x5", (150, 100, 3), 200, 5, 1, 2, (150, 100, 200), 15_200, None),
+]
+
+
+@pytest.mark.parametrize("name, in_shape, filters, k, s, p, out, params, slide_macs", LECTURE_CONVS)
+def test_lecture_conv_examples(name, in_shape, filters, k, s, p, out, params, slide_macs):
+    h, w, c = in_shape
+    model = keras.Sequential([keras.Input(in_shape), L.ZeroPadding2D(p), L.Conv2D(filters, k, strides=s)])
+    conv = model.layers[-1]
+    assert tuple(conv.output.shape[1:]) == out
+    assert conv.count_params() == params
+    assert shapes.conv_output_size((h, w), k, s, p) == out[:2]
+    assert shapes.conv_params(k, c, filters) == conv.count_params()
+    macs = shapes.conv_macs((h, w), k, c, filters, s, p)
+    assert macs == count_products((h + 2 * p, w + 2 * p), k, c, filters, s)
+    if slide_macs is not None:
+        assert macs == slide_macs
+    assert shapes.layer_table(model)[conv.name]["macs"] == macs
+
+
+def test_lecture_alexnet_weights_without_bias():
+    conv = L.Conv2D(96, 11, strides=4, use_bias=False)
+    conv.build((None, 227, 227, 3))
+    assert shapes.conv_params(11, 3, 96, bias=False) == conv.count_params() == 34_848
+
+
+def test_lecture_28x28_padding_that_preserves_size():
+    p = shapes.same_padding(3)
+    assert p == 1
+    assert keras_out_shape([L.ZeroPadding2D(p), L.Conv2D(1, 3)], (28, 28, 3))[:2] == (28, 28)
+
+
+def test_lecture_fully_connected_alternative():
+    # 150x100 units, each connected to all 150x100x3 inputs: the slide prints 675,015,000. That layer is too
+    # big to build here (2.7 GB), so check the slide's number, and the formula on Keras at a small scale.
+    assert shapes.dense_params(150 * 100 * 3, 150 * 100) == 675_015_000
+    small = L.Dense(15)
+    small.build((None, 45))
+    assert shapes.dense_params(45, 15) == small.count_params()
+
+
+# ----------------------------------------------------------------------------------------------------
+# receptive field against gradients
+# ----------------------------------------------------------------------------------------------------
+def gradient_extent(layers, in_shape):
+    """Extent (max - min + 1 per axis) of the input pixels that reach the first output value, found by
+    autodiff through layers whose weights are all positive (so no contribution cancels)."""
+    x = tf.Variable(tf.ones((1, *in_shape)))
+    with tf.GradientTape() as tape:
+        y = x
+        for layer in layers:
+            y = layer(y)
+        first = y[(0,) + (0,) * (len(in_shape))]
+    g = np.asarray(tape.gradient(first, x))[0, ..., 0]
+    nz = np.nonzero(g)
+    return tuple(int(idx.max() - idx.min() + 1) for idx in nz)
+
+
+@FAST
+@given(st.lists(st.tuples(st.integers(1, 5), st.integers(1, 3)), min_size=1, max_size=4))
+def test_receptive_field_matches_gradient_1d(stack):
+    layers = [L.Conv1D(1, k, strides=s, use_bias=False, kernel_initializer="ones") for k, s in stack]
+    steps = shapes.receptive_field_steps(stack)
+    n = steps[-1]["rf"] + 2 * steps[-1]["jump"]
+    assert gradient_extent(layers, (n, 1)) == (shapes.receptive_field(stack),)
+
+
+@pytest.mark.parametrize("L_layers, K", [(1, 3), (2, 3), (3, 3), (5, 3), (2, 5), (4, 7)])
+def test_receptive_field_stride1_stack(L_layers, K):
+    stack = [(K, 1)] * L_layers
+    layers = [L.Conv2D(1, K, use_bias=False, kernel_initializer="ones") for _ in stack]
+    rf = shapes.receptive_field(stack)
+    n = rf + 2
+    assert gradient_extent(layers, (n, n, 1)) == (rf, rf)
+    assert rf == 1 + L_layers * (K - 1)
+
+
+def test_receptive_field_2d_with_pooling_and_tuple_kernels():
+    stack = [((3, 5), 1), (2, 2), ((3, 3), (2, 1)), (3, 1)]
+    layers = [
+        L.Conv2D(1, (3, 5), use_bias=False, kernel_initializer="ones"),
+        L.AveragePooling2D(2, 2),  # averaging weights are positive: the gradient marks the whole window
+        L.Conv2D(1, 3, strides=(2, 1), use_bias=False, kernel_initializer="ones"),
+        L.Conv2D(1, 3, use_bias=False, kernel_initializer="ones"),
+    ]
+    rf = shapes.receptive_field(stack)
+    assert gradient_extent(layers, (rf[0] + 8, rf[1] + 8, 1)) == rf
+
+
+def test_receptive_field_steps_and_empty_stack():
+    assert shapes.receptive_field([]) == 1
+    steps = shapes.receptive_field_steps([(7, 2), (3, 2), (3, 1)])
+    assert [(st_["rf"], st_["jump"]) for st_ in steps] == [(7, 2), (11, 4), (19, 4)]
+
+
+# ----------------------------------------------------------------------------------------------------
+# layer_table
+# ----------------------------------------------------------------------------------------------------
+def _inception_with_aux():
+    """A GoogLeNet-shaped toy: two inputs, a branchy block, a shared layer, a nested model, two outputs."""
+    img = keras.Input((16, 16, 3), name="image")
+    meta = keras.Input((4,), name="meta")
+    x = L.Conv2D(8, 3, padding="same", activation="relu", name="stem")(img)
+    b1 = L.Conv2D(4, 1, name="inc_1x1")(x)
+    b2 = L.Conv2D(6, 3, padding="same", name="inc_3x3")(L.Conv2D(3, 1, name="inc_3x3_reduce")(x))
+    b3 = L.Conv2D(2, 1, name="inc_pool_proj")(L.MaxPooling2D(3, 1, padding="same", name="inc_pool")(x))
+    x = L.Concatenate(name="inc_concat")([b1, b2, b3])
+    shared = L.Conv2D(12, 3, padding="same", name="shared")
+    x = shared(shared(x))
+    aux = L.Dense(3, name="aux_fc")(L.Flatten(name="aux_flatten")(L.AveragePooling2D(4, name="aux_pool")(x)))
+    head = keras.Sequential([L.GlobalAveragePooling2D(), L.Dense(5, name="fc")], name="head")
+    y = L.Concatenate(name="join")([head(x), L.Dense(2, name="meta_fc")(meta)])
+    y = L.Dense(3, name="predictions")(y)
+    return keras.Model([img, meta], [y, aux], name="toy_googlenet")
+
+
+def test_layer_table_totals_match_keras():
+    model = _inception_with_aux()
+    table = shapes.layer_table(model)
+    assert table.totals()["params"] == model.count_params()
+    weighted = [layer for layer in model.layers if layer.count_params()]
+    for layer in weighted:
+        if not isinstance(layer, keras.Model):
+            assert table[layer.name]["params"] == layer.count_params()
+    assert table["head/fc"]["params"] == model.get_layer("head").count_params()
+    assert table["shared"]["calls"] == 2
+    assert table["image"]["output_shape"] == (16, 16, 3)
+    assert table["inc_concat"]["output_shape"] == (16, 16, 12)
+
+
+def test_layer_table_macs_and_shapes_per_layer():
+    model = _inception_with_aux()
+    table = shapes.layer_table(model)
+    for row in table.rows:
+        if row["type"] in ("InputLayer",):
+            continue
+        layer = model.get_layer(row["name"].split("/")[0])
+        if isinstance(layer, keras.Model):
+            continue
+        assert row["output_shape"] == tuple(layer.output.shape[1:])
+    # the shared 3x3 conv runs twice on 16x16x12: count one call with a unit-weight copy, double it
+    probe = L.Conv2D(12, 3, padding="valid", use_bias=False, kernel_initializer="ones")
+    assert table["shared"]["macs"] == 2 * matrix_nnz(probe, (18, 18, 12))
+    assert table["inc_pool"]["macs"] == 0
+
+
+@pytest.mark.parametrize(
+    "make, in_shape, padded",
+    [
+        (lambda: L.Conv1D(3, 4, strides=2, use_bias=False, kernel_initializer="ones"), (11, 2), (11, 2)),
+        (lambda: L.Conv2D(4, 3, groups=2, use_bias=False, kernel_initializer="ones"), (6, 5, 4), (6, 5, 4)),
+        (lambda: L.Conv3D(2, (2, 3, 2), use_bias=False, kernel_initializer="ones"),
+         (4, 5, 4, 2), (4, 5, 4, 2)),
+        (lambda: L.DepthwiseConv2D(3, depth_multiplier=2, use_bias=False, depthwise_initializer="ones"),
+         (6, 6, 3), (6, 6, 3)),
+        (lambda: L.Conv2DTranspose(3, 3, strides=2, use_bias=False, kernel_initializer="ones"),
+         (3, 4, 2), (3, 4, 2)),
+        (lambda: L.Dense(5, use_bias=False, kernel_initializer="ones"), (3, 7), (3, 7)),
+    ],
+)
+def test_layer_table_macs_equal_matrix_nonzeros(make, in_shape, padded):
+    layer = make()
+    model = keras.Sequential([keras.Input(in_shape), layer])
+    assert shapes.layer_table(model)[layer.name]["macs"] == matrix_nnz(layer, padded)
+
+
+def test_layer_table_separable_is_depthwise_plus_pointwise():
+    sep = L.SeparableConv2D(5, 3, depth_multiplier=2, use_bias=False)
+    model = keras.Sequential([keras.Input((7, 7, 3)), sep])
+    dw = L.DepthwiseConv2D(3, depth_multiplier=2, use_bias=False, depthwise_initializer="ones")
+    pw = L.Conv2D(5, 1, use_bias=False, kernel_initializer="ones")
+    expected = matrix_nnz(dw, (7, 7, 3)) + matrix_nnz(pw, (5, 5, 6))
+    assert shapes.layer_table(model)[sep.name]["macs"] == expected
+    assert shapes.layer_table(model).totals()["params"] == model.count_params()
+
+
+def test_layer_table_text_and_html():
+    model = keras.Sequential(
+        [keras.Input((8, 8, 1), name="x"), L.Conv2D(2, 3, name="conv"), L.Flatten(name="flat"),
+         L.Dense(3, name="fc")], name="tiny")
+    table = shapes.layer_table(model)
+    text = table.to_text()
+    assert str(table) == text
+    lines = text.splitlines()
+    assert lines[0] == "Model: tiny"
+    assert lines[-1].split()[:2] == ["total", f"{model.count_params():,}"]
+    header, footer = lines[1], lines[-1]
+    # numbers are right-aligned under their headings
+    assert header.index("params") + len("params") == footer.index("239") + len("239")
+    assert header.index("MACs") + len("MACs") == footer.index("864") + len("864")
+    assert lines[2] == "-" * len(header)
+    assert "<table>" in table._repr_html_() and "conv" in table._repr_html_()
+    assert table.totals() == {"params": 239, "macs": 6 * 6 * 2 * 9 + 72 * 3, "activations": 64 + 72 + 72 + 3}
+    assert len(table) == 4 and table[1]["name"] == "conv"
+
+
+def test_layer_table_rejects_unbuilt_and_non_models():
+    with pytest.raises(ValueError, match="built"):
+        shapes.layer_table(keras.Sequential([L.Dense(2)]))
+    with pytest.raises(TypeError, match="keras.Model"):
+        shapes.layer_table(L.Dense(2))
+
+
+# ----------------------------------------------------------------------------------------------------
+# activation memory
+# ----------------------------------------------------------------------------------------------------
+def test_activation_memory_matches_numpy_nbytes():
+    for shape in [(224, 224, 64), (7, 7, 512), (10,)]:
+        assert shapes.activation_memory(shape) == np.zeros(shape, dtype="float32").nbytes
+        assert shapes.activation_memory(shape, bytes_per_value=2) == np.zeros(shape, dtype="float16").nbytes
+
+
+# ----------------------------------------------------------------------------------------------------
+# input validation
+# ----------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "call, exc, message",
+    [
+        (lambda: shapes.conv_output_size(0, 3), ValueError, "n must be a positive int, got 0"),
+        (lambda: shapes.conv_output_size(7, 0), ValueError, "kernel must be a positive int, got 0"),
+        (lambda: shapes.conv_output_size(7, 3, 0), ValueError, "stride must be a positive int, got 0"),
+        (lambda: shapes.conv_output_size(7, 3, -2), ValueError, "stride must be a positive int, got -2"),
+        (lambda: shapes.conv_output_size(7, 3, 1, -1), ValueError, "padding must be a non-negative int"),
+        (lambda: shapes.conv_output_size(7, 3, 1, "full"), ValueError, "padding must be an int, 'same' or"),
+        (lambda: shapes.conv_output_size(3, 7), ValueError, "kernel 7 is larger than the padded input 3"),
+        (lambda: shapes.conv_output_size(7.0, 3), TypeError, "n must be an int, got float 7.0"),
+        (lambda: shapes.conv_output_size(7, "3"), TypeError, "kernel must be an int, got str"),
+        (lambda: shapes.conv_output_size(7, True), TypeError, "kernel must be an int, got bool"),
+        (lambda: shapes.conv_output_size((7, 7), (3, 3, 3)), ValueError, "kernel must have 2 entries"),
+        (lambda: shapes.conv_output_size((7, 7), 3, (1, 0)), ValueError, r"stride\[1\] must be a positive"),
+        (lambda: shapes.same_padding(0), ValueError, "kernel must be a positive int, got 0"),
+        (lambda: shapes.same_padding(4), ValueError, "kernel 4 is even"),
+        (lambda: shapes.conv_params(3, 0, 8), ValueError, "in_channels must be a positive int, got 0"),
+        (lambda: shapes.conv_params(3, 3, 8, bias=1), TypeError, "bias must be a bool"),
+        (lambda: shapes.conv_macs(32, 5, 3, -1), ValueError, "filters must be a positive int, got -1"),
+        (lambda: shapes.dense_params(10, 0), ValueError, "units must be a positive int, got 0"),
+        (lambda: shapes.activation_memory((None, 4)), TypeError, r"shape\[0\] must be an int, got NoneType"),
+        (lambda: shapes.activation_memory((4, 4), bytes_per_value=0), ValueError, "bytes_per_value"),
+        (lambda: shapes.receptive_field([(3, 1), 3]), ValueError, r"layers\[1\] must be a \(kernel,"),
+        (lambda: shapes.receptive_field([(3, 0)]), ValueError, r"layers\[0\] stride must be a positive int"),
+        (lambda: shapes.receptive_field(3), TypeError, "layers must be a sequence"),
+    ],
+)
+def test_bad_input_names_argument_and_value(call, exc, message):
+    with pytest.raises(exc, match=message):
+        call()
