@@ -1,0 +1,635 @@
+"""Datasets for the course: Keras downloads cached under ``data/``, and offline sets that need no network.
+
+Every loader returns a :class:`Dataset` of NHWC ``float32`` images in [0, 1] with ``int64`` labels, which
+unpacks like ``keras.datasets``::
+
+    (x_train, y_train), (x_test, y_test) = load_dataset("mnist", fallback="digits")
+
+Downloaded sets (``mnist``, ``fashion_mnist``, ``cifar10``) are fetched from the same addresses, with the same
+SHA-256 checks, as ``keras.datasets``, but kept in ``data/keras/`` so a course folder carries its own cache.
+In quick mode a set that is not cached is not downloaded: its ``fallback`` is used and one line says so.
+
+Offline sets:
+    digits    scikit-learn's 1,797 handwritten digits, 8x8; ``image_size=28`` or ``32`` centres the digit in a
+              20x20 box the way MNIST does (28) and LeNet's padded input does (32).
+    faces     scikit-image's ``lfw_subset``: 100 faces and 100 non-faces, 25x25 grey.
+    photos    the colour and grey photographs shipped with scikit-image and scikit-learn, resized to a square
+              (one per class; for filter demos, not for training). See also :func:`load_photo`.
+    mnist1d   Greydanus' MNIST-1D, generated locally by the ``mnist1d`` package (never its download path):
+              4,000 + 1,000 signals of length 40, shape (N, 40, 1). These values are NOT in [0, 1]: they are
+              the generator's zero-centred signals, as in the dataset's paper.
+    shapes10  ten classes of coloured shapes on noisy backgrounds, 32x32x3 like CIFAR-10, generated from the
+              seed (see :func:`make_shapes10`).
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import pickle
+import socket
+import tarfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import config
+
+KERAS_BASE = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
+
+# name -> files (file name, origin, sha256 or None); the hashes are the ones keras.datasets checks.
+KERAS_FILES: dict[str, list[tuple[str, str, str | None]]] = {
+    "mnist": [
+        ("mnist.npz", KERAS_BASE + "mnist.npz",
+         "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"),
+    ],
+    "fashion_mnist": [
+        (f, KERAS_BASE + f, None)
+        for f in ("train-labels-idx1-ubyte.gz", "train-images-idx3-ubyte.gz",
+                  "t10k-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz")
+    ],
+    "cifar10": [
+        ("cifar-10-python.tar.gz", "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
+         "6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce"),
+    ],
+}
+
+CLASS_NAMES = {
+    "mnist": tuple(str(i) for i in range(10)),
+    "digits": tuple(str(i) for i in range(10)),
+    "mnist1d": tuple(str(i) for i in range(10)),
+    "fashion_mnist": ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                      "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
+    "cifar10": ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"),
+    "shapes10": ("circle", "ring", "square", "frame", "triangle", "cross", "star", "bar", "crescent", "pair"),
+    "faces": ("not face", "face"),
+}
+
+OFFLINE = ("digits", "faces", "photos", "mnist1d", "shapes10")
+DOWNLOADED = tuple(KERAS_FILES)
+DEFAULT_FALLBACK = {"mnist": "digits", "fashion_mnist": "digits", "cifar10": "shapes10"}
+
+# skimage.data and sklearn photographs that ship inside the installed packages (no download).
+_SKIMAGE_PHOTOS = ("astronaut", "camera", "coffee", "chelsea", "rocket", "coins", "moon", "brick")
+_SKLEARN_PHOTOS = ("china", "flower")
+
+DOWNLOAD_TIMEOUT_S = 30
+
+
+class DatasetUnavailable(RuntimeError):
+    """A dataset is neither cached nor downloadable here; the message says how to provide it."""
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Train and test arrays plus what was actually loaded.
+
+    Attributes:
+        x_train, x_test: (N, H, W, C) float32 in [0, 1] (mnist1d: (N, 40, 1), zero-centred).
+        y_train, y_test: (N,) int64 class indices.
+        class_names: one name per class index.
+        name: the set actually loaded; requested: the name asked for (differs when a fallback was used).
+        source: "offline", "cache" or "download".
+        note: one line on what was used and why ("" when nothing needs saying).
+    """
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    class_names: tuple[str, ...]
+    name: str
+    requested: str
+    source: str
+    note: str = field(default="")
+
+    def __iter__(self):
+        yield (self.x_train, self.y_train)
+        yield (self.x_test, self.y_test)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return tuple(self.x_train.shape[1:])
+
+
+def known_datasets() -> tuple[str, ...]:
+    return DOWNLOADED + OFFLINE
+
+
+def _check_name(name, argument="name"):
+    if not isinstance(name, str):
+        raise TypeError(f"{argument} must be a dataset name (str), got {type(name).__name__} {name!r}")
+    if name not in known_datasets():
+        raise ValueError(f"unknown dataset {argument}={name!r}; known datasets: {', '.join(known_datasets())}")
+    return name
+
+
+def _check_count(value, argument):
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{argument} must be a positive int or None, got {value!r}")
+    return int(value)
+
+
+def _data_dir(data_dir) -> Path:
+    return Path(data_dir) if data_dir is not None else config.DATA_DIR
+
+
+def cache_paths(name: str, data_dir=None) -> list[Path]:
+    """Where the files of a downloaded dataset are expected: ``data/keras/<file>``."""
+    _check_name(name)
+    if name not in KERAS_FILES:
+        return []
+    return [_data_dir(data_dir) / "keras" / fname for fname, _, _ in KERAS_FILES[name]]
+
+
+def is_cached(name: str, data_dir=None) -> bool:
+    paths = cache_paths(name, data_dir)
+    return bool(paths) and all(p.exists() for p in paths)
+
+
+def available_datasets(data_dir=None) -> dict[str, str]:
+    """Each dataset name -> "offline", "cached" or "download needed"."""
+    status = {}
+    for name in DOWNLOADED:
+        status[name] = "cached" if is_cached(name, data_dir) else "download needed"
+    for name in OFFLINE:
+        status[name] = "offline"
+    return status
+
+
+# --------------------------------------------------------------------------------------------- downloads
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _how_to_provide(name: str, data_dir) -> str:
+    lines = [f"Put these files there by hand (for example copied from a machine with internet access):"]
+    for (fname, origin, _), path in zip(KERAS_FILES[name], cache_paths(name, data_dir)):
+        lines.append(f"  {origin}  ->  {path}")
+    lines.append("or pass fallback= (e.g. load_dataset(" + repr(name) + ", fallback="
+                 + repr(DEFAULT_FALLBACK[name]) + ")) to use an offline set instead.")
+    return "\n".join(lines)
+
+
+def _download(name: str, data_dir) -> None:
+    """Fetch the missing files of ``name`` into data/keras/ with keras.utils.get_file (hash-checked)."""
+    from keras.utils import get_file
+
+    old_timeout = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_S)  # fail fast on a machine without network
+    try:
+        for (fname, origin, file_hash), path in zip(KERAS_FILES[name], cache_paths(name, data_dir)):
+            if not path.exists():
+                get_file(fname, origin=origin, file_hash=file_hash, cache_dir=str(_data_dir(data_dir)),
+                         cache_subdir="keras")
+    finally:
+        socket.setdefaulttimeout(old_timeout)
+
+
+class _NumpyOnlyUnpickler(pickle.Unpickler):
+    """Unpickle CIFAR batches: plain containers and NumPy arrays only, never arbitrary code."""
+
+    _ALLOWED = {
+        ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "scalar"),
+        ("numpy._core.multiarray", "scalar"),
+    }
+
+    def find_class(self, module, name):
+        if (module, name) in self._ALLOWED:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"refusing to load {module}.{name} from a CIFAR batch")
+
+
+def _read_idx(raw: bytes, expected_ndim: int) -> np.ndarray:
+    magic = int.from_bytes(raw[:4], "big")
+    ndim = magic & 0xFF
+    if magic >> 8 != 0x08 or ndim != expected_ndim:
+        raise ValueError(f"not an idx file of unsigned bytes with {expected_ndim} dimensions (magic {magic:#x})")
+    dims = [int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
+    body = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
+    return body.reshape(dims)
+
+
+def _parse_mnist_npz(paths):
+    with np.load(paths[0], allow_pickle=False) as f:
+        return f["x_train"], f["y_train"], f["x_test"], f["y_test"]
+
+
+def _parse_fashion(paths):
+    arrays = []
+    for path, ndim in zip(paths, (1, 3, 1, 3)):
+        with gzip.open(path, "rb") as f:
+            arrays.append(_read_idx(f.read(), ndim))
+    y_train, x_train, y_test, x_test = arrays
+    return x_train, y_train, x_test, y_test
+
+
+def _parse_cifar10(paths):
+    batches = {}
+    with tarfile.open(paths[0], "r:gz") as tar:
+        for member in tar.getmembers():
+            base = member.name.rsplit("/", 1)[-1]
+            if base.startswith("data_batch_") or base == "test_batch":
+                raw = tar.extractfile(member).read()
+                d = _NumpyOnlyUnpickler(io.BytesIO(raw), encoding="bytes").load()
+                batches[base] = (np.asarray(d[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32),
+                                 np.asarray(d[b"labels"]))
+    train_names = sorted(n for n in batches if n.startswith("data_batch_"))
+    if not train_names or "test_batch" not in batches:
+        raise ValueError("the archive holds no data_batch_* or no test_batch file")
+    x_train = np.concatenate([batches[n][0] for n in train_names]).transpose(0, 2, 3, 1)
+    y_train = np.concatenate([batches[n][1] for n in train_names])
+    x_test, y_test = batches["test_batch"]
+    return x_train, y_train, x_test.transpose(0, 2, 3, 1), y_test
+
+
+_PARSERS = {"mnist": _parse_mnist_npz, "fashion_mnist": _parse_fashion, "cifar10": _parse_cifar10}
+
+
+def _load_cached(name: str, data_dir, verify_hash: bool):
+    paths = cache_paths(name, data_dir)
+    if verify_hash:
+        for (_, _, expected), path in zip(KERAS_FILES[name], paths):
+            if expected is not None and _sha256(path) != expected:
+                raise DatasetUnavailable(
+                    f"the cached file {path} for {name} is corrupt or incomplete (its SHA-256 does not match "
+                    f"the published one). Delete it and load again to re-download it, or copy a good copy there."
+                )
+    try:
+        x_train, y_train, x_test, y_test = _PARSERS[name](paths)
+    except Exception as err:  # zlib, tar, pickle and numpy all raise their own types on damaged files
+        raise DatasetUnavailable(
+            f"could not read the cached {name} file(s) {', '.join(map(str, paths))}: "
+            f"{type(err).__name__}: {err}. The file is probably corrupt or truncated: delete it and load again."
+        ) from err
+    if x_train.ndim == 3:  # grey images: add the channel axis (NHWC)
+        x_train, x_test = x_train[..., None], x_test[..., None]
+    to_float = lambda a: (np.asarray(a, dtype=np.float32) / 255.0)  # noqa: E731
+    return (to_float(x_train), np.asarray(y_train, np.int64).reshape(-1),
+            to_float(x_test), np.asarray(y_test, np.int64).reshape(-1))
+
+
+# ------------------------------------------------------------------------------------------ offline sets
+
+
+def _place_in_box(images: np.ndarray, size: int) -> np.ndarray:
+    """Resize (N, h, w) images so the content fills a 20x20 box centred in size x size (MNIST's layout).
+
+    Sizes below 20 are a plain resize to size x size.
+    """
+    from skimage.transform import resize
+
+    box = 20 if size >= 20 else size
+    n = len(images)
+    scaled = resize(images, (n, box, box), order=1, anti_aliasing=False, preserve_range=True)
+    out = np.zeros((n, size, size), dtype=np.float32)
+    start = (size - box) // 2
+    out[:, start:start + box, start:start + box] = scaled
+    return out
+
+
+def _split(x, y, test_fraction, seed):
+    from sklearn.model_selection import train_test_split
+
+    return train_test_split(x, y, test_size=test_fraction, random_state=seed, stratify=y)
+
+
+def _digits(image_size, seed):
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    images = (bunch.images / 16.0).astype(np.float32)
+    if image_size not in (None, 8):
+        images = _place_in_box(images, image_size)
+    x_train, x_test, y_train, y_test = _split(images[..., None], bunch.target, 0.2, seed)
+    return x_train, y_train, x_test, y_test
+
+
+def _faces(image_size, seed):
+    from skimage.data import lfw_subset
+
+    images = lfw_subset().astype(np.float32)  # first 100 are faces, the next 100 are not
+    labels = np.r_[np.ones(100), np.zeros(100)].astype(np.int64)
+    if image_size not in (None, 25):
+        from skimage.transform import resize
+
+        images = resize(images, (len(images), image_size, image_size), order=1, preserve_range=True)
+    x_train, x_test, y_train, y_test = _split(images[..., None].astype(np.float32), labels, 0.25, seed)
+    return x_train, y_train, x_test, y_test
+
+
+def photo_names() -> tuple[str, ...]:
+    """Names accepted by :func:`load_photo`: photographs that ship with scikit-image and scikit-learn."""
+    return _SKIMAGE_PHOTOS + _SKLEARN_PHOTOS
+
+
+def load_photo(name: str, *, size=None, gray: bool = False) -> np.ndarray:
+    """One real photograph as float32 in [0, 1].
+
+    Args:
+        name: one of :func:`photo_names` (e.g. "astronaut", "camera", "chelsea", "china").
+        size: None keeps the original size; an int gives size x size; a pair (height, width) that size.
+        gray: return luminance only, shape (H, W, 1); otherwise (H, W, 3) (grey photos are repeated).
+
+    Returns:
+        (H, W, 3) or (H, W, 1) float32 array in [0, 1].
+
+    Raises:
+        ValueError: unknown name or bad size.
+    """
+    if name not in photo_names():
+        raise ValueError(f"unknown photo name={name!r}; available photos: {', '.join(photo_names())}")
+    if name in _SKLEARN_PHOTOS:
+        from sklearn.datasets import load_sample_image
+
+        image = load_sample_image(f"{name}.jpg")
+    else:
+        import skimage.data
+
+        image = getattr(skimage.data, name)()
+    image = np.asarray(image, dtype=np.float32) / 255.0
+    if image.ndim == 2:
+        image = np.repeat(image[..., None], 3, axis=-1)
+    if size is not None:
+        if isinstance(size, (int, np.integer)) and not isinstance(size, bool):
+            size = (int(size), int(size))
+        if (not isinstance(size, tuple) or len(size) != 2
+                or not all(isinstance(s, (int, np.integer)) and s > 0 for s in size)):
+            raise ValueError(f"size must be None, a positive int or a (height, width) pair, got {size!r}")
+        from skimage.transform import resize
+
+        image = resize(image, (*size, 3), order=1, anti_aliasing=True, preserve_range=True)
+    if gray:
+        # ITU-R BT.601 luma weights, the usual RGB -> grey conversion
+        image = (image @ np.array([0.299, 0.587, 0.114], dtype=np.float32))[..., None]
+    return np.clip(image, 0.0, 1.0).astype(np.float32)
+
+
+def _photos(image_size, seed):
+    size = image_size or 128
+    names = photo_names()
+    x = np.stack([load_photo(n, size=size) for n in names])
+    y = np.arange(len(names), dtype=np.int64)
+    empty = np.zeros((0, size, size, 3), np.float32)
+    return x, y, empty, np.zeros((0,), np.int64), names
+
+
+def _mnist1d(seed, data_dir):
+    # Generating takes about two seconds; the result is cached so later notebooks load it at once.
+    cache = _data_dir(data_dir) / f"mnist1d_seed{seed}.npz"
+    if cache.exists():
+        try:
+            with np.load(cache) as f:
+                return f["x_train"], f["y_train"], f["x_test"], f["y_test"]
+        except Exception:  # a damaged cache of generated data is simply generated again
+            cache.unlink()
+    from mnist1d.data import get_dataset_args, make_dataset
+
+    args = get_dataset_args()
+    args.seed = 42 + seed  # seed 0 gives the dataset paper's standard split (its generator seed is 42)
+    made = make_dataset(args)
+    arrays = (made["x"][..., None].astype(np.float32), made["y"].astype(np.int64),
+              made["x_test"][..., None].astype(np.float32), made["y_test"].astype(np.int64))
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(cache, x_train=arrays[0], y_train=arrays[1], x_test=arrays[2], y_test=arrays[3])
+    return arrays
+
+
+def _shape_masks(label: int, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Boolean masks of one shape class in normalised, rotated coordinates (u, v), each (n, H, W)."""
+    r = np.hypot(u, v)
+    theta = np.arctan2(v, u)
+    if label == 0:  # circle
+        return r < 0.9
+    if label == 1:  # ring
+        return (r < 0.95) & (r > 0.55)
+    if label == 2:  # square
+        return np.maximum(abs(u), abs(v)) < 0.75
+    if label == 3:  # frame: hollow square
+        m = np.maximum(abs(u), abs(v))
+        return (m < 0.8) & (m > 0.48)
+    if label == 4:  # equilateral triangle
+        s3 = np.sqrt(3.0)
+        return (v > -0.5) & (s3 * u + v < 1.0) & (-s3 * u + v < 1.0)
+    if label == 5:  # plus-shaped cross
+        return ((abs(u) < 0.28) & (abs(v) < 0.95)) | ((abs(v) < 0.28) & (abs(u) < 0.95))
+    if label == 6:  # five-pointed star
+        return r < 0.45 + 0.5 * np.maximum(0.0, np.cos(2.5 * theta)) ** 3
+    if label == 7:  # bar: long thin rectangle
+        return (abs(u) < 0.95) & (abs(v) < 0.22)
+    if label == 8:  # crescent: a disc with a shifted disc removed
+        return (r < 0.9) & (np.hypot(u - 0.45, v) > 0.7)
+    if label == 9:  # pair of dots
+        return (np.hypot(u - 0.5, v) < 0.38) | (np.hypot(u + 0.5, v) < 0.38)
+    raise AssertionError(label)
+
+
+def make_shapes10(n: int, *, seed: int = 0, image_size: int = 32) -> tuple[np.ndarray, np.ndarray]:
+    """Generate ``n`` coloured shape images in ten classes, deterministically from ``seed``.
+
+    Each image has a random background colour with a brightness gradient, a random foreground colour kept
+    apart from it, a shape of random size (radius 5 to 12 pixels at 32x32), position and rotation, a few
+    thin distractor strokes, and Gaussian pixel noise. A logistic regression on raw pixels does far worse
+    than a small CNN on it, which is the point: the classes are defined by shape, not by where pixels are.
+
+    Args:
+        n: number of images (positive int).
+        seed: generator seed; the same seed always gives the same arrays.
+        image_size: side length in pixels (>= 16).
+
+    Returns:
+        images (n, image_size, image_size, 3) float32 in [0, 1], labels (n,) int64 balanced over 10 classes.
+    """
+    n = _check_count(n, "n")
+    if isinstance(image_size, bool) or not isinstance(image_size, (int, np.integer)) or image_size < 16:
+        raise ValueError(f"image_size must be an int >= 16, got {image_size!r}")
+    rng = np.random.default_rng(seed)
+    labels = rng.permutation(np.arange(n) % 10).astype(np.int64)
+    size = int(image_size)
+    scale = size / 32.0
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) + 0.5
+
+    radius = rng.uniform(5.0, 12.0, n) * scale
+    cx = rng.uniform(radius, size - radius)
+    cy = rng.uniform(radius, size - radius)
+    angle = rng.uniform(0, 2 * np.pi, n)
+    cos, sin = np.cos(angle)[:, None, None], np.sin(angle)[:, None, None]
+    dx = (xx[None] - cx[:, None, None]) / radius[:, None, None]
+    dy = (yy[None] - cy[:, None, None]) / radius[:, None, None]
+    u = cos * dx + sin * dy
+    v = -sin * dx + cos * dy
+
+    mask = np.zeros((n, size, size), dtype=bool)
+    for label in range(10):
+        idx = labels == label
+        mask[idx] = _shape_masks(label, u[idx], v[idx])
+
+    # Colours: background anywhere, foreground at least 0.45 away (Euclidean RGB) so the shape stays visible.
+    background = rng.uniform(0, 1, (n, 3))
+    foreground = rng.uniform(0, 1, (n, 3))
+    for _ in range(20):
+        close = np.linalg.norm(foreground - background, axis=1) < 0.45
+        if not close.any():
+            break
+        foreground[close] = rng.uniform(0, 1, (int(close.sum()), 3))
+    gradient_dir = rng.uniform(0, 2 * np.pi, n)
+    gradient = (np.cos(gradient_dir)[:, None, None] * (xx[None] / size - 0.5)
+                + np.sin(gradient_dir)[:, None, None] * (yy[None] / size - 0.5)) * rng.uniform(0, 0.4, n)[:, None, None]
+    images = background[:, None, None, :] + gradient[..., None]
+
+    # Distractors: two thin straight strokes in a third colour, so edges alone do not give the class away.
+    for _ in range(2):
+        px, py = rng.uniform(0, size, n), rng.uniform(0, size, n)
+        phi = rng.uniform(0, np.pi, n)
+        dist = abs(np.cos(phi)[:, None, None] * (yy[None] - py[:, None, None])
+                   - np.sin(phi)[:, None, None] * (xx[None] - px[:, None, None]))
+        along = np.hypot(xx[None] - px[:, None, None], yy[None] - py[:, None, None])
+        stroke = (dist < 0.6 * scale) & (along < rng.uniform(3, 8, n)[:, None, None] * scale)
+        colour = rng.uniform(0, 1, (n, 3))
+        images = np.where(stroke[..., None], colour[:, None, None, :], images)
+
+    images = np.where(mask[..., None], foreground[:, None, None, :], images)
+    images = images + rng.normal(0, 0.06, images.shape)
+    return np.clip(images, 0, 1).astype(np.float32), labels
+
+
+def _shapes10(n_train, n_test, seed, image_size):
+    x_train, y_train = make_shapes10(n_train or 10000, seed=seed, image_size=image_size or 32)
+    # The test set comes from a different stream of the same generator, so it never repeats a training image.
+    x_test, y_test = make_shapes10(n_test or 2000, seed=seed + 1_000_003, image_size=image_size or 32)
+    return x_train, y_train, x_test, y_test
+
+
+# ---------------------------------------------------------------------------------------------- loader
+
+
+def _subset(x, y, n, seed, argument):
+    if n is None:
+        return x, y
+    if n > len(x):
+        raise ValueError(f"{argument}={n} is larger than the {len(x)} examples available")
+    idx = np.sort(np.random.default_rng(seed).permutation(len(x))[:n])
+    return x[idx], y[idx]
+
+
+def _resize_keras_images(x, image_size):
+    if image_size is None or image_size == x.shape[1]:
+        return x
+    if x.shape[1] == 28 and image_size == 32:
+        return np.pad(x, ((0, 0), (2, 2), (2, 2), (0, 0)))  # LeNet-5's 32x32 input: MNIST padded by two
+    from skimage.transform import resize
+
+    return resize(x, (len(x), image_size, image_size, x.shape[-1]), order=1, preserve_range=True).astype(np.float32)
+
+
+def _load_offline(name, *, n_train, n_test, image_size, seed, data_dir):
+    names = CLASS_NAMES.get(name)
+    if name == "digits":
+        arrays = _digits(image_size, seed)
+    elif name == "faces":
+        arrays = _faces(image_size, seed)
+    elif name == "photos":
+        *arrays, names = _photos(image_size, seed)
+    elif name == "mnist1d":
+        if image_size is not None:
+            raise ValueError(f"image_size does not apply to mnist1d (1-D signals), got {image_size!r}")
+        arrays = _mnist1d(seed, data_dir)
+    else:
+        arrays = _shapes10(n_train, n_test, seed, image_size)
+    return arrays, tuple(names)
+
+
+def load_dataset(name: str, *, fallback: str | None = None, n_train: int | None = None,
+                 n_test: int | None = None, image_size: int | None = None, seed: int = 0,
+                 data_dir=None, verify_hash: bool = True) -> Dataset:
+    """Load a dataset by name as NHWC float32 in [0, 1] with int64 labels.
+
+    Args:
+        name: one of ``known_datasets()``: mnist, fashion_mnist, cifar10, digits, faces, photos, mnist1d,
+            shapes10.
+        fallback: an offline set to use when ``name`` needs a download that cannot happen (in quick mode the
+            download is not even tried). One line is printed saying what was used and why.
+        n_train, n_test: keep a random subset of this many examples (seeded); None keeps all.
+        image_size: side length to resize to (digits: 28/32 centre the digit like MNIST; mnist: 32 pads by 2).
+        seed: seeds the split of the offline sets, the generated sets and the subsets.
+        data_dir: the cache folder (default ``config.DATA_DIR``, i.e. ``data/``).
+        verify_hash: check cached downloads against their published SHA-256 (turn off only for hand-made files).
+
+    Returns:
+        A :class:`Dataset`; ``(x_train, y_train), (x_test, y_test) = load_dataset(...)`` also works.
+
+    Raises:
+        ValueError: unknown name or fallback, bad n_train / n_test / image_size.
+        DatasetUnavailable: a download set is not cached, cannot be downloaded and has no fallback, or its
+            cached file is corrupt.
+    """
+    _check_name(name)
+    if fallback is not None:
+        _check_name(fallback, "fallback")
+        if fallback not in OFFLINE:
+            raise ValueError(f"fallback must be an offline dataset ({', '.join(OFFLINE)}), got {fallback!r}")
+    n_train, n_test = _check_count(n_train, "n_train"), _check_count(n_test, "n_test")
+    if image_size is not None and (isinstance(image_size, bool) or not isinstance(image_size, (int, np.integer))
+                                   or not 4 <= image_size <= 512):
+        raise ValueError(f"image_size must be None or an int from 4 to 512, got {image_size!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+
+    source, note, loaded = "offline", "", name
+    if name in DOWNLOADED:
+        arrays = None
+        if is_cached(name, data_dir):
+            arrays, source = _load_cached(name, data_dir, verify_hash), "cache"
+        elif fallback is not None and config.is_quick():
+            note = (f"{name} is not cached in {_data_dir(data_dir) / 'keras'} and quick mode does not download: "
+                    f"using {fallback} instead")
+        else:
+            try:
+                _download(name, data_dir)
+                arrays, source = _load_cached(name, data_dir, verify_hash), "download"
+            except DatasetUnavailable:
+                raise
+            except Exception as err:  # no network, DNS failure, HTTP error, bad hash of a fresh download
+                if fallback is None:
+                    raise DatasetUnavailable(
+                        f"{name} is not cached and could not be downloaded ({type(err).__name__}: {err}).\n"
+                        + _how_to_provide(name, data_dir)
+                    ) from err
+                note = f"{name} could not be downloaded ({type(err).__name__}): using {fallback} instead"
+        if arrays is not None:
+            x_train, y_train, x_test, y_test = arrays
+            x_train, x_test = _resize_keras_images(x_train, image_size), _resize_keras_images(x_test, image_size)
+            names = CLASS_NAMES[name]
+        else:
+            loaded = fallback
+            if image_size is None and fallback == "digits":
+                image_size = 28  # stand-in for MNIST-shaped data
+            if fallback == "digits" and name == "fashion_mnist":
+                note += " (the classes are digits, not clothes)"
+            print(note)
+    if loaded in OFFLINE:
+        (x_train, y_train, x_test, y_test), names = _load_offline(
+            loaded, n_train=n_train, n_test=n_test, image_size=image_size, seed=seed, data_dir=data_dir)
+
+    x_train, y_train = _subset(x_train, y_train, n_train, seed, "n_train")
+    x_test, y_test = _subset(x_test, y_test, n_test, seed + 1, "n_test")
+    return Dataset(
+        x_train=np.ascontiguousarray(x_train, dtype=np.float32), y_train=np.asarray(y_train, np.int64),
+        x_test=np.ascontiguousarray(x_test, dtype=np.float32), y_test=np.asarray(y_test, np.int64),
+        class_names=tuple(names), name=loaded, requested=name, source=source, note=note,
+    )
