@@ -1,0 +1,271 @@
+"""Dataset loaders: shapes, ranges, determinism, the real file parsers on hand-made files, and every failure."""
+
+import gzip
+import io
+import pickle
+import tarfile
+
+import numpy as np
+import pytest
+
+from course_lib import config, data
+
+OFFLINE_EXPECTATIONS = [
+    # name, kwargs, train sample shape, number of classes
+    ("digits", {}, (8, 8, 1), 10),
+    ("digits", {"image_size": 28}, (28, 28, 1), 10),
+    ("digits", {"image_size": 32}, (32, 32, 1), 10),
+    ("faces", {}, (25, 25, 1), 2),
+    ("photos", {"image_size": 64}, (64, 64, 3), len(data.photo_names())),
+    ("shapes10", {"n_train": 300, "n_test": 100}, (32, 32, 3), 10),
+]
+
+
+@pytest.fixture(autouse=True)
+def offline(monkeypatch):
+    """No test may reach the network: any download attempt behaves like a machine without internet."""
+
+    def no_network(*args, **kwargs):
+        raise OSError("network is unreachable (test)")
+
+    monkeypatch.setattr("keras.utils.get_file", no_network)
+
+
+@pytest.mark.parametrize(("name", "kwargs", "sample_shape", "classes"), OFFLINE_EXPECTATIONS)
+def test_offline_sets_shapes_dtypes_ranges(name, kwargs, sample_shape, classes):
+    ds = data.load_dataset(name, **kwargs)
+    (x_train, y_train), (x_test, y_test) = ds
+    assert x_train.shape[1:] == sample_shape and x_test.shape[1:] == sample_shape
+    assert x_train.dtype == np.float32 and y_train.dtype == np.int64
+    assert 0.0 <= x_train.min() and x_train.max() <= 1.0
+    assert ds.num_classes == classes == len(ds.class_names)
+    assert set(np.unique(y_train)) <= set(range(classes))
+    assert len(x_train) == len(y_train) and len(x_test) == len(y_test)
+    assert ds.source == "offline" and ds.name == ds.requested == name
+
+
+def test_digits_match_scikit_learn_pixel_for_pixel():
+    from sklearn.datasets import load_digits
+
+    ds = data.load_dataset("digits")
+    raw = load_digits()
+    assert len(ds.x_train) + len(ds.x_test) == len(raw.images) == 1797
+    # every training image is one of scikit-learn's, divided by 16, with its own label
+    flat = {(tuple((im / 16).astype(np.float32).ravel()), int(t)) for im, t in zip(raw.images, raw.target)}
+    assert all((tuple(x.ravel()), int(y)) in flat for x, y in zip(ds.x_train[:50], ds.y_train[:50]))
+
+
+def test_digits_resized_like_mnist_keeps_a_four_pixel_border():
+    x = data.load_dataset("digits", image_size=28).x_train
+    assert x[:, :4].max() == 0 and x[:, -4:].max() == 0 and x[:, 4:24, 4:24].max() > 0.9
+
+
+def test_faces_are_balanced():
+    ds = data.load_dataset("faces")
+    labels = np.concatenate([ds.y_train, ds.y_test])
+    assert np.bincount(labels).tolist() == [100, 100]
+
+
+def test_mnist1d_is_the_papers_split_and_not_in_unit_range(tmp_path):
+    ds = data.load_dataset("mnist1d", data_dir=tmp_path)
+    assert ds.x_train.shape == (4000, 40, 1) and ds.x_test.shape == (1000, 40, 1)
+    assert ds.x_train.min() < 0  # documented: the generator's zero-centred signals, not [0, 1]
+    again = data.load_dataset("mnist1d", data_dir=tmp_path)  # from the cache written by the first call
+    np.testing.assert_array_equal(ds.x_train, again.x_train)
+    from mnist1d.data import get_dataset_args, make_dataset
+
+    independent = make_dataset(get_dataset_args())
+    np.testing.assert_allclose(ds.x_train[..., 0], independent["x"], rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["digits", "faces", "shapes10"])
+def test_same_seed_same_arrays_other_seed_other_arrays(name):
+    kwargs = {"n_train": 100, "n_test": 40}
+    a = data.load_dataset(name, seed=1, **kwargs)
+    b = data.load_dataset(name, seed=1, **kwargs)
+    c = data.load_dataset(name, seed=2, **kwargs)
+    np.testing.assert_array_equal(a.x_train, b.x_train)
+    np.testing.assert_array_equal(a.y_train, b.y_train)
+    assert not np.array_equal(a.x_train, c.x_train)
+
+
+def test_shapes10_is_balanced_and_train_differs_from_test():
+    ds = data.load_dataset("shapes10", n_train=500, n_test=200)
+    assert np.bincount(ds.y_train, minlength=10).tolist() == [50] * 10
+    assert not np.array_equal(ds.x_train[:200], ds.x_test)
+
+
+def test_shapes10_needs_a_cnn_a_linear_model_on_pixels_stays_weak():
+    # The set is meant to be learnable by convolution but not by a linear read-out of pixel positions.
+    from sklearn.linear_model import RidgeClassifier
+
+    (x_train, y_train), (x_test, y_test) = data.load_dataset("shapes10", n_train=2000, n_test=500)
+    linear = RidgeClassifier(alpha=10.0).fit(x_train.reshape(len(x_train), -1), y_train)
+    assert linear.score(x_test.reshape(len(x_test), -1), y_test) < 0.35
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"n_train": 0}, "n_train must be a positive int"),
+    ({"n_train": -5}, "n_train must be a positive int"),
+    ({"n_test": 2.5}, "n_test must be a positive int"),
+    ({"n_train": 10**6}, "larger than the"),
+    ({"image_size": 2}, "image_size must be"),
+    ({"seed": -1}, "seed must be"),
+    ({"fallback": "mnist"}, "fallback must be an offline dataset"),
+    ({"fallback": "nope"}, "unknown dataset fallback='nope'"),
+])
+def test_bad_arguments_name_the_argument(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        data.load_dataset("digits", **kwargs)
+
+
+def test_unknown_name_lists_the_known_ones():
+    with pytest.raises(ValueError, match="unknown dataset name='imagenet'.*mnist.*shapes10"):
+        data.load_dataset("imagenet")
+
+
+def test_quick_mode_fallback_prints_one_line_and_loads_the_stand_in(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(config, "_mode_cache", "quick")
+    ds = data.load_dataset("mnist", fallback="digits", data_dir=tmp_path)
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 1 and "mnist" in lines[0] and "digits" in lines[0] and str(tmp_path) in lines[0]
+    assert ds.name == "digits" and ds.requested == "mnist" and ds.x_train.shape[1:] == (28, 28, 1)
+    assert ds.note == lines[0]
+
+
+def test_full_mode_tries_the_download_then_falls_back(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(config, "_mode_cache", "full")
+    ds = data.load_dataset("cifar10", fallback="shapes10", n_train=100, n_test=20, data_dir=tmp_path)
+    out = capsys.readouterr().out
+    assert "could not be downloaded" in out and "shapes10" in out
+    assert ds.name == "shapes10" and ds.x_train.shape == (100, 32, 32, 3)
+
+
+@pytest.mark.parametrize("name", data.DOWNLOADED)
+def test_missing_cache_without_fallback_says_where_to_put_the_file(tmp_path, name):
+    with pytest.raises(data.DatasetUnavailable) as info:
+        data.load_dataset(name, data_dir=tmp_path)
+    message = str(info.value)
+    assert name in message and str(tmp_path / "keras") in message and "https://" in message
+
+
+# ---- the real parsers, on small files written in the real formats -------------------------------------
+
+
+def _fake_mnist(tmp_path, rng):
+    (tmp_path / "keras").mkdir(exist_ok=True)
+    arrays = {"x_train": rng.integers(0, 256, (12, 28, 28), dtype=np.uint8), "y_train": np.arange(12) % 10,
+              "x_test": rng.integers(0, 256, (5, 28, 28), dtype=np.uint8), "y_test": np.arange(5)}
+    np.savez(tmp_path / "keras" / "mnist.npz", **arrays)
+    return arrays
+
+
+def _idx_bytes(array):
+    header = (0x08 << 8 | array.ndim).to_bytes(4, "big") + b"".join(d.to_bytes(4, "big") for d in array.shape)
+    return header + array.astype(np.uint8).tobytes()
+
+
+def _fake_fashion(tmp_path, rng):
+    (tmp_path / "keras").mkdir(exist_ok=True)
+    arrays = {"train-labels-idx1-ubyte.gz": np.arange(7) % 10,
+              "train-images-idx3-ubyte.gz": rng.integers(0, 256, (7, 28, 28)),
+              "t10k-labels-idx1-ubyte.gz": np.arange(3),
+              "t10k-images-idx3-ubyte.gz": rng.integers(0, 256, (3, 28, 28))}
+    for fname, array in arrays.items():
+        with gzip.open(tmp_path / "keras" / fname, "wb") as f:
+            f.write(_idx_bytes(array))
+    return arrays
+
+
+def _fake_cifar(tmp_path, rng):
+    (tmp_path / "keras").mkdir(exist_ok=True)
+    batches = {}
+    with tarfile.open(tmp_path / "keras" / "cifar-10-python.tar.gz", "w:gz") as tar:
+        for name, count in [("data_batch_1", 4), ("data_batch_2", 3), ("test_batch", 2)]:
+            batch = {b"data": rng.integers(0, 256, (count, 3072), dtype=np.uint8),
+                     b"labels": list(rng.integers(0, 10, count))}
+            batches[name] = batch
+            raw = pickle.dumps(batch)
+            info = tarfile.TarInfo(f"cifar-10-batches-py/{name}")
+            info.size = len(raw)
+            tar.addfile(info, io.BytesIO(raw))
+    return batches
+
+
+def test_mnist_npz_parser(tmp_path):
+    arrays = _fake_mnist(tmp_path, np.random.default_rng(0))
+    ds = data.load_dataset("mnist", data_dir=tmp_path, verify_hash=False)
+    assert ds.source == "cache" and ds.x_train.shape == (12, 28, 28, 1)
+    np.testing.assert_allclose(ds.x_train[..., 0] * 255, arrays["x_train"], atol=1e-4)
+    np.testing.assert_array_equal(ds.y_test, arrays["y_test"])
+    assert data.available_datasets(tmp_path)["mnist"] == "cached"
+    assert data.load_dataset("mnist", data_dir=tmp_path, verify_hash=False, image_size=32).input_shape == (32, 32, 1)
+
+
+def test_fashion_idx_parser(tmp_path):
+    arrays = _fake_fashion(tmp_path, np.random.default_rng(1))
+    ds = data.load_dataset("fashion_mnist", data_dir=tmp_path)
+    np.testing.assert_allclose(ds.x_train[..., 0] * 255, arrays["train-images-idx3-ubyte.gz"], atol=1e-4)
+    np.testing.assert_array_equal(ds.y_train, arrays["train-labels-idx1-ubyte.gz"])
+    assert ds.class_names[9] == "Ankle boot"
+
+
+def test_cifar_tar_parser_gives_nhwc(tmp_path):
+    batches = _fake_cifar(tmp_path, np.random.default_rng(2))
+    ds = data.load_dataset("cifar10", data_dir=tmp_path, verify_hash=False)
+    assert ds.x_train.shape == (7, 32, 32, 3) and ds.x_test.shape == (2, 32, 32, 3)
+    first = batches["data_batch_1"][b"data"][0].reshape(3, 32, 32).transpose(1, 2, 0)  # CHW rows -> HWC
+    np.testing.assert_allclose(ds.x_train[0] * 255, first, atol=1e-4)
+    np.testing.assert_array_equal(ds.y_test, batches["test_batch"][b"labels"])
+
+
+def test_cached_file_with_wrong_hash_is_reported_as_corrupt(tmp_path):
+    _fake_mnist(tmp_path, np.random.default_rng(0))  # a valid npz, but not the published file
+    with pytest.raises(data.DatasetUnavailable, match="corrupt.*Delete it"):
+        data.load_dataset("mnist", data_dir=tmp_path)
+
+
+@pytest.mark.parametrize("name", ["mnist", "fashion_mnist", "cifar10"])
+def test_truncated_cache_gives_a_clear_error_not_a_traceback(tmp_path, name):
+    {"mnist": _fake_mnist, "fashion_mnist": _fake_fashion, "cifar10": _fake_cifar}[name](
+        tmp_path, np.random.default_rng(0))
+    for path in data.cache_paths(name, tmp_path):
+        raw = path.read_bytes()
+        path.write_bytes(raw[: len(raw) // 3])
+    with pytest.raises(data.DatasetUnavailable, match="corrupt or truncated") as info:
+        data.load_dataset(name, data_dir=tmp_path, verify_hash=False)
+    assert str(data.cache_paths(name, tmp_path)[0]) in str(info.value)
+
+
+def test_cifar_unpickler_refuses_code(tmp_path):
+    (tmp_path / "keras").mkdir()
+
+    class Evil:
+        def __reduce__(self):
+            return (print, ("pwned",))
+
+    with tarfile.open(tmp_path / "keras" / "cifar-10-python.tar.gz", "w:gz") as tar:
+        raw = pickle.dumps({b"data": Evil(), b"labels": []})
+        info = tarfile.TarInfo("cifar-10-batches-py/data_batch_1")
+        info.size = len(raw)
+        tar.addfile(info, io.BytesIO(raw))
+    with pytest.raises(data.DatasetUnavailable, match="refusing to load"):
+        data.load_dataset("cifar10", data_dir=tmp_path, verify_hash=False)
+
+
+def test_photos_and_load_photo():
+    assert "astronaut" in data.photo_names() and "china" in data.photo_names()
+    grey = data.load_photo("camera", size=(40, 60), gray=True)
+    assert grey.shape == (40, 60, 1) and grey.dtype == np.float32
+    colour = data.load_photo("chelsea")
+    assert colour.shape == (300, 451, 3) and 0 <= colour.min() and colour.max() <= 1
+    with pytest.raises(ValueError, match="unknown photo name='lena'"):
+        data.load_photo("lena")
+    with pytest.raises(ValueError, match="size must be"):
+        data.load_photo("camera", size=0)
+
+
+def test_available_datasets_reports_every_name(tmp_path):
+    status = data.available_datasets(tmp_path)
+    assert set(status) == set(data.known_datasets())
+    assert status["cifar10"] == "download needed" and status["shapes10"] == "offline"
