@@ -4,9 +4,9 @@ Every checker raises ``AssertionError`` with a message a student can act on (wha
 received, and where), so a failing test cell in a notebook or in nbgrader's feedback explains itself. The
 architecture checkers list *every* difference at once rather than stopping at the first.
 
-Keras 3 removed ``layer.output_shape``; layers are compared through ``layer.output.shape``, ``count_params()``
-and the handful of ``get_config()`` keys that define a layer's arithmetic. This module never imports TensorFlow
-or Keras itself: it only reads attributes of the models it is given.
+Keras 3 removed ``layer.output_shape``; layers are compared through ``layer.output.shape``,
+``count_params()`` and the handful of ``get_config()`` keys that define a layer's arithmetic. This module
+never imports TensorFlow or Keras itself: it only reads attributes of the models it is given.
 """
 
 from __future__ import annotations
@@ -95,7 +95,8 @@ def check_gradient(f: Callable[[np.ndarray], Any], x: np.ndarray, analytic: Any,
     """Compare an analytic gradient with a centred finite-difference gradient of a scalar function.
 
     Args:
-        f: function of ``x`` returning a scalar (wrap array-valued functions, e.g. ``lambda x: np.sum(g(x) * dout)``).
+        f: function of ``x`` returning a scalar; wrap an array-valued function g as
+            ``lambda x: np.sum(g(x) * dout)``.
         x: float64 array of any shape at which the gradient is taken; perturbed in place, restored on return.
         analytic: the gradient to check, the shape of ``x``.
         h: finite-difference step, a positive float.
@@ -164,9 +165,9 @@ def architecture_rows(model: Any) -> list[dict[str, Any]]:
 
     Returns:
         A list of dicts with keys ``index`` (position in ``model.layers``), ``name``, ``class``,
-        ``output_shape`` (tuple with ``None`` for the batch), ``params`` (``count_params()``), plus whichever of
-        ``CONFIG_KEYS`` the layer's ``get_config()`` has (after normalising: ``2`` becomes ``(2, 2)``; pooling
-        strides of ``None`` become the pool size).
+        ``output_shape`` (tuple with ``None`` for the batch), ``params`` (``count_params()``), plus
+        whichever of ``CONFIG_KEYS`` the layer's ``get_config()`` has (after normalising: ``2`` becomes
+        ``(2, 2)``; pooling strides of ``None`` become the pool size).
 
     Raises:
         TypeError: ``model`` has no ``layers``.
@@ -264,17 +265,17 @@ def _diff_rows(got_rows: list[dict[str, Any]], expected_rows: list[dict[str, Any
 def compare_models(student: Any, reference: Any) -> list[str]:
     """List every architectural difference between two built Keras models, layer by layer.
 
-    Compares, for each non-input layer: class, ``layer.output.shape``, ``count_params()`` and the config keys
-    in ``CONFIG_KEYS``; then the total parameter count. Layers are aligned by class, so a missing or extra layer
-    is reported as such.
+    Compares, for each non-input layer: class, ``layer.output.shape``, ``count_params()`` and the config
+    keys in ``CONFIG_KEYS``; then the total parameter count. Layers are aligned by class, so a missing or
+    extra layer is reported as such.
 
     Args:
         student: the model under test.
         reference: the model it should match.
 
     Returns:
-        A list of messages such as ``"layer 3 (conv2d_1): expected padding 'same', got 'valid'"``; empty when the
-        architectures agree.
+        A list of messages such as ``"layer 3 (conv2d_1): expected padding 'same', got 'valid'"``; empty
+        when the architectures agree.
 
     Raises:
         TypeError / ValueError: as for ``architecture_rows``.
@@ -295,8 +296,9 @@ def assert_same_architecture(student: Any, expected_rows: Any) -> None:
         student: a built Keras model.
         expected_rows: either a reference Keras model, or a list with one entry per non-input layer: a
             ``(class_name, output_shape, params)`` tuple, or a dict with key ``"class"`` and any of
-            ``"output_shape"``, ``"params"`` and ``CONFIG_KEYS`` (keys left out are not checked). Output shapes
-            include the batch axis as ``None``; a shape one entry shorter is read as written without it.
+            ``"output_shape"``, ``"params"`` and ``CONFIG_KEYS`` (keys left out are not checked). Output
+            shapes include the batch axis as ``None``; a shape one entry shorter is read as written without
+            it.
 
     Raises:
         AssertionError: the architectures differ; one line per difference.

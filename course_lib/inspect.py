@@ -390,8 +390,6 @@ def _inbound_layers(layer: Any) -> list[Any]:
 def _layer_geometry(layer: Any, parents: list[tuple[Any, tuple]], out_hw: tuple) -> list[tuple[int, ...]]:
     """Geometry per axis [(jump, size, start), ...] of one layer's output from its inputs' geometries."""
     spatial = [(geo, hw) for geo, hw in parents if geo is not None]
-    if not spatial:
-        raise ValueError(f"layer {layer.name!r} has no spatial input")
     name = type(layer).__name__
     if len(spatial) > 1:
         # A merge (Add, Concatenate, ...): the union of the fields. Inputs of spatial size 1x1 broadcast over
@@ -493,11 +491,18 @@ def receptive_field_geometry(model: keras.Model, layer_name: str) -> FieldGeomet
             parents.append((geo, tuple(shape[1:3]) if geo is not None else None))
         if isinstance(layer, keras.Model):
             raise ValueError(f"cannot follow the receptive field into the nested model {layer.name!r}")
-        out_hw = tuple(_output_shape(layer)[1:3])
-        geometry[id(layer)] = _layer_geometry(layer, parents, out_hw)
+        if all(geo is None for geo, _ in parents):
+            # A 1x1 map computed from pooled features (the gate of a squeeze-and-excitation block): every
+            # unit sees the whole image, there is no local field to follow.
+            geometry[id(layer)] = None
+        else:
+            geometry[id(layer)] = _layer_geometry(layer, parents, tuple(_output_shape(layer)[1:3]))
         if layer is target:
             break
     geo = geometry[id(target)]
+    if geo is None:
+        raise ValueError(f"layer_name {layer_name!r} is computed from globally pooled features: each of its "
+                         "units sees the whole image, so it has no local receptive field")
     return FieldGeometry(
         size=(geo[0][1], geo[1][1]), jump=(geo[0][0], geo[1][0]), start=(geo[0][2], geo[1][2])
     )
@@ -537,8 +542,14 @@ def _crop(image: np.ndarray, top: int, left: int, h: int, w: int) -> np.ndarray:
 
 
 def top_activating_patches(
-    model: keras.Model, images: Any, layer_name: str, channel: int, *, k: int = 9, batch_size: int = 256
-) -> TopPatches:
+    model: keras.Model,
+    images: Any,
+    layer_name: str,
+    channel: int | Sequence[int],
+    *,
+    k: int = 9,
+    batch_size: int = 256,
+) -> TopPatches | list[TopPatches]:
     """The dataset patches that excite one channel most: Zeiler and Fergus' view of what a unit detects.
 
     For each image the strongest unit of the channel is found (the maximum over the map); the ``k`` images
@@ -549,13 +560,15 @@ def top_activating_patches(
         model: a functional or built Sequential ``keras.Model``.
         images: (N, H, W, C) batch matching the model input.
         layer_name: a layer with a (batch, H', W', C') output.
-        channel: index of the channel in that output.
-        k: how many patches (at most N).
+        channel: index of the channel in that output, or a sequence of indices (one pass over the images
+            serves them all).
+        k: how many patches per channel (at most N).
         batch_size: images per forward pass.
 
     Returns:
-        A :class:`TopPatches` (patches, indices, positions, values, boxes), strongest first; ties go to the
-        lower image index and, within an image, to the first position in row-major order.
+        A :class:`TopPatches` (patches, indices, positions, values, boxes), strongest first, or a list of
+        them, one per channel, for a sequence of channels. Ties go to the lower image index and, within an
+        image, to the first position in row-major order.
 
     Raises:
         ValueError: unknown / non-spatial layer, channel out of range, k < 1, or images of the wrong shape.
@@ -564,7 +577,10 @@ def top_activating_patches(
     """
     _check_model(model)
     layer = _spatial_layer(model, layer_name)
-    channel = _check_channel(layer, channel)
+    single = np.ndim(channel) == 0
+    channels = [_check_channel(layer, c) for c in ([channel] if single else list(channel))]
+    if not channels:
+        raise ValueError("channel must be an int or a non-empty sequence of ints, got an empty sequence")
     k = _check_pos_int(k, "k")
     batch_size = _check_pos_int(batch_size, "batch_size")
     x = _as_batch(model, images, "images", single=False)
@@ -573,28 +589,32 @@ def top_activating_patches(
     best_values, best_flat = [], []
     width = None
     for lo in range(0, len(x), batch_size):
-        maps = np.asarray(sub(x[lo: lo + batch_size], training=False))[..., channel]
+        maps = np.asarray(sub(x[lo: lo + batch_size], training=False))[..., channels]  # (b, H', W', n)
         width = maps.shape[2]
-        flat = maps.reshape(len(maps), -1)
-        arg = flat.argmax(axis=1)
+        flat = np.moveaxis(maps, -1, 1).reshape(len(maps), len(channels), -1)
+        arg = flat.argmax(axis=2)  # (b, n)
         best_flat.append(arg)
-        best_values.append(flat[np.arange(len(flat)), arg])
-    values = np.concatenate(best_values)
-    flat_pos = np.concatenate(best_flat)
-    order = np.argsort(-values, kind="stable")[: min(k, len(x))]
-    rows, cols = flat_pos[order] // width, flat_pos[order] % width
-    tops = field.start[0] + rows * field.jump[0]
-    lefts = field.start[1] + cols * field.jump[1]
-    patches = np.stack([_crop(x[i], t, left, field.size[0], field.size[1])
-                        for i, t, left in zip(order, tops, lefts)])
-    boxes = np.stack([tops, lefts, tops + field.size[0], lefts + field.size[1]], axis=1)
-    return TopPatches(
-        patches=patches,
-        indices=order.astype(np.int64),
-        positions=np.stack([rows, cols], axis=1).astype(np.int64),
-        values=values[order].astype(np.float32),
-        boxes=boxes.astype(np.int64),
-    )
+        best_values.append(np.take_along_axis(flat, arg[..., None], axis=2)[..., 0])
+    all_values = np.concatenate(best_values)  # (N, n)
+    all_flat = np.concatenate(best_flat)
+    results = []
+    for j in range(len(channels)):
+        values, flat_pos = all_values[:, j], all_flat[:, j]
+        order = np.argsort(-values, kind="stable")[: min(k, len(x))]
+        rows, cols = flat_pos[order] // width, flat_pos[order] % width
+        tops = field.start[0] + rows * field.jump[0]
+        lefts = field.start[1] + cols * field.jump[1]
+        patches = np.stack([_crop(x[i], t, left, field.size[0], field.size[1])
+                            for i, t, left in zip(order, tops, lefts)])
+        boxes = np.stack([tops, lefts, tops + field.size[0], lefts + field.size[1]], axis=1)
+        results.append(TopPatches(
+            patches=patches,
+            indices=order.astype(np.int64),
+            positions=np.stack([rows, cols], axis=1).astype(np.int64),
+            values=values[order].astype(np.float32),
+            boxes=boxes.astype(np.int64),
+        ))
+    return results[0] if single else results
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -728,12 +748,17 @@ def activation_maximization(
 
     select = tf.one_hot(channels, int(_output_shape(layer)[-1]))[:, None, None, :]  # (n, 1, 1, C')
     shifts = rng.integers(-jitter, jitter + 1, size=(steps, 2)) if jitter else np.zeros((steps, 2), int)
-    for step in range(steps):
+
+    @tf.function  # one graph for all steps: the shift is a tensor argument, so it is traced once
+    def gradient(images: tf.Tensor, shift: tf.Tensor) -> tf.Tensor:
         with tf.GradientTape() as tape:
-            moved = tf.roll(x, shift=[int(shifts[step, 0]), int(shifts[step, 1])], axis=[1, 2])
-            act = response(moved)
+            tape.watch(images)
+            act = response(tf.roll(images, shift=shift, axis=[1, 2]))
             objective = tf.reduce_sum(tf.reduce_mean(act * select, axis=[1, 2]))
-        grad = tape.gradient(objective, x)
+        return tape.gradient(objective, images)
+
+    for step in range(steps):
+        grad = gradient(tf.convert_to_tensor(x), tf.constant(shifts[step], dtype=tf.int32))
         scale = tf.reduce_mean(tf.abs(grad), axis=[1, 2, 3], keepdims=True) + 1e-12
         new = x + lr * grad / scale
         if decay:
@@ -758,19 +783,39 @@ def _pick_class(logits: np.ndarray, class_index: Any) -> int:
     return int(class_index)
 
 
-def saliency_map(model: keras.Model, image: Any, class_index: int | None = None) -> np.ndarray:
+def _pick_classes(logits: np.ndarray, class_index: Any) -> np.ndarray:
+    """One class per image: the argmax (None), one int for all, or one int per image."""
+    if class_index is None or np.ndim(class_index) == 0:
+        return np.array([_pick_class(row, class_index) for row in logits], dtype=np.int64)
+    chosen = list(class_index)
+    if len(chosen) != len(logits):
+        raise ValueError(f"class_index must give one class per image ({len(logits)}), got {len(chosen)}")
+    return np.array([_pick_class(row, c) for row, c in zip(logits, chosen)], dtype=np.int64)
+
+
+def _images_and_batch(model: keras.Model, image: Any) -> tuple[np.ndarray, bool]:
+    """(batch, single): a 3-D image becomes a batch of one; a 4-D array is a batch."""
+    x = np.asarray(image)
+    single = x.ndim == len(_input_hwc(model)) or (x.ndim == 2 and _input_hwc(model)[-1] == 1)
+    return _as_batch(model, x, "image", single=single), single
+
+
+def saliency_map(model: keras.Model, image: Any, class_index: Any = None) -> np.ndarray:
     """Gradient saliency: how strongly each pixel can change the class score.
 
     Computes ``|d score_c / d x|`` for the pre-softmax score of class ``c`` and keeps, at each pixel, the
-    largest magnitude over the colour channels.
+    largest magnitude over the colour channels. A batch is handled in one forward and backward pass (the
+    images do not interact, so the gradient of the summed scores is each image's own gradient).
 
     Args:
         model: a classifier with one input and one output.
-        image: (H, W, C) image (or (1, H, W, C)).
-        class_index: the class to explain; default the predicted class.
+        image: one (H, W, C) image, or a batch (N, H, W, C).
+        class_index: the class to explain: None for the predicted class, one int for every image, or one
+            int per image.
 
     Returns:
-        (H, W) float32 map, non-negative, in score units per pixel-value unit (not normalised).
+        (H, W) float32 map for one image, (N, H, W) for a batch; non-negative, in score units per
+        pixel-value unit (not normalised).
 
     Raises:
         ValueError: bad image shape or class index.
@@ -779,23 +824,25 @@ def saliency_map(model: keras.Model, image: Any, class_index: int | None = None)
         Classification Models and Saliency Maps", ICLR workshop 2014.
     """
     _check_model(model)
-    x = tf.constant(_as_batch(model, image, "image", single=True))
+    batch, single = _images_and_batch(model, image)
+    x = tf.constant(batch)
     head, to_logits, _ = _logits_head(model)
     sub = _submodel(model, [head])
     with tf.GradientTape() as tape:
         tape.watch(x)
         logits = to_logits(sub(x, training=False))
-        c = _pick_class(logits.numpy()[0], class_index)
-        score = logits[0, c]
+        classes = _pick_classes(logits.numpy(), class_index)
+        score = tf.reduce_sum(tf.gather(logits, classes, axis=1, batch_dims=1))
     grad = tape.gradient(score, x)
-    return np.abs(grad.numpy()[0]).max(axis=-1).astype(np.float32)
+    maps = np.abs(grad.numpy()).max(axis=-1).astype(np.float32)
+    return maps[0] if single else maps
 
 
 def grad_cam(
     model: keras.Model,
     image: Any,
     layer_name: str | None = None,
-    class_index: int | None = None,
+    class_index: Any = None,
     *,
     upsample: bool = True,
 ) -> np.ndarray:
@@ -808,16 +855,16 @@ def grad_cam(
 
     Args:
         model: a classifier with one input and one output.
-        image: (H, W, C) image (or (1, H, W, C)).
+        image: one (H, W, C) image, or a batch (N, H, W, C) (one forward and backward pass for all).
         layer_name: a layer with a (batch, H', W', C') output; default the last convolution layer. In
             networks with separate BatchNorm/ReLU layers (ResNet) the block output after the ReLU (e.g.
             ``conv5_block3_out``) is the usual choice.
-        class_index: the class to explain; default the predicted class.
+        class_index: None for the predicted class, one int for every image, or one int per image.
         upsample: resize the (H', W') map bilinearly to the image size.
 
     Returns:
-        (H, W) float32 map (or (H', W') without upsampling) scaled to [0, 1] by its maximum; all zeros when
-        no location has positive evidence.
+        (H, W) float32 map for one image, (N, H, W) for a batch ((H', W') sizes without upsampling), each
+        map scaled to [0, 1] by its own maximum; all zeros when no location has positive evidence.
 
     Raises:
         ValueError: unknown / non-spatial layer, a model without convolutions, bad image or class index.
@@ -832,25 +879,27 @@ def grad_cam(
             raise ValueError(f"model {model.name!r} has no convolution layer; pass layer_name")
         layer_name = names[-1]
     layer = _spatial_layer(model, layer_name)
-    x = tf.constant(_as_batch(model, image, "image", single=True))
+    batch, single = _images_and_batch(model, image)
+    x = tf.constant(batch)
     head, to_logits, _ = _logits_head(model)
     sub = _submodel(model, [_output_of(layer), head])
     with tf.GradientTape() as tape:
         tape.watch(x)  # records every op downstream of the input, so the score is differentiable by the maps
         maps, h = sub(x, training=False)
         logits = to_logits(h)
-        c = _pick_class(logits.numpy()[0], class_index)
-        score = logits[0, c]
+        classes = _pick_classes(logits.numpy(), class_index)
+        score = tf.reduce_sum(tf.gather(logits, classes, axis=1, batch_dims=1))
     grads = tape.gradient(score, maps)
     if grads is None:
         raise ValueError(f"the class score does not depend on layer {layer_name!r}")
-    weights = tf.reduce_mean(grads, axis=[1, 2])  # (1, C')
-    cam = tf.nn.relu(tf.reduce_sum(maps * weights[:, None, None, :], axis=-1))[0]  # (H', W')
+    weights = tf.reduce_mean(grads, axis=[1, 2])  # (N, C')
+    cam = tf.nn.relu(tf.reduce_sum(maps * weights[:, None, None, :], axis=-1))  # (N, H', W')
     if upsample:
         cam = tf.image.resize(cam[..., None], x.shape[1:3], method="bilinear")[..., 0]
     cam = cam.numpy().astype(np.float32)
-    peak = float(cam.max())
-    return cam / peak if peak > 0 else np.zeros_like(cam)
+    peak = cam.max(axis=(1, 2), keepdims=True)
+    cam = np.where(peak > 0, cam / np.where(peak > 0, peak, 1.0), 0.0).astype(np.float32)
+    return cam[0] if single else cam
 
 
 def _probabilities(model: keras.Model, x: np.ndarray, batch_size: int) -> np.ndarray:

@@ -452,3 +452,248 @@ def plot_array(a: Any, *, title: str | None = None, annotate: bool = True, fmt: 
     ax.set_title(title or f"{h} x {w} array")
     fig.tight_layout()
     return fig
+
+
+# ----------------------------------------------------------------------------------------------- inspection
+# Pictures for course_lib.inspect: heat maps over images, patch grids, filters changing during training.
+def _as_heatmap(heatmap: Any, name: str = "heatmap") -> np.ndarray:
+    h = np.asarray(heatmap, dtype=np.float32)
+    if h.ndim == 3 and h.shape[-1] == 1:
+        h = h[..., 0]
+    if h.ndim != 2:
+        raise ValueError(f"{name} must be a 2-D map (H, W), got shape {np.asarray(heatmap).shape}")
+    if not np.all(np.isfinite(h)):
+        raise ValueError(f"{name} must hold finite values")
+    return h
+
+
+def _draw_heat(ax: Any, image: np.ndarray, heat: np.ndarray, alpha: float) -> Any:
+    """Image, then the heat map stretched over it; signed maps use a diverging scale centred on zero."""
+    hgt, wid = image.shape[:2]
+    ax.imshow(image, cmap="gray" if image.ndim == 2 else None, vmin=0.0, vmax=1.0, interpolation="nearest")
+    extent = (-0.5, wid - 0.5, hgt - 0.5, -0.5)
+    if float(heat.min()) < 0.0:
+        limit = float(np.abs(heat).max()) or 1.0
+        return ax.imshow(heat, cmap="RdBu_r", vmin=-limit, vmax=limit, alpha=alpha, extent=extent,
+                         interpolation="bilinear")
+    top = float(heat.max()) or 1.0
+    return ax.imshow(heat, cmap="jet", vmin=0.0, vmax=top, alpha=alpha, extent=extent,
+                     interpolation="bilinear")
+
+
+def _check_alpha(alpha: Any) -> float:
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0.0 <= alpha <= 1.0:
+        raise ValueError(f"alpha must be a number in [0, 1], got {alpha!r}")
+    return float(alpha)
+
+
+def plot_heatmap_overlay(
+    image: Any, heatmap: Any, *, title: str | None = None, alpha: float = 0.5, label: str = "relevance"
+) -> Figure:
+    """Show an image and a heat map (saliency, Grad-CAM, occlusion) drawn over it, side by side.
+
+    The heat map is stretched over the whole image, so a coarse map (a 4x4 Grad-CAM, an occlusion grid) needs
+    no resizing. Non-negative maps use a sequential scale from 0 to their maximum; maps with negative values
+    (occlusion can make a class *more* likely) use a diverging scale centred on zero.
+
+    Args:
+        image: (H, W) or (H, W, C) with C in {1, 3}, values in [0, 1].
+        heatmap: (h, w) map, any finite values.
+        title: figure title.
+        alpha: opacity of the heat map over the image (0: invisible, 1: opaque).
+        label: colour-bar label (what the map measures).
+
+    Returns:
+        The Figure: the image alone on the left, the overlay with its colour bar on the right.
+
+    Raises:
+        ValueError: bad image or heat map shape, values outside [0, 1] in the image, alpha outside [0, 1].
+    """
+    img = _as_images(np.asarray(image)[None], "image")[0]
+    heat = _as_heatmap(heatmap)
+    alpha = _check_alpha(alpha)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(6.4, 3.2))
+    left.imshow(img, cmap="gray" if img.ndim == 2 else None, vmin=0.0, vmax=1.0, interpolation="nearest")
+    left.set_title("image", fontsize=9)
+    shown = _draw_heat(right, img, heat, alpha)
+    right.set_title("overlay", fontsize=9)
+    for ax in (left, right):
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.colorbar(shown, ax=right, fraction=0.046, pad=0.04, label=label)
+    fig.suptitle(title or f"{heat.shape[0]}x{heat.shape[1]} map over a {img.shape[0]}x{img.shape[1]} image")
+    fig.tight_layout()
+    return fig
+
+
+def plot_attribution_grid(
+    images: Any,
+    maps: Mapping[str, Sequence[Any]],
+    *,
+    row_labels: Sequence[str] | None = None,
+    title: str | None = None,
+    alpha: float = 0.55,
+) -> Figure:
+    """Compare explanation methods: one row per image, the image then one overlay per method.
+
+    Args:
+        images: (N, H, W) or (N, H, W, C) with C in {1, 3}, values in [0, 1].
+        maps: method name -> N heat maps (each (h, w), any resolution), e.g.
+            ``{"saliency": [...], "Grad-CAM": [...], "occlusion": [...]}``.
+        row_labels: N strings written left of each row (e.g. "cat (p=0.91)").
+        title: figure title.
+        alpha: heat-map opacity.
+
+    Returns:
+        The Figure, N rows x (1 + number of methods) axes; column titles name the methods.
+
+    Raises:
+        ValueError: a method without exactly N maps, a malformed map, len(row_labels) != N, or empty maps.
+    """
+    imgs = _as_images(images)
+    alpha = _check_alpha(alpha)
+    n = imgs.shape[0]
+    if not isinstance(maps, Mapping) or not maps:
+        raise ValueError("maps must be a non-empty dict: method name -> one heat map per image")
+    for name, ms in maps.items():
+        if len(ms) != n:
+            raise ValueError(f"maps[{name!r}] must hold one map per image ({n}), got {len(ms)}")
+    if row_labels is not None and len(row_labels) != n:
+        raise ValueError(f"row_labels must have one entry per image ({n}), got {len(row_labels)}")
+    ncols = 1 + len(maps)
+    fig, axes = plt.subplots(n, ncols, figsize=(1.9 * ncols, 1.9 * n + 0.6), squeeze=False)
+    for i in range(n):
+        axes[i, 0].imshow(imgs[i], cmap="gray" if imgs[i].ndim == 2 else None, vmin=0.0, vmax=1.0,
+                          interpolation="nearest")
+        if row_labels is not None:
+            axes[i, 0].set_ylabel(str(row_labels[i]), fontsize=8)
+        for j, (name, ms) in enumerate(maps.items(), start=1):
+            _draw_heat(axes[i, j], imgs[i], _as_heatmap(ms[i], f"maps[{name!r}][{i}]"), alpha)
+    for j, name in enumerate(["image", *maps]):
+        axes[0, j].set_title(name, fontsize=9)
+    for ax in axes.ravel():
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.suptitle(title or f"{len(maps)} explanation methods on {n} images")
+    fig.tight_layout()
+    return fig
+
+
+def plot_patch_grid(
+    patches: Any,
+    *,
+    title: str | None = None,
+    row_labels: Sequence[str] | None = None,
+    captions: Sequence[str] | None = None,
+) -> Figure:
+    """Show image patches in a grid: one batch as one row, or several batches as several rows.
+
+    Meant for top-activating patches (one row per channel) and activation-maximisation images.
+
+    Args:
+        patches: (k, h, w[, C]) patches in [0, 1], or a sequence of such arrays (one row each; the rows may
+            hold different numbers of patches of different sizes).
+        title: figure title.
+        row_labels: one label per row, written left of the row.
+        captions: one caption per patch of a single row (e.g. the activation values).
+
+    Returns:
+        The Figure: one axes per patch; rows padded with empty space when shorter.
+
+    Raises:
+        ValueError: malformed patches, values outside [0, 1], or label/caption counts that do not match.
+    """
+    if isinstance(patches, np.ndarray) or not isinstance(patches, Sequence):
+        rows = [_as_images(patches, "patches")]
+    else:
+        rows = [_as_images(p, f"patches[{i}]") for i, p in enumerate(patches)]
+    if not rows:
+        raise ValueError("patches is empty")
+    if row_labels is not None and len(row_labels) != len(rows):
+        raise ValueError(f"row_labels must have one entry per row ({len(rows)}), got {len(row_labels)}")
+    if captions is not None and (len(rows) != 1 or len(captions) != rows[0].shape[0]):
+        raise ValueError(
+            f"captions must have one entry per patch of a single row ({rows[0].shape[0]}), "
+            f"got {len(captions)}"
+        )
+    ncols = max(r.shape[0] for r in rows)
+    fig, axes = plt.subplots(len(rows), ncols, figsize=(1.2 * ncols + 0.6, 1.25 * len(rows) + 0.6),
+                             squeeze=False)
+    for i, row in enumerate(rows):
+        for j in range(ncols):
+            ax = axes[i, j]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if j >= row.shape[0]:
+                ax.axis("off")
+                continue
+            ax.imshow(row[j], cmap="gray" if row[j].ndim == 2 else None, vmin=0.0, vmax=1.0,
+                      interpolation="nearest")
+            if captions is not None:
+                ax.set_title(str(captions[j]), fontsize=7)
+        if row_labels is not None:
+            axes[i, 0].set_ylabel(str(row_labels[i]), fontsize=8)
+    fig.suptitle(title or f"{sum(r.shape[0] for r in rows)} patches")
+    fig.tight_layout()
+    return fig
+
+
+def plot_kernel_evolution(
+    snapshots: Sequence[Any],
+    labels: Sequence[str] | None = None,
+    *,
+    max_filters: int = 8,
+    title: str | None = None,
+) -> Figure:
+    """Show how convolution filters change during training: one row per snapshot, one column per filter.
+
+    Each filter keeps one colour scale across all snapshots (mid-grey is zero, the extremes are the
+    filter's largest absolute weight over the whole run), so growing weights show up as growing contrast.
+    Three-channel kernels are drawn in colour; otherwise the first input channel is drawn in grey.
+
+    Args:
+        snapshots: sequence of (KH, KW, C_in, C_out) kernels of the same layer (e.g.
+            ``inspect.KernelSnapshots(...).snapshots``).
+        labels: one label per snapshot ("init", "epoch 1", ...), written left of each row.
+        max_filters: the most filters (columns) drawn, the first ones.
+        title: figure title.
+
+    Returns:
+        The Figure, len(snapshots) x min(C_out, max_filters) axes.
+
+    Raises:
+        ValueError: no snapshots, snapshots of different shapes or not 4-D, a label count that does not
+            match, or max_filters < 1.
+    """
+    if len(snapshots) == 0:
+        raise ValueError("snapshots is empty")
+    ws = [np.asarray(s, dtype=np.float32) for s in snapshots]
+    if ws[0].ndim != 4 or any(w.shape != ws[0].shape for w in ws):
+        raise ValueError(
+            f"snapshots must all have one shape (KH, KW, C_in, C_out), got {sorted({w.shape for w in ws})}"
+        )
+    if labels is not None and len(labels) != len(ws):
+        raise ValueError(f"labels must have one entry per snapshot ({len(ws)}), got {len(labels)}")
+    max_filters = _check_positive_int(max_filters, "max_filters")
+    stack = np.stack(ws)  # (S, KH, KW, C_in, C_out)
+    n = min(stack.shape[-1], max_filters)
+    colour = stack.shape[3] == 3
+    fig, axes = plt.subplots(len(ws), n, figsize=(1.1 * n + 0.8, 1.1 * len(ws) + 0.6), squeeze=False)
+    for j in range(n):
+        w = stack[..., j] if colour else stack[..., 0, j]
+        limit = float(np.abs(w).max()) or 1.0
+        for i in range(len(ws)):
+            ax = axes[i, j]
+            ax.imshow(np.clip(0.5 + 0.5 * w[i] / limit, 0.0, 1.0), cmap=None if colour else "gray",
+                      vmin=0.0, vmax=1.0, interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if i == 0:
+                ax.set_title(f"filter {j}", fontsize=7)
+    if labels is not None:
+        for i, label in enumerate(labels):
+            axes[i, 0].set_ylabel(str(label), fontsize=8)
+    kh, kw, c_in, c_out = ws[0].shape
+    fig.suptitle(title or f"{n} of {c_out} filters ({kh}x{kw}x{c_in}) over {len(ws)} snapshots")
+    fig.tight_layout()
+    return fig

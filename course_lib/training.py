@@ -199,7 +199,10 @@ class SGDWithL2(keras.optimizers.SGD):
 def _learning_rate(recipe: Recipe):
     if recipe.schedule == "steps":
         values = [recipe.learning_rate * recipe.lr_factor**i for i in range(len(recipe.boundaries) + 1)]
-        return keras.optimizers.schedules.PiecewiseConstantDecay(list(recipe.boundaries), values)
+        # The optimizer asks for the rate of step t = 0, 1, ... (iterations done so far), and
+        # PiecewiseConstantDecay keeps the old value up to and including a boundary: "divide at 32k
+        # iterations" means step 32000 (the 32,001st update) is the first at the new rate: boundary 31999.
+        return keras.optimizers.schedules.PiecewiseConstantDecay([b - 1 for b in recipe.boundaries], values)
     return recipe.learning_rate
 
 

@@ -112,7 +112,7 @@ def reference():
 
 
 def test_rows_of_the_reference(reference):
-    # Expected numbers by hand: 3*3*3*4+4 = 112; 3*3*4*8+8 = 296; 8*8*8 = 512 -> 512*16+16 = 8208; 16*10+10 = 170.
+    # By hand: 3*3*3*4+4 = 112; 3*3*4*8+8 = 296; 8*8*8 = 512 inputs -> 512*16+16 = 8208; 16*10+10 = 170.
     rows = checks.architecture_rows(reference)
     assert [r["class"] for r in rows] == ["Conv2D", "Conv2D", "MaxPooling2D", "Flatten", "Dense", "Dense"]
     assert [r["params"] for r in rows] == [112, 296, 0, 0, 8208, 170]
@@ -142,7 +142,8 @@ def test_one_config_difference_is_reported_alone_when_shapes_survive(reference, 
     for needle in needles:
         assert needle in joined, joined
     # padding/activation leave shapes alone; kernel (3,1) also changes the parameter count (3*1*4*8+8 = 104)
-    config_lines = [d for d in diffs if "expected padding" in d or "expected activation" in d or "kernel_size" in d]
+    keys = ("expected padding", "expected activation", "kernel_size")
+    config_lines = [d for d in diffs if any(k in d for k in keys)]
     assert len(config_lines) == 1, diffs
 
 
@@ -175,7 +176,8 @@ def test_wrong_layer_class_is_reported():
 def test_missing_and_extra_layers_are_named(reference):
     missing = checks.compare_models(small_cnn(drop_pool=True), reference)
     assert missing[0] == "expected 6 layers (not counting the input), got 5"
-    assert any(d.startswith("missing layer after layer 1 (") and "MaxPooling2D" in d for d in missing), missing
+    assert any(d.startswith("missing layer after layer 1 (") and "MaxPooling2D" in d for d in missing), \
+        missing
     extra = checks.compare_models(small_cnn(extra=True), reference)
     assert any("unexpected Dense layer" in d for d in extra), extra
 

@@ -1,5 +1,5 @@
 """Tests of course_lib.inspect: each result is checked against a computation that does not use the module
-(finite differences, a separately built sub-model, NumPy formulas from the weights, brute force, gradients)."""
+(finite differences, separately built sub-models, NumPy formulas from the weights, brute force, gradients)."""
 
 from __future__ import annotations
 
@@ -72,8 +72,8 @@ def test_sequential_models_work():
                               layers.Dense(2, activation="softmax")])
     x = rng_images(1, (8, 8, 1))[0]
     maps = ins.feature_maps(model, x)
-    np.testing.assert_allclose(maps["c"], keras.Model(model.inputs[0], model.get_layer("c").output)(x[None])[0],
-                               atol=1e-6)
+    expected = keras.Model(model.inputs[0], model.get_layer("c").output)(x[None])[0]
+    np.testing.assert_allclose(maps["c"], expected, atol=1e-6)
     assert ins.receptive_field_geometry(model, "c") == ins.FieldGeometry((3, 3), (1, 1), (0, 0))
 
 
@@ -110,8 +110,8 @@ def test_bad_arguments_raise(cnn):
         ins.top_activating_patches(cnn, rng_images(2), "conv2", 0, k=0)
     with pytest.raises(ValueError, match="class_index .* got 3"):
         ins.saliency_map(cnn, img, class_index=3)
-    with pytest.raises(ValueError, match="image must be one image"):
-        ins.grad_cam(cnn, rng_images(2))
+    with pytest.raises(ValueError, match="class_index must give one class per image \\(2\\), got 3"):
+        ins.grad_cam(cnn, rng_images(2), class_index=[0, 1, 2])
     with pytest.raises(ValueError, match="image must match the model input"):
         ins.saliency_map(cnn, np.zeros((10, 12, 3)))
     with pytest.raises(ValueError, match="patch must be at most the image size 12, got 13"):
@@ -226,6 +226,20 @@ def test_grad_cam_equals_class_activation_map(strides, class_index):
         np.testing.assert_allclose(up, expected, atol=1e-5)
 
 
+@pytest.mark.parametrize("method", ["saliency_map", "grad_cam"])
+def test_a_batch_gives_the_maps_of_its_images(cnn, method):
+    fn = getattr(ins, method)
+    images = rng_images(3, seed=21)
+    classes = [2, 0, 1]
+    batch = fn(cnn, images, class_index=classes)
+    assert batch.shape == (3, 12, 12)
+    for img, c, got in zip(images, classes, batch):
+        np.testing.assert_allclose(got, fn(cnn, img, class_index=c), rtol=1e-5, atol=1e-6)
+    predicted = np.argmax(cnn.predict(images, verbose=0), axis=1)
+    np.testing.assert_allclose(fn(cnn, images), fn(cnn, images, class_index=predicted), atol=1e-6)
+    np.testing.assert_allclose(fn(cnn, images[:1]), fn(cnn, images[0])[None], atol=1e-6)
+
+
 def test_grad_cam_default_layer_is_the_last_conv(cnn):
     img = rng_images(1)[0]
     np.testing.assert_allclose(ins.grad_cam(cnn, img), ins.grad_cam(cnn, img, "conv2"), atol=1e-7)
@@ -290,7 +304,7 @@ def field_models():
     inp = keras.Input((20, 20, 1))
     x = layers.ZeroPadding2D(((2, 0), (1, 0)))(inp)
     a = layers.Conv2D(1, 3, strides=2, padding="same", **ones)(x)
-    b = layers.Conv2D(1, (1, 5), strides=2, padding="same", **ones)(x)
+    b = layers.Conv2D(1, (3, 5), strides=2, padding="same", **ones)(x)  # same rows as a: the union is a box
     x = layers.Add(name="t")([a, b])
     yield "padding and a branch", keras.Model(inp, x), ((-2, -3), (3, 5), (2, 2))
 
@@ -313,6 +327,17 @@ def test_receptive_field_matches_gradient_support(case):
         left = geo.start[1] + j * geo.jump[1]
         assert support[:, 0].min() == max(top, 0) and support[:, 0].max() == min(top + geo.size[0], 20) - 1
         assert support[:, 1].min() == max(left, 0) and support[:, 1].max() == min(left + geo.size[1], 20) - 1
+
+
+def test_receptive_field_ignores_squeeze_excitation_gates():
+    inp = keras.Input((12, 12, 3))
+    x = layers.Conv2D(4, 3, strides=2, padding="same", name="conv")(inp)
+    gate = layers.Reshape((1, 1, 4), name="gate")(layers.GlobalAveragePooling2D()(x))
+    y = layers.Multiply(name="scaled")([x, gate])
+    model = keras.Model(inp, y)
+    assert ins.receptive_field_geometry(model, "scaled") == ins.receptive_field_geometry(model, "conv")
+    with pytest.raises(ValueError, match="'gate'.*whole image"):
+        ins.receptive_field_geometry(model, "gate")
 
 
 def test_receptive_field_size_agrees_with_shapes_module(cnn):
@@ -342,6 +367,15 @@ def test_top_activating_patches_are_the_brute_force_argmax():
         assert acts[n, i, j] == acts[n].max()
         np.testing.assert_array_equal(patch, images[n, 2 * i: 2 * i + 8, 2 * j: 2 * j + 8])
         np.testing.assert_array_equal(box, [2 * i, 2 * j, 2 * i + 8, 2 * j + 8])
+
+
+def test_top_patches_for_several_channels_equal_one_call_each(cnn):
+    images = rng_images(20, seed=4)
+    several = ins.top_activating_patches(cnn, images, "conv2", [3, 0], k=4, batch_size=7)
+    for c, got in zip([3, 0], several):
+        one = ins.top_activating_patches(cnn, images, "conv2", c, k=4)
+        for a, b in zip(got, one):
+            np.testing.assert_array_equal(a, b)
 
 
 def test_top_patches_outside_the_image_are_zero_padded(cnn):
@@ -382,13 +416,16 @@ def test_activation_maximization_batches_channels_and_is_seeded(cnn):
 def test_randomized_copy_reinitialises_only_the_chosen_layers(cnn):
     before = [w.copy() for w in cnn.get_weights()]
     copy = ins.randomized_copy(cnn, ["pred", "conv2"], seed=5)
-    np.testing.assert_array_equal(copy.get_layer("conv1").get_weights()[0], cnn.get_layer("conv1").get_weights()[0])
+    def kernel(m, name):
+        return m.get_layer(name).get_weights()[0]
+
+    np.testing.assert_array_equal(kernel(copy, "conv1"), kernel(cnn, "conv1"))
     for name in ("conv2", "pred"):
-        assert not np.allclose(copy.get_layer(name).get_weights()[0], cnn.get_layer(name).get_weights()[0])
+        assert not np.allclose(kernel(copy, name), kernel(cnn, name))
     for a, b in zip(before, cnn.get_weights()):
         np.testing.assert_array_equal(a, b)
     again = ins.randomized_copy(cnn, ["pred", "conv2"], seed=5)
-    np.testing.assert_array_equal(again.get_layer("pred").get_weights()[0], copy.get_layer("pred").get_weights()[0])
+    np.testing.assert_array_equal(kernel(again, "pred"), kernel(copy, "pred"))
     with pytest.raises(ValueError, match="'nope'"):
         ins.randomized_copy(cnn, ["nope"])
 

@@ -27,7 +27,7 @@ def dense(nin, nout):
     return nin * nout + nout
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def build(name: str, frozen_kwargs: tuple = ()):
     """Build each full-size model once per test session, without materialising its weights."""
     with models.architecture_only():
@@ -75,7 +75,8 @@ PAPER_MODELS = [
      + dense(6 * 6 * 256, 4096) + dense(4096, 4096) + dense(4096, 1000), "exact"),
     ("alexnet_groups2", "alexnet", (("groups", 2),), (None, 1000),
      conv(11, 3, 96) + conv(5, 96, 256, groups=2) + conv(3, 256, 384) + conv(3, 384, 384, groups=2)
-     + conv(3, 384, 256, groups=2) + dense(6 * 6 * 256, 4096) + dense(4096, 4096) + dense(4096, 1000), "exact"),
+     + conv(3, 384, 256, groups=2) + dense(6 * 6 * 256, 4096) + dense(4096, 4096) + dense(4096, 1000),
+     "exact"),
     # Zeiler & Fergus Fig. 3 with 512/1024/512 in conv3-5.
     ("zfnet", "zfnet", (), (None, 1000),
      conv(7, 3, 96) + conv(5, 96, 256) + conv(3, 256, 512) + conv(3, 512, 1024) + conv(3, 1024, 512)
@@ -96,7 +97,9 @@ PAPER_MODELS = [
 
 
 @pytest.mark.parametrize(
-    "name, kwargs, out_shape, expected, how", [row[1:] for row in PAPER_MODELS], ids=[row[0] for row in PAPER_MODELS]
+    "name, kwargs, out_shape, expected, how",
+    [row[1:] for row in PAPER_MODELS],
+    ids=[row[0] for row in PAPER_MODELS],
 )
 def test_paper_parameter_counts(name, kwargs, out_shape, expected, how):
     model = build(name, kwargs)
@@ -127,7 +130,8 @@ def test_vgg_matches_keras_applications_layer_by_layer(name, app):
 
 def test_vgg_configuration_c_has_1x1_convolutions_in_stages_3_to_5():
     model = build("vgg", (("config", "C"),))
-    kernels = {layer.name: layer.kernel_size for layer in model.layers if isinstance(layer, keras.layers.Conv2D)}
+    convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+    kernels = {layer.name: layer.kernel_size for layer in convs}
     assert [n for n, k in kernels.items() if k == (1, 1)] == ["block3_conv3", "block4_conv3", "block5_conv3"]
     assert len(kernels) + 3 == 16  # "16 weight layers"
 
@@ -148,7 +152,8 @@ def test_alexnet_first_layer_and_stage_shapes():
 
 def test_zfnet_follows_figure_3_shapes():
     model = build("zfnet")
-    sizes = [model.get_layer(n).output.shape[1] for n in ("conv1", "pool1", "conv2", "pool2", "conv5", "pool5")]
+    names = ("conv1", "pool1", "conv2", "pool2", "conv5", "pool5")
+    sizes = [model.get_layer(n).output.shape[1] for n in names]
     assert sizes == [110, 55, 26, 13, 13, 6]
     assert model.get_layer("conv1").kernel_size == (7, 7) and model.get_layer("conv1").strides == (2, 2)
 
@@ -181,9 +186,10 @@ GOOGLENET_ROWS = [
 # (truncated, where the other rows round). 5a gives 1,042,432 weights x 49 = 51.1M, but the paper prints 54M,
 # which would need 1.10M weights at 7x7 -- more than even its own params column (1072K) allows.
 PINNED_OPS_M = {"4a": 74, "5a": 51}
-# Params: no row of this column can be reproduced from the widths (with or without biases): 3a's widths give
-# 163.3K weights while 128M ops / 784 positions = 163.3K as well, so the ops column agrees with the widths and the
-# params column does not. The computed values (thousands of kernel weights, rounded) are pinned for every row.
+# Params: no row of this column can be reproduced from the widths (with or without biases): 3a's widths
+# give 163.3K weights while 128M ops / 784 positions = 163.3K as well, so the ops column agrees with the
+# widths and the params column does not. The computed values (thousands of kernel weights, rounded) are
+# pinned for every row.
 PINNED_PARAMS_K = {"3a": 163, "3b": 388, "4a": 376, "4b": 449, "4c": 509, "4d": 605, "4e": 867,
                    "5a": 1042, "5b": 1443}
 

@@ -60,7 +60,8 @@ from .resnet import (
 from .vgg import VGG_CONFIGS, VGG_DEPTHS, vgg, vgg11, vgg11_lrn, vgg13, vgg16, vgg16c, vgg19
 
 __all__ = [
-    "ALEXNET_CIFAR_ROWS", "ALEXNET_ROWS", "architecture_only", "CIFAR_RESNET_DEPTHS", "ConnectionTableConv2D", "ConvRow",
+    "ALEXNET_CIFAR_ROWS", "ALEXNET_ROWS", "architecture_only", "CIFAR_RESNET_DEPTHS", "ConnectionTableConv2D",
+    "ConvRow",
     "GOOGLENET_STAGES", "GOOGLENET_TABLE", "InceptionRow", "InceptionV3Filters", "LENET5_C3_TABLE",
     "LocalResponseNormalization", "NIN_CIFAR_ROWS", "NIN_IMAGENET_ROWS", "RESNET_SPECS", "VGG_CONFIGS",
     "VGG_DEPTHS", "ZFNET_ROWS", "ZeroPadShortcut", "alexnet", "alexnet_family", "available_models",

@@ -14,6 +14,7 @@ from typing import NamedTuple
 import keras
 from keras import layers
 
+from .common import scaled
 from .layers import LocalResponseNormalization, ZeroPadShortcut
 
 # Batch-norm constants of the ResNet/Inception-v3 reference code (PyTorch's 0.1 running-average momentum is
@@ -133,8 +134,6 @@ class InceptionRow(NamedTuple):
 
     def scaled(self, width_multiplier: float) -> InceptionRow:
         """Every branch width times ``width_multiplier`` (rounded, at least 1)."""
-        from .common import scaled
-
         return InceptionRow(*(scaled(n, width_multiplier) for n in self))
 
 

@@ -88,7 +88,8 @@ def googlenet(
         input_shape: ``(h, w, c)``; any size >= 1 without the auxiliary heads, >= 65 with them.
         num_classes: width of each softmax.
         width_multiplier: scales every filter and hidden unit count.
-        lrn: keep the two LocalResponseNormalization layers of the stem.
+        lrn: keep the two LocalResponseNormalization layers of the stem (AlexNet's constants k=2, n=5,
+            alpha=1e-4, beta=0.75: the GoogLeNet paper does not give its own).
         dropout: rate before the main classifier.
         table: replace ``GOOGLENET_TABLE`` (same keys) to experiment with other widths.
 

@@ -140,7 +140,7 @@ def max_pool2d(x: Any, size: Any = 2, stride: Any = None) -> np.ndarray:
         stride: int or pair; None means ``size``.
 
     Returns:
-        The pooled map ``(OH, OW)``, "valid" windows only.
+        The pooled map ``(OH, OW)``, "valid" windows only; integer input gives integer output.
 
     Raises:
         ValueError: x not 2-D, or as ``pool_forward``.

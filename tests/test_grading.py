@@ -1,0 +1,500 @@
+"""Hardening tests for the graded assignments: real nbgrader runs of scripts/assignments.py.
+
+The repository pieces grading needs (course_lib, scripts, the assignment sources, nbgrader_config.py) are
+copied to a temporary folder with its own empty HOME, so that the tests can check that grading writes nothing
+outside that copy's build/ folder. One release and two grading runs are shared by all tests (module-scoped
+fixtures):
+
+    main run    students solution (ps1-ps4), blank (ps1-ps4, the untouched release), partial (ps1),
+                tamper (ps2: deleted and edited cells), noisy (ps1: stderr, warnings, long output)
+    loop run    student looper (ps1 with an endless loop), with a short per-cell timeout
+    stuck run   student stuck (ps1 hanging longer than the per-submission limit), corrupt (not JSON)
+
+Submissions are built from the source and release notebooks: answer cells are filled with the source's
+solution code, or with broken code, and cells are deleted or edited as a student might.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import hashlib
+import html.parser
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+ASSIGNMENTS = ("ps1", "ps2", "ps3", "ps4")
+LOOP_CELL_TIMEOUT = 25
+STUCK_LIMIT = 20
+
+pytestmark = pytest.mark.slow
+
+
+# ----------------------------------------------------------------------------------------- notebook helpers
+
+def load(path: Path) -> dict:
+    return json.loads(Path(path).read_text())
+
+
+def save(nb: dict, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(nb, indent=1))
+
+
+def meta(cell: dict) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def source(cell: dict) -> str:
+    src = cell["source"]
+    return "".join(src) if isinstance(src, list) else src
+
+
+def region_lines(nb: dict, begin: str, end: str) -> list[str]:
+    """Lines inside ### BEGIN .../### END ... regions."""
+    lines, inside = [], False
+    for cell in nb["cells"]:
+        for line in source(cell).split("\n"):
+            if begin in line:
+                inside = True
+            elif end in line:
+                inside = False
+            elif inside:
+                lines.append(line)
+    return lines
+
+
+def distinctive(nb: dict, begin: str, end: str) -> set[str]:
+    """Code lines found only inside the given regions: if one shows up elsewhere, the region leaked."""
+    outside = []
+    for cell in nb["cells"]:
+        inside = False
+        for line in source(cell).split("\n"):
+            if begin in line:
+                inside = True
+            elif end in line:
+                inside = False
+            elif not inside:
+                outside.append(line)
+    outside_text = "\n".join(outside)
+    return {ln.strip() for ln in region_lines(nb, begin, end)
+            if len(ln.strip()) >= 16 and not ln.strip().startswith("#") and ln.strip() not in outside_text}
+
+
+def solution_code(src_nb: dict, grade_id: str) -> str:
+    for cell in src_nb["cells"]:
+        if meta(cell).get("grade_id") == grade_id:
+            return "\n".join(ln for ln in source(cell).split("\n") if "### BEGIN SOLUTION" not in ln
+                             and "### END SOLUTION" not in ln)
+    raise KeyError(grade_id)
+
+
+def questions(src_nb: dict) -> dict[str, list[str]]:
+    """answer cell id -> ids of the test cells that follow it (up to the next answer cell)."""
+    out: dict[str, list[str]] = {}
+    current = None
+    for cell in src_nb["cells"]:
+        m = meta(cell)
+        if m.get("solution"):
+            current = m["grade_id"]
+            out[current] = []
+        elif m.get("grade") and current:
+            out[current].append(m["grade_id"])
+    return out
+
+
+def points(src_nb: dict) -> dict[str, float]:
+    return {meta(c)["grade_id"]: float(meta(c)["points"]) for c in src_nb["cells"] if meta(c).get("grade")}
+
+
+def student_version(rel_nb: dict, src_nb: dict, answers: dict[str, str | None]) -> dict:
+    """The release with answer cells replaced: answers[id] is code, None (the solution), or absent (left)."""
+    nb = copy.deepcopy(rel_nb)
+    for cell in nb["cells"]:
+        gid = meta(cell).get("grade_id")
+        if gid in answers:
+            code = answers[gid]
+            cell["source"] = solution_code(src_nb, gid) if code is None else code
+    return nb
+
+
+def html_text(path: Path) -> str:
+    class Text(html.parser.HTMLParser):
+        def __init__(self):
+            super().__init__(convert_charrefs=True)
+            self.parts: list[str] = []
+
+        def handle_data(self, data):
+            self.parts.append(data)
+
+    parser = Text()
+    parser.feed(path.read_text())
+    return "".join(parser.parts)
+
+
+def tree_hashes(root: Path, skip: tuple[str, ...] = ()) -> dict[str, str]:
+    out = {}
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root)
+        if rel.parts and rel.parts[0] in skip:
+            continue
+        out[str(rel)] = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "dir"
+    return out
+
+
+# --------------------------------------------------------------------------------------------- fixtures
+
+def run_script(course: dict, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("COURSE_BUILD_DIR", "PYTHONPATH")}
+    env["HOME"] = str(course["home"])
+    start = time.monotonic()
+    proc = subprocess.run([sys.executable, str(course["repo"] / "scripts" / "assignments.py"), *args],
+                          cwd=course["repo"], env=env, capture_output=True, text=True, timeout=timeout)
+    proc.seconds = time.monotonic() - start
+    print(proc.stdout[-4000:], proc.stderr[-4000:])
+    return proc
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    """A copy of the repository pieces grading uses, released once."""
+    root = tmp_path_factory.mktemp("grading")
+    repo, home = root / "repo", root / "home"
+    home.mkdir()
+    ignore = shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints", "build")
+    for part in ("course_lib", "scripts", "notebooks/assignments"):
+        shutil.copytree(REPO / part, repo / part, ignore=ignore)
+    shutil.copy(REPO / "nbgrader_config.py", repo / "nbgrader_config.py")
+    course = {"root": root, "repo": repo, "home": home, "build": repo / "build"}
+    course["repo_before"] = tree_hashes(repo, skip=("build",))
+    proc = run_script(course, "release")
+    assert proc.returncode == 0, proc.stderr
+    course["release_output"] = proc.stdout
+    sources = repo / "notebooks" / "assignments" / "source"
+    course["src"] = {ps: load(sources / ps / f"{ps}.ipynb") for ps in ASSIGNMENTS}
+    course["rel"] = {ps: load(course["build"] / "release" / ps / f"{ps}.ipynb") for ps in ASSIGNMENTS}
+    return course
+
+
+# What a noisy student adds at the top of each answer's function body: a stderr print, a line shaped like
+# TensorFlow's C++ start-up log, a Python warning, thousands of printed lines.
+NOISE = {
+    "conv_output_size": "    print(f'{__name__} debug output', file=sys.stderr)\n",
+    "conv2d_loops": "    print('I0000 00:00:1700000000.000001   4242 ' + 'cuda_fake.cc:42] fake TF line',"
+                    " file=sys.stderr)\n",
+    "pool2d": "    warnings.warn('this is only a warning')\n",
+    "conv2d_fast": "    print('\\n'.join(f'line {i}' for i in range(3000)))\n",
+}
+
+
+def make_main_submissions(course: dict, subs: Path) -> None:
+    src, rel = course["src"], course["rel"]
+    everything = {ps: {gid: None for gid in questions(src[ps])} for ps in ASSIGNMENTS}
+    for ps in ASSIGNMENTS:
+        # the solution student uses the nbgrader layout, the blank student the flat one
+        save(student_version(rel[ps], src[ps], everything[ps]), subs / "solution" / ps / f"{ps}.ipynb")
+        save(rel[ps], subs / "blank" / f"{ps}.ipynb")
+    # partial: questions 1, 2 and 4 right; question 3 runs but returns the wrong numbers
+    answers = dict(everything["ps1"], conv2d_fast="def conv2d_fast(x, w, b, stride=1, pad=0):\n"
+                                                  "    return conv2d_loops(x, w, b, stride, pad) * 1.01\n")
+    save(student_version(rel["ps1"], src["ps1"], answers), subs / "partial" / "ps1" / "ps1.ipynb")
+    # tamper (ps2): Q2's tests deleted (answer right), Q3's test edited to `pass` (answer wrong),
+    # Q4's answer and both its test cells deleted
+    wrong = "def maxpool2d_backward(dout, x, size=2, stride=2):\n    return x * 0\n"
+    answers = dict(everything["ps2"], maxpool2d_backward=wrong)
+    nb = student_version(rel["ps2"], src["ps2"], answers)
+    dropped = {"test_conv2d_backward", "hidden_conv2d_backward",
+               "avgpool2d_backward", "test_avgpool2d_backward", "hidden_avgpool2d_backward"}
+    nb["cells"] = [c for c in nb["cells"] if meta(c).get("grade_id") not in dropped]
+    for cell in nb["cells"]:
+        if meta(cell).get("grade_id") == "test_maxpool2d_backward":
+            cell["source"] = "pass  # the tests were in my way"
+    save(nb, subs / "tamper" / "ps2" / "ps2.ipynb")
+    # noisy (ps1): every answer right, but they write to stderr, warn, and print thousands of lines
+    noisy = {}
+    for gid in everything["ps1"]:
+        head, _, body = solution_code(src["ps1"], gid).partition(":\n")  # split after the def line
+        noisy[gid] = "import sys\nimport warnings\n\n" + head + ":\n" + NOISE[gid] + body
+    save(student_version(rel["ps1"], src["ps1"], noisy), subs / "noisy" / "ps1" / "ps1.ipynb")
+
+
+@pytest.fixture(scope="module")
+def graded(course):
+    """One grading run over the main submissions; returns the script's outputs and the CSV rows."""
+    subs = course["root"] / "submissions"
+    make_main_submissions(course, subs)
+    before = tree_hashes(subs)
+    proc = run_script(course, "grade", "--submissions", str(subs), "--cell-timeout", "120",
+                      "--submission-timeout", "300")
+    rows = {(r["student"], r["assignment"]): r for r in csv.DictReader(open(course["build"] / "grades.csv"))}
+    cells: dict[tuple[str, str], dict[str, float]] = {}
+    for r in csv.DictReader(open(course["build"] / "grades_by_question.csv")):
+        cells.setdefault((r["student"], r["assignment"]), {})[r["cell"]] = float(r["score"])
+    return {"proc": proc, "rows": rows, "cells": cells, "subs": subs, "before": before,
+            "after": tree_hashes(subs)}
+
+
+@pytest.fixture(scope="module")
+def looped(course, graded):
+    """A second run: ps1 whose question 3 answer cell never finishes, with a short per-cell timeout."""
+    src, rel = course["src"], course["rel"]
+    subs = course["root"] / "submissions-loop"
+    answers = {gid: None for gid in questions(src["ps1"])}
+    endless = "while True:  # forgot the exit condition\n    pass\n"
+    answers["conv2d_fast"] = endless + solution_code(src["ps1"], "conv2d_fast")
+    save(student_version(rel["ps1"], src["ps1"], answers), subs / "looper" / "ps1" / "ps1.ipynb")
+    before = tree_hashes(subs)
+    proc = run_script(course, "grade", "--submissions", str(subs), "--cell-timeout", str(LOOP_CELL_TIMEOUT),
+                      "--submission-timeout", "240")
+    rows = {(r["student"], r["assignment"]): r for r in csv.DictReader(open(course["build"] / "grades.csv"))}
+    by_cell = csv.DictReader(open(course["build"] / "grades_by_question.csv"))
+    cells = {r["cell"]: float(r["score"]) for r in by_cell}
+    return {"proc": proc, "rows": rows, "cells": cells, "subs": subs, "before": before,
+            "after": tree_hashes(subs)}
+
+
+@pytest.fixture(scope="module")
+def stuck(course, looped):
+    """A third run where the per-submission limit is the one that bites, plus a notebook that is not JSON."""
+    src, rel = course["src"], course["rel"]
+    subs = course["root"] / "submissions-stuck"
+    (subs / "corrupt" / "ps1").mkdir(parents=True)
+    (subs / "corrupt" / "ps1" / "ps1.ipynb").write_text('{"cells": [')  # a truncated upload
+    answers = {"conv_output_size": "while True:\n    pass\n"}
+    save(student_version(rel["ps1"], src["ps1"], answers), subs / "stuck" / "ps1" / "ps1.ipynb")
+    proc = run_script(course, "grade", "--submissions", str(subs), "--cell-timeout", "300",
+                      "--submission-timeout", str(STUCK_LIMIT))
+    rows = {(r["student"], r["assignment"]): r for r in csv.DictReader(open(course["build"] / "grades.csv"))}
+    runtime = str(course["build"] / "nbgrader" / "runtime" / "stuck-ps1")
+    survivors = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if runtime in cmdline.read_bytes().decode(errors="replace"):
+                survivors.append(cmdline.parent.name)
+        except OSError:
+            continue
+    return {"proc": proc, "rows": rows, "survivors": survivors}
+
+
+def expected_score(src_nb: dict, right: set[str]) -> float:
+    pts = points(src_nb)
+    return sum(pts[t] for q, tests in questions(src_nb).items() if q in right for t in tests)
+
+
+# --------------------------------------------------------------------------------------------- release
+
+@pytest.mark.parametrize("ps", ASSIGNMENTS)
+def test_release_has_no_solutions_or_hidden_tests(course, ps):
+    src, rel = course["src"][ps], course["rel"][ps]
+    text = json.dumps(rel)
+    secret = distinctive(src, "### BEGIN SOLUTION", "### END SOLUTION") | \
+        distinctive(src, "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
+    assert len(secret) >= 8  # the check has something to look for
+    release_lines = {line.strip() for cell in rel["cells"] for line in source(cell).split("\n")}
+    assert not secret & release_lines, sorted(secret & release_lines)
+    for marker in ("BEGIN SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"):
+        assert marker not in text
+    stubs = sum("raise NotImplementedError()" in source(c) for c in rel["cells"] if meta(c).get("solution"))
+    assert stubs == len(questions(src))
+    assert sum(points(rel).values()) == sum(points(src).values())
+    code_cells = [c for c in src["cells"] if c["cell_type"] == "code"]
+    assert not any(c.get("outputs") for c in code_cells), "sources are stored without outputs"
+
+
+# --------------------------------------------------------------------------------------------- scores
+
+@pytest.mark.parametrize("ps", ASSIGNMENTS)
+def test_solution_scores_full_marks(course, graded, ps):
+    row = graded["rows"][("solution", ps)]
+    assert row["status"] == "graded"
+    assert float(row["max_score"]) == sum(points(course["src"][ps]).values())
+    assert float(row["score"]) == float(row["max_score"]), graded["cells"][("solution", ps)]
+    assert (course["build"] / "feedback" / "solution" / ps / f"{ps}.html").is_file()
+
+
+@pytest.mark.parametrize("ps", ASSIGNMENTS)
+def test_untouched_release_scores_zero_without_crashing(course, graded, ps):
+    row = graded["rows"][("blank", ps)]
+    assert row["status"] == "graded"
+    assert float(row["score"]) == 0.0 and float(row["max_score"]) > 0
+    assert (course["build"] / "feedback" / "blank" / ps / f"{ps}.html").is_file()
+
+
+def test_partial_submission_gets_exactly_its_points(course, graded):
+    src = course["src"]["ps1"]
+    want = expected_score(src, {"conv_output_size", "conv2d_loops", "pool2d"})
+    assert 0 < want < sum(points(src).values())
+    assert float(graded["rows"][("partial", "ps1")]["score"]) == want
+    cells = graded["cells"][("partial", "ps1")]
+    assert cells["test_conv2d_fast"] == 0 and cells["hidden_conv2d_fast"] == 0
+    assert cells["test_pool2d"] == points(src)["test_pool2d"]
+
+
+def test_deleted_and_edited_test_cells_are_restored_and_run(course, graded):
+    src = course["src"]["ps2"]
+    row = graded["rows"][("tamper", "ps2")]
+    assert row["status"] == "graded"
+    # Q2's deleted tests came back and passed; Q3's edited test came back and failed the wrong answer; Q4's
+    # deleted answer came back as an empty stub, so its restored tests fail.
+    assert float(row["score"]) == expected_score(src, {"numeric_gradient", "conv2d_backward"})
+    cells = graded["cells"][("tamper", "ps2")]
+    assert set(cells) == set(points(src)), "every test cell is graded, deleted ones included"
+    assert cells["test_conv2d_backward"] == points(src)["test_conv2d_backward"]
+    assert cells["test_maxpool2d_backward"] == 0
+    graded_nb = load(course["build"] / "nbgrader/autograded/tamper/ps2/ps2.ipynb")
+    by_id = {meta(c).get("grade_id"): c for c in graded_nb["cells"]}
+    assert "tape.gradient" in source(by_id["test_maxpool2d_backward"])
+    assert "hidden tests" in source(by_id["hidden_conv2d_backward"]).lower()
+
+
+def test_stderr_warnings_and_long_output_cost_nothing(course, graded):
+    row = graded["rows"][("noisy", "ps1")]
+    assert float(row["score"]) == float(row["max_score"]), graded["cells"][("noisy", "ps1")]
+    text = html_text(course["build"] / "feedback" / "noisy" / "ps1" / "ps1.html")
+    assert "[stderr] __main__ debug output" in text  # a student's stderr is kept, as text
+    assert "Output truncated" in text  # nbgrader's LimitOutput kept the page small
+    graded_nb = load(course["build"] / "nbgrader/autograded/noisy/ps1/ps1.ipynb")
+    streams = [(meta(c).get("grade"), o) for c in graded_nb["cells"] if c["cell_type"] == "code"
+               for o in c.get("outputs", []) if o["output_type"] == "stream"]
+    assert not any(o["name"] == "stderr" for is_test, o in streams if is_test), "test cells have no stderr"
+    streams = [o for _, o in streams]
+    assert not any("cuda_fake.cc" in "".join(o["text"]) for o in streams), "IgnorePattern drops TF log lines"
+    assert not any("only a warning" in "".join(o["text"]) for o in streams), "and Python warnings"
+
+
+def test_endless_loop_scores_zero_for_that_question_only(course, looped):
+    src = course["src"]["ps1"]
+    row = looped["rows"][("looper", "ps1")]
+    assert row["status"] == "graded"
+    assert float(row["score"]) == expected_score(src, set(questions(src)) - {"conv2d_fast"})
+    assert looped["cells"]["test_conv2d_fast"] == 0
+    # one interrupted cell, plus ordinary grading: bounded well below the per-submission limit
+    assert looped["proc"].seconds < LOOP_CELL_TIMEOUT + 150
+
+
+def test_submission_limit_kills_the_grader_and_its_kernel(stuck):
+    out = stuck["proc"].stdout
+    assert stuck["proc"].returncode == 1, "a submission that could not be graded is reported in the exit code"
+    row = stuck["rows"][("stuck", "ps1")]
+    assert row["status"] == "timeout" and float(row["score"]) == 0
+    assert "killed after" in out
+    assert stuck["survivors"] == [], "the kernel of the killed grader is gone too"
+    assert stuck["proc"].seconds < STUCK_LIMIT + 60
+
+
+def test_unreadable_notebook_is_reported_not_fatal(stuck):
+    row = stuck["rows"][("corrupt", "ps1")]
+    assert row["status"] == "error" and float(row["score"]) == 0
+    assert ("stuck", "ps1") in stuck["rows"], "grading went on after the broken submission"
+
+
+# --------------------------------------------------------------------------------------------- secrecy
+
+def test_feedback_shows_no_hidden_tests_or_solutions(course, graded):
+    pages = sorted((course["build"] / "feedback").rglob("*.html"))
+    assert len(pages) >= 10
+    for page in pages:
+        ps = page.parent.name
+        src = course["src"][ps]
+        text = html_text(page)
+        hidden = distinctive(src, "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
+        leaked = [line for line in hidden if line in text]
+        assert not leaked, f"{page}: {leaked[:3]}"
+        assert "BEGIN HIDDEN TESTS" not in text
+        assert "hidden tests ran here" in text
+        if page.parts[-3] == "blank":
+            solutions = distinctive(src, "### BEGIN SOLUTION", "### END SOLUTION")
+            assert not [line for line in solutions if line in text], page
+
+
+def test_failed_hidden_test_traceback_does_not_quote_it(course, graded):
+    text = html_text(course["build"] / "feedback" / "blank" / "ps2" / "ps2.html")
+    assert "NotImplementedError" in text
+    assert "a line of the hidden tests is not shown" in text
+
+
+# --------------------------------------------------------------------------------------------- side effects
+
+def test_submissions_are_never_modified(graded, looped):
+    assert graded["before"] == graded["after"]
+    assert looped["before"] == looped["after"]
+
+
+def test_nothing_is_written_outside_build(course, graded, looped, stuck):
+    assert tree_hashes(course["repo"], skip=("build",)) == course["repo_before"]
+    assert list(course["home"].iterdir()) == []
+    assert (course["build"] / "grades.csv").is_file()
+    assert (course["build"] / "nbgrader" / "gradebook.db").is_file()
+
+
+def test_summary_reports_every_submission_and_its_time(graded):
+    out = graded["proc"].stdout
+    assert graded["proc"].returncode == 0, out
+    for student in ("solution", "blank", "partial", "tamper", "noisy"):
+        assert student in out
+    assert "seconds" in out and "grades.csv" in out
+
+
+# --------------------------------------------------------------------------------------------- script units
+
+@pytest.fixture(scope="module")
+def script():
+    """scripts/assignments.py as a module (no bytecode written into scripts/)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("assignments_cli", REPO / "scripts" / "assignments.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    old, sys.dont_write_bytecode = sys.dont_write_bytecode, True
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.dont_write_bytecode = old
+    return module
+
+
+def nb_cell(kind: str, grade_id: str, text: str, **extra) -> dict:
+    m = {"grade": kind == "test", "solution": kind == "answer", "locked": kind in ("test", "readonly"),
+         "grade_id": grade_id, "schema_version": 3, "task": False}
+    if kind == "test":
+        m["points"] = 1
+    m.update(extra)
+    return {"cell_type": "code", "metadata": {"nbgrader": m}, "source": text, "outputs": [],
+            "execution_count": None}
+
+
+def test_lint_finds_sources_that_would_break_grading(script, tmp_path):
+    good = {"cells": [nb_cell("answer", "a1", "### BEGIN SOLUTION\nx = 1\n### END SOLUTION"),
+                      nb_cell("test", "t1", "assert x == 1")]}
+    save(good, tmp_path / "good.ipynb")
+    assert script.lint_source(tmp_path / "good.ipynb") == []
+    bad = {"cells": [nb_cell("answer", "a1", "x = 1"),
+                     nb_cell("readonly", "r1", "# instructions"),
+                     nb_cell("test", "t1", "assert x == 1", locked=False)]}
+    bad["cells"][0]["outputs"] = [{"output_type": "stream", "name": "stdout", "text": "1"}]
+    save(bad, tmp_path / "bad.ipynb")
+    problems = "\n".join(script.lint_source(tmp_path / "bad.ipynb"))
+    assert "answer cell a1 has no ### BEGIN SOLUTION" in problems
+    assert "cell a1 has stored outputs" in problems
+    assert "test cell t1 is not read-only" in problems
+    assert "test cell t1 follows the read-only cell r1" in problems
+
+
+def test_both_submission_layouts_are_found(script, tmp_path):
+    files = ("ann/ps1/ps1.ipynb", "ann/ps1/data.csv", "bob/ps2.ipynb", "bob/notes.txt", "bad id/ps1.ipynb")
+    for path in files:
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text("{}")
+    found, ignored = script.find_submissions(tmp_path, ["ps1", "ps2"])
+    got = [(s.student, s.assignment, s.source.name) for s in found]
+    assert got == [("ann", "ps1", "ps1"), ("bob", "ps2", "ps2.ipynb")]
+    assert any("bad id" in entry and "not a valid student id" in entry for entry in ignored)
+    assert any(entry.endswith("notes.txt (not a known assignment)") for entry in ignored)

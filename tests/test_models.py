@@ -1,0 +1,311 @@
+"""course_lib.models: custom layers against NumPy references, argument checks, and a forward pass plus one
+training step for every builder at a small size. Paper-table checks of the full-size networks are in
+test_models_papers.py."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from course_lib import models
+from course_lib.models.layers import ConnectionTableConv2D, LocalResponseNormalization, ZeroPadShortcut
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Local response normalisation
+# ----------------------------------------------------------------------------------------------------------
+def lrn_reference(a, n=5, k=2.0, alpha=1e-4, beta=0.75):
+    """AlexNet Section 3.3, written with the paper's index limits."""
+    out = np.empty_like(a, dtype=np.float64)
+    channels = a.shape[-1]
+    for i in range(channels):
+        lo, hi = max(0, i - n // 2), min(channels - 1, i + n // 2)
+        s = np.sum(a[..., lo : hi + 1].astype(np.float64) ** 2, axis=-1)
+        out[..., i] = a[..., i] / (k + alpha * s) ** beta
+    return out
+
+
+@pytest.mark.parametrize("n, k, alpha, beta", [(5, 2.0, 1e-4, 0.75), (3, 1.0, 0.5, 0.5), (1, 2.0, 1.0, 1.0)])
+def test_lrn_matches_the_papers_formula(n, k, alpha, beta):
+    rng = np.random.default_rng(0)
+    a = (rng.standard_normal((2, 4, 3, 7)) * 30).astype("float32")  # large values so the sum term matters
+    got = LocalResponseNormalization(n, k, alpha, beta)(a)
+    np.testing.assert_allclose(np.asarray(got), lrn_reference(a, n, k, alpha, beta), rtol=1e-5)
+
+
+def test_lrn_alpha_convention_is_tensorflows_not_pytorchs():
+    # tf.nn.local_response_normalization multiplies the plain sum by alpha, as the paper does; PyTorch and
+    # Caffe divide alpha by n. Same input, the three conventions side by side.
+    rng = np.random.default_rng(1)
+    a = (rng.standard_normal((1, 2, 2, 8)) * 40).astype("float32")
+    ours = np.asarray(LocalResponseNormalization()(a))
+    tf_version = tf.nn.local_response_normalization(a, depth_radius=2, bias=2.0, alpha=1e-4, beta=0.75)
+    tf_version = tf_version.numpy()
+    np.testing.assert_allclose(ours, tf_version, rtol=1e-5)
+    divided_by_n = lrn_reference(a, alpha=1e-4 / 5)
+    assert np.max(np.abs(ours - divided_by_n)) > 1e-2
+
+
+def test_lrn_rejects_even_size_and_round_trips_config():
+    with pytest.raises(ValueError, match="size"):
+        LocalResponseNormalization(size=4)
+    layer = LocalResponseNormalization(3, k=1.0, alpha=0.1, beta=0.5)
+    clone = LocalResponseNormalization.from_config(layer.get_config())
+    assert (clone.size, clone.k, clone.alpha, clone.beta) == (3, 1.0, 0.1, 0.5)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# LeNet-5's C3 connection table
+# ----------------------------------------------------------------------------------------------------------
+# Table I of LeCun et al. (1998), copied as printed: rows are S2 maps 0-5, columns C3 maps 0-15.
+PAPER_TABLE_I = [
+    "X   XXX  XXXX XX",
+    "XX   XXX  XXXX X",
+    "XXX   XXX  X XXX",
+    " XXX  XXXX  X XX",
+    "  XXX  XXXX XX X",
+    "   XXX  XXXX XXX",
+]
+
+
+def test_c3_table_is_table_one_of_the_paper():
+    expected = np.array([[c == "X" for c in row] for row in PAPER_TABLE_I])
+    layer = ConnectionTableConv2D(16, 5, models.LENET5_C3_TABLE)
+    np.testing.assert_array_equal(layer.connection_matrix(6), expected)
+    assert expected.sum() == layer.n_connections == 60
+
+
+def test_c3_counts_the_papers_1516_parameters():
+    model = models.lenet5(c3_table="paper")
+    c3 = model.get_layer("c3")
+    assert c3.count_params() == 60 * 25 + 16 == 1516
+    assert models.lenet5().get_layer("c3").count_params() == 6 * 16 * 25 + 16  # fully connected C3: 2,416
+
+
+def test_connection_table_conv_matches_a_loop_reference():
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((2, 9, 8, 6)).astype("float32")
+    layer = ConnectionTableConv2D(16, 5, models.LENET5_C3_TABLE)
+    layer.build(x.shape)
+    layer.bias.assign(rng.standard_normal(16).astype("float32"))
+    got = np.asarray(layer(x))
+    kernel, bias = np.asarray(layer.kernel), np.asarray(layer.bias)
+    want = np.zeros((2, 5, 4, 16))
+    c = 0
+    for j, inputs in enumerate(models.LENET5_C3_TABLE):  # connections are stored output by output
+        for i in inputs:
+            for r in range(5):
+                for s in range(4):
+                    want[:, r, s, j] += np.sum(x[:, r : r + 5, s : s + 5, i] * kernel[:, :, c], axis=(1, 2))
+            c += 1
+        want[..., j] += bias[j]
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+
+
+def test_connection_table_blocks_gradients_of_missing_connections():
+    x = tf.constant(np.random.default_rng(3).standard_normal((1, 10, 10, 6)).astype("float32"))
+    layer = ConnectionTableConv2D(16, 5, models.LENET5_C3_TABLE)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        total = tf.reduce_sum(layer(x)[..., 0])  # C3 map 0 reads S2 maps 0, 1, 2
+    grad = tape.gradient(total, x).numpy()
+    assert np.all(grad[..., 3:] == 0)
+    assert np.all(np.abs(grad[..., :3]).sum(axis=(0, 1, 2)) > 0)
+
+
+def test_lenet_c3_table_needs_full_width():
+    with pytest.raises(ValueError, match="width_multiplier"):
+        models.lenet5(c3_table="paper", width_multiplier=0.5)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Option-A shortcut and Inception-v3 module
+# ----------------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("size, cin, cout, stride", [(8, 16, 32, 2), (7, 3, 8, 2), (6, 4, 4, 1)])
+def test_zero_pad_shortcut_is_subsample_and_zero_channels(size, cin, cout, stride):
+    x = np.random.default_rng(4).standard_normal((2, size, size, cin)).astype("float32")
+    layer = ZeroPadShortcut(cout, stride)
+    got = np.asarray(layer(x))
+    sub = x[:, ::stride, ::stride, :]
+    lo = (cout - cin) // 2
+    want = np.zeros(sub.shape[:3] + (cout,), dtype="float32")
+    want[..., lo : lo + cin] = sub
+    np.testing.assert_array_equal(got, want)
+    assert layer.count_params() == 0
+
+
+@pytest.mark.parametrize("asymmetric, n", [(False, 3), (True, 7)])
+def test_inception_v3_module_params(asymmetric, n):
+    cin, f = 64, models.InceptionV3Filters(8, 6, 10, 4, 12, 5)
+    inputs = keras.Input((17, 17, cin))
+    model = keras.Model(inputs, models.inception_v3_module(inputs, f, n=n, asymmetric=asymmetric, name="m"))
+    assert tuple(model.output.shape) == (None, 17, 17, 8 + 10 + 12 + 5)
+    ones = cin * (f.n1x1 + f.nxn_reduce + f.dbl_reduce + f.pool_proj)  # the four 1x1 convolutions
+    if asymmetric:  # each n x n is a 1 x n (in -> width) followed by an n x 1 (width -> width)
+        nxn = n * f.nxn_reduce * f.nxn + n * f.nxn * f.nxn
+        dbl = (n * f.dbl_reduce * f.dbl + n * f.dbl * f.dbl) + (n * f.dbl * f.dbl + n * f.dbl * f.dbl)
+    else:
+        nxn = n * n * f.nxn_reduce * f.nxn
+        dbl = n * n * f.dbl_reduce * f.dbl + n * n * f.dbl * f.dbl
+    conv_weights = ones + nxn + dbl
+    convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert not any(c.use_bias for c in convs)
+    assert sum(c.count_params() for c in convs) == conv_weights
+    bns = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    assert len(bns) == len(convs)
+    bn_params = sum(int(np.prod(w.shape)) for b in bns for w in b.trainable_weights)
+    assert bn_params == 2 * sum(c.filters for c in convs)  # gamma and beta per channel
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Every builder, small: one table of (name, kwargs, expected output shape)
+# ----------------------------------------------------------------------------------------------------------
+TINY = [
+    ("lenet5", {}, (10,)),
+    ("lenet5", {"c3_table": "paper"}, (10,)),
+    ("lenet5_modern", {"width_multiplier": 0.2}, (10,)),
+    ("alexnet", {"input_shape": (67, 67, 3), "width_multiplier": 0.03, "num_classes": 7}, (7,)),
+    ("alexnet", {"stem": "cifar", "groups": 2, "width_multiplier": 0.05, "num_classes": 10}, (10,)),
+    ("zfnet", {"input_shape": (53, 53, 3), "width_multiplier": 0.02, "num_classes": 5}, (5,)),
+    ("vgg", {"config": "A-LRN", "input_shape": (32, 32, 3), "width_multiplier": 0.05, "num_classes": 10,
+             "fc_units": 64}, (10,)),
+    ("vgg", {"config": "C", "input_shape": (32, 32, 3), "width_multiplier": 0.05, "num_classes": 10,
+             "head": "gap", "batch_norm": True}, (10,)),
+    ("nin", {"width_multiplier": 0.05}, (10,)),
+    ("nin", {"variant": "imagenet", "input_shape": (67, 67, 3), "width_multiplier": 0.03, "num_classes": 4},
+     (4,)),
+    ("googlenet", {"input_shape": (32, 32, 3), "width_multiplier": 0.05, "num_classes": 10}, (10,)),
+    ("googlenet", {"aux_logits": True, "input_shape": (65, 65, 3), "width_multiplier": 0.03,
+                   "num_classes": 3}, (3,)),
+    ("resnet18", {"input_shape": (32, 32, 3), "width_multiplier": 0.1, "num_classes": 10}, (10,)),
+    ("resnet50", {"input_shape": (32, 32, 3), "width_multiplier": 0.05, "num_classes": 10}, (10,)),
+    ("cifar_resnet", {"depth": 8, "width_multiplier": 0.5}, (10,)),
+    ("cifar_resnet", {"depth": 8, "plain": True, "width_multiplier": 0.5}, (10,)),
+]
+
+
+@pytest.mark.parametrize("name, kwargs, out_shape", TINY, ids=[f"{t[0]}-{i}" for i, t in enumerate(TINY)])
+def test_every_builder_forward_and_one_training_step(name, kwargs, out_shape):
+    keras.utils.set_random_seed(0)
+    model = models.get_model(name, **kwargs)
+    x = np.random.default_rng(0).random((2, *model.input.shape[1:]), dtype=np.float32)
+    y = np.array([0, 1])
+    outputs = model(x, training=False)
+    outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+    for out in outputs:
+        assert tuple(out.shape) == (2, *out_shape)
+        np.testing.assert_allclose(np.asarray(out).sum(axis=1), 1.0, rtol=1e-5)  # softmax probabilities
+    # Eager execution: tracing a graph for a single step of a 50-layer model costs more than running it.
+    models.compile_googlenet(model, optimizer=keras.optimizers.SGD(0.01), run_eagerly=True)
+    before = [np.asarray(w).copy() for w in model.trainable_weights]
+    targets = {n: y for n in model.output_names} if len(outputs) > 1 else y
+    logs = model.train_on_batch(x, targets, return_dict=True)
+    assert np.isfinite(logs["loss"])
+    assert any(not np.array_equal(b, np.asarray(w)) for b, w in zip(before, model.trainable_weights))
+
+
+def test_width_multiplier_scales_and_keeps_at_least_one():
+    m = models.vgg("A", input_shape=(32, 32, 3), width_multiplier=0.001, head="gap", num_classes=3)
+    assert m.get_layer("block1_conv1").filters == 1 and m.get_layer("block5_conv2").filters == 1
+    m = models.alexnet(stem="cifar", groups=2, width_multiplier=0.3, num_classes=3)
+    assert [m.get_layer(f"conv{i}").filters % 2 for i in range(1, 6)] == [0] * 5  # towers split evenly
+    assert m.get_layer("conv2").groups == 2 and m.get_layer("conv3").groups == 1
+    assert models.cifar_resnet(20, width_multiplier=2.0).get_layer("conv4_block1_2_conv").filters == 128
+
+
+def test_layer_names_follow_keras_conventions():
+    m = models.cifar_resnet(8, width_multiplier=0.25)
+    for name in ("conv1_conv", "conv2_block1_1_conv", "conv3_block1_0_pad", "conv3_block1_add", "avg_pool",
+                 "predictions"):
+        m.get_layer(name)
+    m = models.googlenet(input_shape=(32, 32, 3), width_multiplier=0.05)
+    for name in ("inception3a_1x1", "inception3a_3x3_reduce", "inception3a_5x5", "inception3a_pool_proj",
+                 "inception5b"):
+        m.get_layer(name)
+
+
+def test_models_with_custom_layers_save_and_load(tmp_path):
+    keras.utils.set_random_seed(0)
+    x = np.random.default_rng(5).random((2, 32, 32, 1), dtype=np.float32)
+    for model in (models.lenet5(c3_table="paper"),
+                  models.cifar_resnet(8, width_multiplier=0.25, input_shape=(32, 32, 1)),
+                  models.alexnet(stem="cifar", width_multiplier=0.05, input_shape=(32, 32, 1),
+                                 num_classes=4)):
+        path = tmp_path / f"{model.name}.keras"
+        model.save(path)
+        loaded = keras.saving.load_model(path)
+        np.testing.assert_allclose(np.asarray(loaded(x)), np.asarray(model(x)), rtol=1e-5, atol=1e-6)
+
+
+def test_architecture_only_leaves_nothing_to_initialise():
+    from keras.src.backend.common import global_state
+
+    with models.architecture_only():
+        m = models.vgg16()
+    assert m.count_params() == 138_357_544
+    assert not global_state.get_global_attribute("uninitialized_variables", [])
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Argument checks
+# ----------------------------------------------------------------------------------------------------------
+BAD_ARGUMENTS = [
+    (models.vgg, {"config": "F"}, ValueError, "config must be one of .*'F'"),
+    (models.resnet, {"depth": 42}, ValueError, "depth must be one of 18, 34, 50, 101, 152; got 42"),
+    (models.cifar_resnet, {"depth": 21}, ValueError, "depth must be 6n \\+ 2.*got 21"),
+    (models.alexnet, {"input_shape": (66, 66, 3)}, ValueError, "too small for alexnet.*67x67"),
+    (models.vgg, {"input_shape": (31, 40, 3)}, ValueError, "too small.*32x32"),
+    (models.lenet5, {"input_shape": (28, 28, 1)}, ValueError, "too small.*32x32"),
+    (models.googlenet, {"aux_logits": True, "input_shape": (64, 64, 3)}, ValueError, "65x65"),
+    (models.zfnet, {"input_shape": (52, 52, 3)}, ValueError, "53x53"),
+    (models.nin, {"num_classes": 0}, ValueError, "num_classes must be an int >= 1, got 0"),
+    (models.resnet, {"num_classes": 2.5}, TypeError, "num_classes"),
+    (models.googlenet, {"width_multiplier": 0}, ValueError, "width_multiplier must be a float > 0, got 0"),
+    (models.cifar_resnet, {"width_multiplier": -1.0}, ValueError, "width_multiplier.*-1.0"),
+    (models.lenet5, {"variant": "vintage"}, ValueError, "variant must be one of"),
+    (models.alexnet, {"groups": 3}, ValueError, "groups must be 1 or 2, got 3"),
+    (models.vgg, {"head": "mlp"}, ValueError, "head must be one of"),
+    (models.alexnet, {"input_shape": (227, 227)}, ValueError,
+     "input_shape must be \\(height, width, channels\\)"),
+    (models.nin, {"dropout": 1.0}, ValueError, "dropout must be a float in \\[0, 1\\), got 1.0"),
+]
+
+
+@pytest.mark.parametrize("builder, kwargs, error, message", BAD_ARGUMENTS,
+                         ids=[f"{b.__name__}-{list(k)[0]}" for b, k, _, _ in BAD_ARGUMENTS])
+def test_bad_arguments_raise_naming_the_argument(builder, kwargs, error, message):
+    with pytest.raises(error, match=message):
+        builder(**kwargs)
+
+
+def test_minimum_input_sizes_are_accepted():
+    with models.architecture_only():
+        assert models.alexnet(input_shape=(67, 67, 3)).get_layer("pool5").output.shape[1] == 1
+        assert models.vgg(input_shape=(32, 32, 3)).get_layer("block5_pool").output.shape[1] == 1
+        assert models.lenet5(input_shape=(32, 32, 1)).get_layer("c5").output.shape[1] == 1
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Registry
+# ----------------------------------------------------------------------------------------------------------
+def test_registry_lists_the_families_and_rejects_unknown_names():
+    names = models.available_models()
+    expected_names = ("lenet5", "alexnet", "zfnet", "vgg", "vgg11", "vgg13", "vgg16", "vgg19", "nin",
+                      "googlenet",
+                      "resnet18", "resnet152", "cifar_resnet20", "cifar_resnet110", "cifar_plain20")
+    for expected in expected_names:
+        assert expected in names
+    with pytest.raises(ValueError, match="unknown model name 'vgg17'.*known models: .*resnet50"):
+        models.get_model("vgg17")
+    with pytest.raises(TypeError, match="name must be a str"):
+        models.get_model(16)
+
+
+def test_registry_normalises_names_and_passes_keywords():
+    m = models.get_model("ResNet-18", input_shape=(32, 32, 3), num_classes=4, width_multiplier=0.05)
+    assert m.name == "resnet18" and tuple(m.output.shape) == (None, 4)
+    with models.architecture_only():
+        assert models.get_model("vgg11_lrn").get_layer("block1_lrn") is not None
+        assert models.get_model("cifar_plain56").name == "cifar_plain56"

@@ -1,0 +1,106 @@
+"""Tests of the inspection figures at the end of course_lib.plotting: heat maps, patches, filter evolution.
+
+(conftest.py selects the Agg backend.)"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+
+from course_lib import plotting
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+def images(n=3, shape=(8, 8, 3), seed=0):
+    return np.random.default_rng(seed).random((n, *shape)).astype(np.float32)
+
+
+def image_axes(fig):
+    return [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
+
+
+def test_heatmap_overlay_stretches_the_map_over_the_image():
+    img = images(1)[0]
+    heat = np.arange(4.0).reshape(2, 2)
+    fig = plotting.plot_heatmap_overlay(img, heat, title="t", alpha=0.3)
+    assert fig._suptitle.get_text() == "t"
+    overlay = fig.axes[1]
+    heat_image = overlay.images[1]
+    assert heat_image.get_extent() == [-0.5, 7.5, 7.5, -0.5]  # covers the 8x8 image exactly
+    assert heat_image.get_alpha() == 0.3
+    assert heat_image.get_clim() == (0.0, 3.0)
+    assert len(fig.axes) == 3  # image, overlay, colour bar
+
+
+def test_signed_heatmap_uses_a_symmetric_diverging_scale():
+    fig = plotting.plot_heatmap_overlay(images(1, (6, 6))[0], np.array([[-1.0, 0.5], [0.2, 0.0]]))
+    heat_image = fig.axes[1].images[1]
+    assert heat_image.get_clim() == (-1.0, 1.0)
+    assert heat_image.get_cmap().name == "RdBu_r"
+
+
+@pytest.mark.parametrize(
+    "image, heat, alpha, match",
+    [
+        (np.zeros((8, 8, 3)), np.zeros((2, 2, 2)), 0.5, "heatmap must be a 2-D map"),
+        (np.zeros((8, 8, 3)), np.full((2, 2), np.nan), 0.5, "finite"),
+        (np.full((8, 8, 3), 2.0), np.zeros((2, 2)), 0.5, r"\[0, 1\]"),
+        (np.zeros((8, 8, 3)), np.zeros((2, 2)), 1.5, "alpha must be a number in"),
+    ],
+)
+def test_heatmap_overlay_rejects_bad_input(image, heat, alpha, match):
+    with pytest.raises(ValueError, match=match):
+        plotting.plot_heatmap_overlay(image, heat, alpha=alpha)
+
+
+def test_attribution_grid_has_one_row_per_image_and_one_column_per_method():
+    imgs = images(3)
+    maps = {"saliency": list(np.random.default_rng(1).random((3, 8, 8))),
+            "Grad-CAM": list(np.random.default_rng(2).random((3, 2, 2)))}
+    fig = plotting.plot_attribution_grid(imgs, maps, row_labels=["a", "b", "c"])
+    axes = image_axes(fig)
+    assert len(axes) == 9
+    assert [ax.get_title() for ax in axes[:3]] == ["image", "saliency", "Grad-CAM"]
+    assert [axes[3 * i].get_ylabel() for i in range(3)] == ["a", "b", "c"]
+    with pytest.raises(ValueError, match=r"maps\['saliency'\] must hold one map per image \(2\), got 3"):
+        plotting.plot_attribution_grid(imgs[:2], maps)
+    with pytest.raises(ValueError, match="non-empty"):
+        plotting.plot_attribution_grid(imgs, {})
+
+
+def test_patch_grid_one_row_or_several_rows():
+    fig = plotting.plot_patch_grid(images(4, (5, 5, 3)), captions=["1", "2", "3", "4"], title="top")
+    assert len(fig.axes) == 4 and fig.axes[2].get_title() == "3"
+    assert fig._suptitle.get_text() == "top"
+    fig = plotting.plot_patch_grid([images(3, (5, 5, 3)), images(2, (7, 7, 3))], row_labels=["ch 0", "ch 1"])
+    assert len(fig.axes) == 6  # 2 rows x 3 columns, one left empty
+    assert fig.axes[0].get_ylabel() == "ch 0" and fig.axes[3].get_ylabel() == "ch 1"
+    assert not fig.axes[5].axison
+    with pytest.raises(ValueError, match="row_labels must have one entry per row"):
+        plotting.plot_patch_grid([images(2)], row_labels=["a", "b"])
+    with pytest.raises(ValueError, match="captions"):
+        plotting.plot_patch_grid(images(2), captions=["x"])
+
+
+def test_kernel_evolution_keeps_one_scale_per_filter():
+    rng = np.random.default_rng(0)
+    first = rng.normal(size=(3, 3, 3, 4)).astype(np.float32)
+    last = 3 * first  # same pattern, three times the weights: must look stronger, not identical
+    fig = plotting.plot_kernel_evolution([first, last], ["init", "epoch 1"], max_filters=2)
+    axes = fig.axes
+    assert len(axes) == 4  # 2 snapshots x 2 filters
+    assert axes[0].get_ylabel() == "init" and axes[2].get_ylabel() == "epoch 1"
+    shown_first = axes[0].images[0].get_array()
+    shown_last = axes[2].images[0].get_array()
+    # one scale for the filter across snapshots: deviations from grey scale like the weights (up to clipping)
+    np.testing.assert_allclose(np.abs(shown_first - 0.5).max() * 3, np.abs(shown_last - 0.5).max(), rtol=1e-5)
+    with pytest.raises(ValueError, match="one shape"):
+        plotting.plot_kernel_evolution([first, first[..., :2]])
+    with pytest.raises(ValueError, match="snapshots is empty"):
+        plotting.plot_kernel_evolution([])

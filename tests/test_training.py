@@ -1,0 +1,226 @@
+"""course_lib.training: recipes against the papers' numbers, the L2 update rule by hand, fit/evaluate helpers,
+augmentation, and training under MirroredStrategy on two logical CPU devices (in a subprocess)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from course_lib import config, models, training
+
+# (recipe, optimizer class, learning rate, momentum, L2 decay, batch size, schedule) as the papers state them:
+# AlexNet Sec. 5, VGG Sec. 3.1, ResNet Sec. 3.4 (ImageNet) and Sec. 4.2 (CIFAR-10).
+PAPER_RECIPES = [
+    ("alexnet", training.SGDWithL2, 0.01, 0.9, 5e-4, 128, "plateau"),
+    ("vgg", training.SGDWithL2, 0.01, 0.9, 5e-4, 256, "plateau"),
+    ("resnet_imagenet", training.SGDWithL2, 0.1, 0.9, 1e-4, 256, "plateau"),
+    ("resnet_cifar", training.SGDWithL2, 0.1, 0.9, 1e-4, 128, "steps"),
+    ("googlenet", keras.optimizers.SGD, 0.01, 0.9, 0.0, 128, "epoch_decay"),
+    ("adam", keras.optimizers.Adam, 1e-3, None, 0.0, 128, None),
+]
+
+
+@pytest.mark.parametrize("name, cls, lr, momentum, l2, batch, schedule", PAPER_RECIPES,
+                         ids=[r[0] for r in PAPER_RECIPES])
+def test_recipes_build_the_papers_optimizer(name, cls, lr, momentum, l2, batch, schedule):
+    recipe = training.RECIPES[name]
+    assert (recipe.batch_size, recipe.schedule) == (batch, schedule)
+    opt = training.make_optimizer(name)
+    assert type(opt) is cls
+    if momentum is not None:
+        assert opt.momentum == momentum
+    assert getattr(opt, "l2", 0.0) == l2
+    if schedule != "steps":
+        assert float(opt.learning_rate) == pytest.approx(lr)
+
+
+def test_resnet_cifar_schedule_divides_by_ten_at_32k_and_48k_iterations():
+    schedule = training.make_optimizer("resnet_cifar")._learning_rate
+    rates = [float(schedule(step)) for step in (0, 31_999, 32_000, 47_999, 48_000, 64_000)]
+    np.testing.assert_allclose(rates, [0.1, 0.1, 0.01, 0.01, 0.001, 0.001], rtol=1e-6)
+    assert training.RECIPES["resnet_cifar"].iterations == 64_000
+
+
+def test_recipe_overrides_and_errors():
+    assert training.get_recipe("alexnet", learning_rate=0.05).learning_rate == 0.05
+    assert training.get_recipe("alexnet", learning_rate=None).learning_rate == 0.01
+    with pytest.raises(ValueError, match="recipe must be a Recipe or one of adam, .*; got 'lenet'"):
+        training.get_recipe("lenet")
+    with pytest.raises(ValueError, match="unknown recipe field"):
+        training.get_recipe("adam", learnig_rate=0.1)
+
+
+def test_sgd_with_l2_follows_the_alexnet_update_rule():
+    # v <- mu v - lr (g + lambda w);  w <- w + v   for kernels; biases get no decay.
+    lr, mu, lam = 0.1, 0.9, 0.05
+    w0, b0 = np.array([[1.0, -2.0], [0.5, 3.0]]), np.array([1.0, -1.0])
+    g_w, g_b = np.array([[0.2, 0.1], [-0.3, 0.4]]), np.array([0.5, 0.25])
+    kernel, bias = keras.Variable(w0, dtype="float64"), keras.Variable(b0, dtype="float64")
+    opt = training.SGDWithL2(lr, momentum=mu, l2=lam)
+    w, v, b, vb = w0.copy(), np.zeros_like(w0), b0.copy(), np.zeros_like(b0)
+    for _ in range(3):
+        opt.apply_gradients([(tf.constant(g_w), kernel), (tf.constant(g_b), bias)])
+        v = mu * v - lr * (g_w + lam * w)
+        w = w + v
+        vb = mu * vb - lr * g_b
+        b = b + vb
+    # lr and momentum are kept as float32 by Keras: agreement to ~1e-9, not 1e-16.
+    np.testing.assert_allclose(np.asarray(kernel), w, rtol=1e-7)
+    np.testing.assert_allclose(np.asarray(bias), b, rtol=1e-7)
+    clone = training.SGDWithL2.from_config(opt.get_config())
+    assert clone.l2 == lam
+
+
+def test_compile_model_remembers_recipe_and_handles_aux_outputs():
+    model = models.googlenet(aux_logits=True, input_shape=(65, 65, 3), width_multiplier=0.03, num_classes=3)
+    training.compile_model(model, recipe="googlenet", learning_rate=0.02, run_eagerly=True)
+    assert model.course_recipe.name == "googlenet" and model.course_recipe.learning_rate == 0.02
+    assert models.aux_loss_weights(model) == {"predictions": 1.0, "aux1": 0.3, "aux2": 0.3}
+    x = np.random.default_rng(0).random((4, 65, 65, 3), dtype=np.float32)
+    y = np.array([0, 1, 2, 1])
+    history = training.fit(model, (x, y), epochs=1, batch_size=2)
+    assert {"loss", "aux1_loss", "aux2_loss", "predictions_accuracy"} <= set(history.history)
+    # The total loss is the 1 / 0.3 / 0.3 weighted sum of the three outputs' losses.
+    logs = model.evaluate(x, {n: y for n in model.output_names}, verbose=0, return_dict=True)
+    weighted = logs["predictions_loss"] + 0.3 * (logs["aux1_loss"] + logs["aux2_loss"])
+    assert logs["loss"] == pytest.approx(weighted, rel=1e-4)
+
+
+def test_recipe_callbacks():
+    model = models.lenet5("modern", width_multiplier=0.1)
+    training.compile_model(model, recipe="alexnet")
+    (plateau,) = training.recipe_callbacks(model, model.course_recipe, has_validation=True)
+    assert isinstance(plateau, keras.callbacks.ReduceLROnPlateau)
+    assert (plateau.monitor, plateau.factor) == ("val_accuracy", 0.1)
+    (plateau,) = training.recipe_callbacks(model, model.course_recipe, has_validation=False)
+    assert plateau.monitor == "loss"
+    (scheduler,) = training.recipe_callbacks(model, training.RECIPES["googlenet"], has_validation=False)
+    rates = [scheduler.schedule(epoch) for epoch in (0, 7, 8, 16)]
+    np.testing.assert_allclose(rates, [0.01, 0.01, 0.0096, 0.009216])  # 4% less every 8 epochs
+    assert training.recipe_callbacks(model, training.RECIPES["resnet_cifar"], has_validation=True) == []
+
+
+def test_fit_is_silent_in_quick_mode_and_returns_history(capsys):
+    assert config.is_quick()
+    keras.utils.set_random_seed(0)
+    model = models.lenet5("modern", width_multiplier=0.1)
+    training.compile_model(model, recipe="adam", run_eagerly=True)
+    rng = np.random.default_rng(0)
+    x, y = rng.random((40, 28, 28, 1), dtype=np.float32), rng.integers(0, 10, 40)
+    history = training.fit(model, (x, y), epochs=2, batch_size=16, validation=0.25)
+    assert capsys.readouterr().out == ""
+    assert len(history.history["loss"]) == 2 and "val_accuracy" in history.history
+    with pytest.raises(ValueError, match="epochs must be a positive int, got 0"):
+        training.fit(model, (x, y), epochs=0)
+    with pytest.raises(ValueError, match="batch_size must be a positive int, got -1"):
+        training.fit(model, (x, y), epochs=1, batch_size=-1)
+
+
+def _shift(image, dy, dx, pad):
+    padded = np.pad(image, ((pad, pad), (pad, pad), (0, 0)))
+    h, w = image.shape[:2]
+    return padded[pad - dy : pad - dy + h, pad - dx : pad - dx + w]
+
+
+def test_augmentation_is_shape_preserving_flip_and_pad_crop():
+    aug = training.augmentation(flip=True, crop_padding=3, seed=1, input_shape=(10, 9, 2))
+    x = np.random.default_rng(0).random((32, 10, 9, 2), dtype=np.float32) + 1.0  # no zeros in the images
+    out = np.asarray(aug(x, training=True))
+    assert out.shape == x.shape
+    np.testing.assert_array_equal(np.asarray(aug(x, training=False)), x)
+    # Each output is the input, maybe mirrored, moved by a whole number of pixels (at most 3) with zero fill.
+    moves = set()
+    for i in range(len(x)):
+        matches = [(f, dy, dx) for f in (False, True) for dy in range(-3, 4) for dx in range(-3, 4)
+                   if np.array_equal(out[i], _shift(x[i][:, ::-1] if f else x[i], dy, dx, 3))]
+        assert len(matches) == 1, i
+        moves.add(matches[0])
+    assert len(moves) > 8  # images are moved independently, not one offset per batch
+    with pytest.raises(ValueError, match="crop_padding must be >= 0, got -1"):
+        training.augmentation(crop_padding=-1)
+
+
+def test_fit_with_augmentation_runs():
+    model = models.cifar_resnet(8, width_multiplier=0.25, num_classes=3)
+    training.compile_model(model, recipe="resnet_cifar", run_eagerly=True)
+    rng = np.random.default_rng(1)
+    x, y = rng.random((8, 32, 32, 3), dtype=np.float32), rng.integers(0, 3, 8)
+    history = training.fit(model, (x, y), epochs=1, batch_size=4, augment=training.augmentation(seed=0))
+    assert np.isfinite(history.history["loss"][0])
+
+
+def test_evaluate_accuracy_against_argmax_by_hand():
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, keras.layers.Activation("linear", name="predictions")(inputs))  # scores = x
+    scores = np.array(
+        [[0.1, 0.5, 0.3, 0.1], [0.7, 0.1, 0.1, 0.1], [0.05, 0.25, 0.5, 0.2], [0.3, 0.4, 0.2, 0.1]],
+        dtype=np.float32,
+    )
+    labels = np.array([1, 0, 0, 0])  # top-1 right for samples 0, 1; sample 3's label is second best
+    assert training.evaluate_accuracy(model, (scores, labels)) == 0.5
+    assert training.evaluate_accuracy(model, (scores, labels), top_k=2) == 0.75
+    assert training.evaluate_accuracy(model, (scores, np.eye(4)[labels])) == 0.5  # one-hot labels
+    ds = tf.data.Dataset.from_tensor_slices((scores, labels)).batch(3)
+    assert training.evaluate_accuracy(model, ds) == 0.5
+    with pytest.raises(ValueError, match="top_k must be a positive int, got 0"):
+        training.evaluate_accuracy(model, (scores, labels), top_k=0)
+
+
+def test_make_strategy_choices():
+    assert training.make_strategy(None).num_replicas_in_sync == 1
+    gpus = len(tf.config.list_logical_devices("GPU"))
+    assert training.make_strategy("auto").num_replicas_in_sync == (gpus if gpus >= 2 else 1)
+    own = tf.distribute.OneDeviceStrategy("/cpu:0")
+    assert training.make_strategy(own) is own
+    with pytest.raises(ValueError, match="strategy must be 'auto', 'mirrored'.*got 'tpu'"):
+        training.make_strategy("tpu")
+
+
+MIRRORED_SCRIPT = textwrap.dedent(
+    """
+    import json
+    import tensorflow as tf
+
+    # Split the one physical CPU into two logical devices before anything else touches TensorFlow.
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+
+    import numpy as np
+    from course_lib import training
+
+    strategy = training.make_strategy("mirrored")
+    model = training.build_and_compile("lenet5_modern", strategy=strategy, recipe="alexnet",
+                                       width_multiplier=0.1)
+    rng = np.random.default_rng(0)
+    x, y = rng.random((64, 28, 28, 1), dtype=np.float32), rng.integers(0, 10, 64)
+    history = training.fit(model, (x, y), epochs=1, batch_size=16, validation=(x[:16], y[:16]), verbose=0)
+    print(json.dumps({
+        "replicas": strategy.num_replicas_in_sync,
+        "devices": list(strategy.extended.worker_devices),
+        "variable": type(model.trainable_weights[0].value).__name__,
+        "loss": history.history["loss"],
+        "lr": history.history["learning_rate"],
+    }))
+    """
+)
+
+
+def test_one_epoch_under_mirrored_strategy_on_two_logical_cpus(tmp_path):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="")
+    result = subprocess.run([sys.executable, "-c", MIRRORED_SCRIPT], capture_output=True, text=True, env=env,
+                            cwd=tmp_path, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["replicas"] == 2
+    assert [d.split("/")[-1] for d in report["devices"]] == ["device:CPU:0", "device:CPU:1"]
+    assert "Mirrored" in report["variable"]
+    assert len(report["loss"]) == 1 and np.isfinite(report["loss"][0])
+    assert report["lr"] == [pytest.approx(0.01)]
