@@ -557,7 +557,7 @@ def _load_offline(name, *, n_train, n_test, image_size, seed, data_dir):
 
 def load_dataset(name: str, *, fallback: str | None = None, n_train: int | None = None,
                  n_test: int | None = None, image_size: int | None = None, seed: int = 0,
-                 data_dir=None, verify_hash: bool = True) -> Dataset:
+                 data_dir=None, verify_hash: bool = True, download: bool = True) -> Dataset:
     """Load a dataset by name as NHWC float32 in [0, 1] with int64 labels.
 
     Args:
@@ -570,6 +570,7 @@ def load_dataset(name: str, *, fallback: str | None = None, n_train: int | None 
         seed: seeds the split of the offline sets, the generated sets and the subsets.
         data_dir: the cache folder (default ``config.DATA_DIR``, i.e. ``data/``).
         verify_hash: check cached downloads against their published SHA-256 (turn off only for hand-made files).
+        download: False never touches the network: an uncached set then uses its fallback or raises.
 
     Returns:
         A :class:`Dataset`; ``(x_train, y_train), (x_test, y_test) = load_dataset(...)`` also works.
@@ -599,6 +600,10 @@ def load_dataset(name: str, *, fallback: str | None = None, n_train: int | None 
         elif fallback is not None and config.is_quick():
             note = (f"{name} is not cached in {_data_dir(data_dir) / 'keras'} and quick mode does not download: "
                     f"using {fallback} instead")
+        elif not download:
+            if fallback is None:
+                raise DatasetUnavailable(f"{name} is not cached and download=False.\n" + _how_to_provide(name, data_dir))
+            note = f"{name} is not cached and download=False: using {fallback} instead"
         else:
             try:
                 _download(name, data_dir)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import time
 from dataclasses import dataclass
@@ -25,6 +26,20 @@ NOTEBOOK_DIR = config.REPO_ROOT / "notebooks"
 
 # Widget state makes notebooks unrenderable on GitHub and differs on every run; it is never stored.
 _VOLATILE_METADATA = ("widgets",)
+
+# TensorFlow's C++ runtime writes these straight to file descriptor 2 (TF_CPP_MIN_LOG_LEVEL does not silence
+# the ones logged before absl is initialised); they say nothing about the lesson and differ on every machine.
+_TF_NOISE = re.compile(
+    r"^(WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
+    r"|[IWE]\d{4} [\d:.]+\s+\d+ \S+:\d+\]"
+    r"|To enable the following instructions:.*rebuild TensorFlow"
+    r"|This TensorFlow binary is optimized to use available CPU instructions)"
+)
+
+
+def strip_tensorflow_noise(text: str) -> str:
+    """Drop the lines of ``text`` that are TensorFlow/absl start-up log lines; keep everything else."""
+    return "".join(line for line in text.splitlines(keepends=True) if not _TF_NOISE.match(line))
 
 
 @dataclass
@@ -61,10 +76,18 @@ def _clean(nb) -> None:
         nb.metadata.pop(key, None)
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
+        kept = []
         for out in cell.get("outputs", []):
             # A widget view cannot be rendered without the state we just dropped; keep its text fallback.
             if "data" in out:
                 out["data"].pop("application/vnd.jupyter.widget-view+json", None)
+            if out.get("output_type") == "stream" and out.get("name") == "stderr":
+                out["text"] = strip_tensorflow_noise(out["text"])
+                if not out["text"].strip():
+                    continue
+            kept.append(out)
+        if cell.cell_type == "code":
+            cell.outputs = kept
 
 
 def execute_notebook(path: Path, *, timeout: int = 900):

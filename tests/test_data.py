@@ -269,3 +269,15 @@ def test_available_datasets_reports_every_name(tmp_path):
     status = data.available_datasets(tmp_path)
     assert set(status) == set(data.known_datasets())
     assert status["cifar10"] == "download needed" and status["shapes10"] == "offline"
+
+
+def test_download_false_never_calls_the_network(tmp_path, monkeypatch):
+    def must_not_be_called(*args, **kwargs):
+        raise AssertionError("download attempted")
+
+    monkeypatch.setattr(data, "_download", must_not_be_called)
+    with pytest.raises(data.DatasetUnavailable, match="download=False"):
+        data.load_dataset("mnist", data_dir=tmp_path, download=False)
+    monkeypatch.setattr(config, "_mode_cache", "full")
+    ds = data.load_dataset("mnist", data_dir=tmp_path, download=False, fallback="digits")
+    assert ds.name == "digits"

@@ -45,3 +45,13 @@ def test_run_writes_build_copies_and_reports_failures(tmp_path):
     assert (tmp_path / "build" / "html" / "90_good.html").read_text().count("42") >= 1
     # the source notebook is untouched without --store
     assert nbformat.read(good, as_version=4).cells[1].outputs == []
+
+
+def test_tensorflow_startup_noise_is_stripped_and_real_messages_kept():
+    text = (
+        "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
+        "I0000 00:00:1795321537.742420    2860 cudart_stub.cc:31] Could not find cuda drivers on your machine.\n"
+        "E0000 00:00:1795321542.565815    2860 cuda_platform.cc:52] failed call to cuInit: UNKNOWN ERROR (303)\n"
+        "UserWarning: something the student should see\n"
+    )
+    assert notebooks.strip_tensorflow_noise(text) == "UserWarning: something the student should see\n"
