@@ -579,6 +579,29 @@ def plot_attribution_grid(
     return fig
 
 
+def _mosaic(rows: list[list[np.ndarray]], *, gap: int = 1, fill: float = 1.0) -> tuple[np.ndarray, int, int]:
+    """Tile RGB tiles (h, w, 3) into one image, rows top to bottom, each tile centred in an equal cell.
+
+    Drawing one image is much faster than one matplotlib axes per tile (a 9x10 grid of axes takes seconds
+    to lay out). Returns the mosaic and the cell height and width (tiles plus ``gap`` pixels of ``fill``).
+    """
+    cell_h = max(t.shape[0] for row in rows for t in row)
+    cell_w = max(t.shape[1] for row in rows for t in row)
+    ncols = max(len(row) for row in rows)
+    step_h, step_w = cell_h + gap, cell_w + gap
+    out = np.full((len(rows) * step_h + gap, ncols * step_w + gap, 3), fill, dtype=np.float32)
+    for i, row in enumerate(rows):
+        for j, tile in enumerate(row):
+            top = gap + i * step_h + (cell_h - tile.shape[0]) // 2
+            left = gap + j * step_w + (cell_w - tile.shape[1]) // 2
+            out[top: top + tile.shape[0], left: left + tile.shape[1]] = tile
+    return out, step_h, step_w
+
+
+def _rgb(tile: np.ndarray) -> np.ndarray:
+    return np.repeat(tile[..., None], 3, axis=-1) if tile.ndim == 2 else tile
+
+
 def plot_patch_grid(
     patches: Any,
     *,
@@ -588,17 +611,18 @@ def plot_patch_grid(
 ) -> Figure:
     """Show image patches in a grid: one batch as one row, or several batches as several rows.
 
-    Meant for top-activating patches (one row per channel) and activation-maximisation images.
+    Meant for top-activating patches (one row per channel) and activation-maximisation images. The grid is
+    drawn as a single image with white gaps between the patches; smaller patches are centred in their cell.
 
     Args:
         patches: (k, h, w[, C]) patches in [0, 1], or a sequence of such arrays (one row each; the rows may
             hold different numbers of patches of different sizes).
         title: figure title.
         row_labels: one label per row, written left of the row.
-        captions: one caption per patch of a single row (e.g. the activation values).
+        captions: one caption per patch of a single row (e.g. the activation values), written below it.
 
     Returns:
-        The Figure: one axes per patch; rows padded with empty space when shorter.
+        The Figure, with one axes holding the mosaic.
 
     Raises:
         ValueError: malformed patches, values outside [0, 1], or label/caption counts that do not match.
@@ -616,24 +640,19 @@ def plot_patch_grid(
             f"captions must have one entry per patch of a single row ({rows[0].shape[0]}), "
             f"got {len(captions)}"
         )
+    mosaic, step_h, step_w = _mosaic([[_rgb(t) for t in row] for row in rows])
     ncols = max(r.shape[0] for r in rows)
-    fig, axes = plt.subplots(len(rows), ncols, figsize=(1.2 * ncols + 0.6, 1.25 * len(rows) + 0.6),
-                             squeeze=False)
-    for i, row in enumerate(rows):
-        for j in range(ncols):
-            ax = axes[i, j]
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if j >= row.shape[0]:
-                ax.axis("off")
-                continue
-            ax.imshow(row[j], cmap="gray" if row[j].ndim == 2 else None, vmin=0.0, vmax=1.0,
-                      interpolation="nearest")
-            if captions is not None:
-                ax.set_title(str(captions[j]), fontsize=7)
-        if row_labels is not None:
-            axes[i, 0].set_ylabel(str(row_labels[i]), fontsize=8)
-    fig.suptitle(title or f"{sum(r.shape[0] for r in rows)} patches")
+    # at least 6 inches wide so that a sentence-long title fits above a short row
+    fig, ax = plt.subplots(figsize=(min(max(1.0 * ncols + 1.2, 6.0), 14.0), min(1.0 * len(rows) + 0.9, 14.0)))
+    ax.imshow(mosaic, interpolation="nearest")
+    ax.set_yticks([(i + 0.5) * step_h for i in range(len(rows))],
+                  [str(s) for s in row_labels] if row_labels is not None else [""] * len(rows))
+    ax.set_xticks([(j + 0.5) * step_w for j in range(ncols)],
+                  [str(s) for s in captions] if captions is not None else [""] * ncols, fontsize=8)
+    ax.tick_params(length=0)
+    for side in ax.spines.values():
+        side.set_visible(False)
+    ax.set_title(title or f"{sum(r.shape[0] for r in rows)} patches")
     fig.tight_layout()
     return fig
 
@@ -649,7 +668,8 @@ def plot_kernel_evolution(
 
     Each filter keeps one colour scale across all snapshots (mid-grey is zero, the extremes are the
     filter's largest absolute weight over the whole run), so growing weights show up as growing contrast.
-    Three-channel kernels are drawn in colour; otherwise the first input channel is drawn in grey.
+    Three-channel kernels are drawn in colour; otherwise the first input channel is drawn in grey. The grid
+    is one image with white gaps between the filters.
 
     Args:
         snapshots: sequence of (KH, KW, C_in, C_out) kernels of the same layer (e.g.
@@ -659,7 +679,7 @@ def plot_kernel_evolution(
         title: figure title.
 
     Returns:
-        The Figure, len(snapshots) x min(C_out, max_filters) axes.
+        The Figure, with one axes holding the mosaic; columns are labelled with the filter index.
 
     Raises:
         ValueError: no snapshots, snapshots of different shapes or not 4-D, a label count that does not
@@ -678,22 +698,22 @@ def plot_kernel_evolution(
     stack = np.stack(ws)  # (S, KH, KW, C_in, C_out)
     n = min(stack.shape[-1], max_filters)
     colour = stack.shape[3] == 3
-    fig, axes = plt.subplots(len(ws), n, figsize=(1.1 * n + 0.8, 1.1 * len(ws) + 0.6), squeeze=False)
-    for j in range(n):
-        w = stack[..., j] if colour else stack[..., 0, j]
-        limit = float(np.abs(w).max()) or 1.0
-        for i in range(len(ws)):
-            ax = axes[i, j]
-            ax.imshow(np.clip(0.5 + 0.5 * w[i] / limit, 0.0, 1.0), cmap=None if colour else "gray",
-                      vmin=0.0, vmax=1.0, interpolation="nearest")
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if i == 0:
-                ax.set_title(f"filter {j}", fontsize=7)
-    if labels is not None:
-        for i, label in enumerate(labels):
-            axes[i, 0].set_ylabel(str(label), fontsize=8)
+    shown = stack[..., :n] if colour else stack[..., :1, :n]  # (S, KH, KW, 3 or 1, n)
+    limit = np.abs(shown).max(axis=(0, 1, 2, 3), keepdims=True)  # one scale per filter, over all snapshots
+    scaled = np.clip(0.5 + 0.5 * shown / np.where(limit > 0, limit, 1.0), 0.0, 1.0)
+    rows = [[_rgb(scaled[i, :, :, :, j] if colour else scaled[i, :, :, 0, j]) for j in range(n)]
+            for i in range(len(ws))]
+    mosaic, step_h, step_w = _mosaic(rows)
+    fig, ax = plt.subplots(figsize=(min(0.75 * n + 1.4, 14.0), min(0.75 * len(ws) + 1.0, 14.0)))
+    ax.imshow(mosaic, interpolation="nearest")
+    ax.set_yticks([(i + 0.5) * step_h for i in range(len(ws))],
+                  [str(s) for s in labels] if labels is not None else [""] * len(ws))
+    ax.set_xticks([(j + 0.5) * step_w for j in range(n)], [str(j) for j in range(n)], fontsize=8)
+    ax.set_xlabel("filter")
+    ax.tick_params(length=0)
+    for side in ax.spines.values():
+        side.set_visible(False)
     kh, kw, c_in, c_out = ws[0].shape
-    fig.suptitle(title or f"{n} of {c_out} filters ({kh}x{kw}x{c_in}) over {len(ws)} snapshots")
+    ax.set_title(title or f"{n} of {c_out} filters ({kh}x{kw}x{c_in}) over {len(ws)} snapshots")
     fig.tight_layout()
     return fig

@@ -74,18 +74,39 @@ def test_attribution_grid_has_one_row_per_image_and_one_column_per_method():
         plotting.plot_attribution_grid(imgs, {})
 
 
-def test_patch_grid_one_row_or_several_rows():
-    fig = plotting.plot_patch_grid(images(4, (5, 5, 3)), captions=["1", "2", "3", "4"], title="top")
-    assert len(fig.axes) == 4 and fig.axes[2].get_title() == "3"
-    assert fig._suptitle.get_text() == "top"
-    fig = plotting.plot_patch_grid([images(3, (5, 5, 3)), images(2, (7, 7, 3))], row_labels=["ch 0", "ch 1"])
-    assert len(fig.axes) == 6  # 2 rows x 3 columns, one left empty
-    assert fig.axes[0].get_ylabel() == "ch 0" and fig.axes[3].get_ylabel() == "ch 1"
-    assert not fig.axes[5].axison
+def mosaic_of(fig):
+    (ax,) = fig.axes
+    return ax, np.asarray(ax.images[0].get_array())
+
+
+def test_patch_grid_tiles_the_patches_with_gaps():
+    patches = images(4, (5, 5, 3))
+    fig = plotting.plot_patch_grid(patches, captions=["1", "2", "3", "4"], title="top")
+    ax, mosaic = mosaic_of(fig)
+    assert mosaic.shape == (1 + 6, 1 + 4 * 6, 3)  # 1-pixel white gaps around 5x5 cells
+    for j in range(4):
+        np.testing.assert_allclose(mosaic[1:6, 1 + 6 * j: 6 + 6 * j], patches[j])
+    assert mosaic[0].min() == 1.0 and mosaic[:, 0].min() == 1.0
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["1", "2", "3", "4"]
+    assert ax.get_title() == "top"
+
+
+def test_patch_grid_rows_of_different_sizes_are_centred():
+    small, big = images(3, (5, 5, 3)), images(2, (7, 7, 3), seed=1)
+    fig = plotting.plot_patch_grid([small, big[..., :1]], row_labels=["ch 0", "ch 1"])
+    ax, mosaic = mosaic_of(fig)
+    assert mosaic.shape == (1 + 2 * 8, 1 + 3 * 8, 3)
+    np.testing.assert_allclose(mosaic[2:7, 2:7], small[0])  # 5x5 centred in a 7x7 cell
+    np.testing.assert_allclose(mosaic[9:16, 9:16, 0], big[1, ..., 0])  # grey patch drawn as grey RGB
+    np.testing.assert_allclose(mosaic[9:16, 9:16, 2], big[1, ..., 0])
+    assert np.all(mosaic[9:16, 17:24] == 1.0)  # the second row is one patch short
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["ch 0", "ch 1"]
     with pytest.raises(ValueError, match="row_labels must have one entry per row"):
         plotting.plot_patch_grid([images(2)], row_labels=["a", "b"])
     with pytest.raises(ValueError, match="captions"):
         plotting.plot_patch_grid(images(2), captions=["x"])
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        plotting.plot_patch_grid(images(2) * 3)
 
 
 def test_kernel_evolution_keeps_one_scale_per_filter():
@@ -93,13 +114,19 @@ def test_kernel_evolution_keeps_one_scale_per_filter():
     first = rng.normal(size=(3, 3, 3, 4)).astype(np.float32)
     last = 3 * first  # same pattern, three times the weights: must look stronger, not identical
     fig = plotting.plot_kernel_evolution([first, last], ["init", "epoch 1"], max_filters=2)
-    axes = fig.axes
-    assert len(axes) == 4  # 2 snapshots x 2 filters
-    assert axes[0].get_ylabel() == "init" and axes[2].get_ylabel() == "epoch 1"
-    shown_first = axes[0].images[0].get_array()
-    shown_last = axes[2].images[0].get_array()
-    # one scale for the filter across snapshots: deviations from grey scale like the weights (up to clipping)
-    np.testing.assert_allclose(np.abs(shown_first - 0.5).max() * 3, np.abs(shown_last - 0.5).max(), rtol=1e-5)
+    ax, mosaic = mosaic_of(fig)
+    assert mosaic.shape == (1 + 2 * 4, 1 + 2 * 4, 3)  # 2 snapshots x 2 filters of 3x3
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["init", "epoch 1"]
+    for j in range(2):
+        limit = np.abs(last[..., j]).max()  # the filter's largest weight over both snapshots
+        np.testing.assert_allclose(mosaic[1:4, 1 + 4 * j: 4 + 4 * j], 0.5 + 0.5 * first[..., j] / limit,
+                                   atol=1e-6)
+        np.testing.assert_allclose(mosaic[5:8, 1 + 4 * j: 4 + 4 * j], 0.5 + 0.5 * last[..., j] / limit,
+                                   atol=1e-6)
+    grey = plotting.plot_kernel_evolution([first[:, :, :1], last[:, :, :1]], max_filters=1)
+    _, g = mosaic_of(grey)
+    np.testing.assert_allclose(g[1:4, 1:4, 1], 0.5 + 0.5 * first[:, :, 0, 0] / np.abs(last[:, :, 0, 0]).max(),
+                               atol=1e-6)
     with pytest.raises(ValueError, match="one shape"):
         plotting.plot_kernel_evolution([first, first[..., :2]])
     with pytest.raises(ValueError, match="snapshots is empty"):
