@@ -9,7 +9,6 @@ SUBMISSIONS ?= submissions
 # nbgrader are this environment's Python (the venv's kernelspec is found first on JUPYTER_PATH).
 export TF_CPP_MIN_LOG_LEVEL := 2
 export TF_ENABLE_ONEDNN_OPTS := 0
-export MPLBACKEND := Agg
 export JUPYTER_PATH := $(CURDIR)/$(VENV)/share/jupyter
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 

@@ -71,9 +71,14 @@ def course_notebooks(selection: list[str] | None = None) -> list[Path]:
     return chosen
 
 
+_KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+
+
 def _clean(nb) -> None:
     for key in _VOLATILE_METADATA:
         nb.metadata.pop(key, None)
+    # Drafts converted from scripts carry no kernelspec; Jupyter and nbval need one to pick the kernel.
+    nb.metadata.setdefault("kernelspec", dict(_KERNELSPEC))
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
         kept = []

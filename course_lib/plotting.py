@@ -181,7 +181,8 @@ def plot_kernels(kernels: Any, *, title: str | None = None, max_kernels: int = 6
     else:
         limit = float(np.abs(w).max()) or 1.0
         if c_in * c_out <= max_kernels:
-            fig, axes = _grid(c_in * c_out, c_out)
+            # one row per input channel; a single input channel wraps at 8 columns instead of one long row
+            fig, axes = _grid(c_in * c_out, c_out if c_in > 1 else min(c_out, 8))
             pairs = [(i, j) for i in range(c_in) for j in range(c_out)]
             default = f"{c_out} filters of {kh}x{kw}x{c_in} (row = input channel)"
         else:
@@ -299,6 +300,30 @@ def confusion_matrix(y_true: Any, y_pred: Any, num_classes: int | None = None) -
     cm = np.zeros((k, k), dtype=np.int64)
     np.add.at(cm, (t, p), 1)
     return cm
+
+
+def top_confusions(y_true: Any, y_pred: Any, *, class_names: Sequence[str] | None = None,
+                   k: int = 3) -> list[tuple[str, str, int]]:
+    """The ``k`` most frequent mistakes as (true class, predicted class, count), largest first.
+
+    Args:
+        y_true: (N,) class indices or (N, K) one-hot rows.
+        y_pred: (N,) class indices or (N, K) scores.
+        class_names: names for the class indices; default the indices as text.
+        k: how many pairs at most; pairs that never occur are left out.
+
+    Returns:
+        A list of at most ``k`` tuples.
+    """
+    k = _check_positive_int(k, "k")
+    num_classes = len(class_names) if class_names is not None else None
+    counts = confusion_matrix(y_true, y_pred, num_classes=num_classes)
+    np.fill_diagonal(counts, 0)
+    names = list(class_names) if class_names is not None else [str(i) for i in range(len(counts))]
+    # stable sort on the negated counts: ties keep row-major order, so the result is reproducible
+    order = np.argsort(-counts, axis=None, kind="stable")[:k]
+    pairs = [np.unravel_index(flat, counts.shape) for flat in order]
+    return [(names[t], names[p], int(counts[t, p])) for t, p in pairs if counts[t, p] > 0]
 
 
 def plot_confusion_matrix(

@@ -4,7 +4,6 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-os.environ.setdefault("MPLBACKEND", "Agg")
 # Tests and CI run on CPU in quick mode unless the caller says otherwise (the GPU job sets COURSE_MODE=full).
 os.environ.setdefault("COURSE_MODE", "quick")
 

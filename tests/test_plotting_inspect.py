@@ -131,3 +131,20 @@ def test_kernel_evolution_keeps_one_scale_per_filter():
         plotting.plot_kernel_evolution([first, first[..., :2]])
     with pytest.raises(ValueError, match="snapshots is empty"):
         plotting.plot_kernel_evolution([])
+
+
+def test_top_confusions_counts_mistakes_independently():
+    from collections import Counter
+
+    from course_lib import plotting
+
+    rng = np.random.default_rng(0)
+    y_true = rng.integers(0, 4, 300)
+    y_pred = np.where(rng.random(300) < 0.6, y_true, rng.integers(0, 4, 300))
+    mistakes = Counter((int(t), int(p)) for t, p in zip(y_true, y_pred) if t != p)
+    expected = sorted(mistakes.items(), key=lambda item: -item[1])[:2]
+    got = plotting.top_confusions(y_true, y_pred, class_names=["a", "b", "c", "d"], k=2)
+    assert [c for _, _, c in got] == [c for _, c in expected]
+    assert all(("abcd"[t], "abcd"[p], c) in [(g[0], g[1], g[2]) for g in got] or c == got[-1][2]
+               for (t, p), c in expected)
+    assert plotting.top_confusions([0, 1], [0, 1]) == []
