@@ -28,6 +28,7 @@ import gzip
 import hashlib
 import io
 import pickle
+import random
 import socket
 import tarfile
 from dataclasses import dataclass, field
@@ -126,7 +127,8 @@ def _check_name(name, argument="name"):
     if not isinstance(name, str):
         raise TypeError(f"{argument} must be a dataset name (str), got {type(name).__name__} {name!r}")
     if name not in known_datasets():
-        raise ValueError(f"unknown dataset {argument}={name!r}; known datasets: {', '.join(known_datasets())}")
+        known = ", ".join(known_datasets())
+        raise ValueError(f"unknown dataset {argument}={name!r}; known datasets: {known}")
     return name
 
 
@@ -177,8 +179,8 @@ def _sha256(path: Path) -> str:
 
 
 def _how_to_provide(name: str, data_dir) -> str:
-    lines = [f"Put these files there by hand (for example copied from a machine with internet access):"]
-    for (fname, origin, _), path in zip(KERAS_FILES[name], cache_paths(name, data_dir)):
+    lines = ["Put these files there by hand (for example copied from a machine with internet access):"]
+    for (_fname, origin, _), path in zip(KERAS_FILES[name], cache_paths(name, data_dir)):
         lines.append(f"  {origin}  ->  {path}")
     lines.append("or pass fallback= (e.g. load_dataset(" + repr(name) + ", fallback="
                  + repr(DEFAULT_FALLBACK[name]) + ")) to use an offline set instead.")
@@ -219,7 +221,8 @@ def _read_idx(raw: bytes, expected_ndim: int) -> np.ndarray:
     magic = int.from_bytes(raw[:4], "big")
     ndim = magic & 0xFF
     if magic >> 8 != 0x08 or ndim != expected_ndim:
-        raise ValueError(f"not an idx file of unsigned bytes with {expected_ndim} dimensions (magic {magic:#x})")
+        raise ValueError(
+            f"not an idx file of unsigned bytes with {expected_ndim} dimensions (magic {magic:#x})")
     dims = [int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
     body = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
     return body.reshape(dims)
@@ -268,14 +271,16 @@ def _load_cached(name: str, data_dir, verify_hash: bool):
             if expected is not None and _sha256(path) != expected:
                 raise DatasetUnavailable(
                     f"the cached file {path} for {name} is corrupt or incomplete (its SHA-256 does not match "
-                    f"the published one). Delete it and load again to re-download it, or copy a good copy there."
+                    "the published one). Delete it and load again to re-download it, or copy a good copy "
+                    "there."
                 )
     try:
         x_train, y_train, x_test, y_test = _PARSERS[name](paths)
     except Exception as err:  # zlib, tar, pickle and numpy all raise their own types on damaged files
         raise DatasetUnavailable(
             f"could not read the cached {name} file(s) {', '.join(map(str, paths))}: "
-            f"{type(err).__name__}: {err}. The file is probably corrupt or truncated: delete it and load again."
+            f"{type(err).__name__}: {err}. The file is probably corrupt or truncated: delete it and load "
+            "again."
         ) from err
     if x_train.ndim == 3:  # grey images: add the channel axis (NHWC)
         x_train, x_test = x_train[..., None], x_test[..., None]
@@ -402,7 +407,14 @@ def _mnist1d(seed, data_dir):
 
     args = get_dataset_args()
     args.seed = 42 + seed  # seed 0 gives the dataset paper's standard split (its generator seed is 42)
-    made = make_dataset(args)
+    # make_dataset reseeds the global NumPy and Python generators; put them back so that loading data never
+    # changes what a notebook's later random draws are.
+    np_state, py_state = np.random.get_state(), random.getstate()
+    try:
+        made = make_dataset(args)
+    finally:
+        np.random.set_state(np_state)
+        random.setstate(py_state)
     arrays = (made["x"][..., None].astype(np.float32), made["y"].astype(np.int64),
               made["x_test"][..., None].astype(np.float32), made["y_test"].astype(np.int64))
     cache.parent.mkdir(parents=True, exist_ok=True)
@@ -535,7 +547,8 @@ def _resize_keras_images(x, image_size):
         return np.pad(x, ((0, 0), (2, 2), (2, 2), (0, 0)))  # LeNet-5's 32x32 input: MNIST padded by two
     from skimage.transform import resize
 
-    return resize(x, (len(x), image_size, image_size, x.shape[-1]), order=1, preserve_range=True).astype(np.float32)
+    out = resize(x, (len(x), image_size, image_size, x.shape[-1]), order=1, preserve_range=True)
+    return out.astype(np.float32)
 
 
 def _load_offline(name, *, n_train, n_test, image_size, seed, data_dir):
@@ -569,7 +582,8 @@ def load_dataset(name: str, *, fallback: str | None = None, n_train: int | None 
         image_size: side length to resize to (digits: 28/32 centre the digit like MNIST; mnist: 32 pads by 2).
         seed: seeds the split of the offline sets, the generated sets and the subsets.
         data_dir: the cache folder (default ``config.DATA_DIR``, i.e. ``data/``).
-        verify_hash: check cached downloads against their published SHA-256 (turn off only for hand-made files).
+        verify_hash: check cached downloads against their published SHA-256 (turn off only for hand-made
+            files).
         download: False never touches the network: an uncached set then uses its fallback or raises.
 
     Returns:
@@ -586,7 +600,8 @@ def load_dataset(name: str, *, fallback: str | None = None, n_train: int | None 
         if fallback not in OFFLINE:
             raise ValueError(f"fallback must be an offline dataset ({', '.join(OFFLINE)}), got {fallback!r}")
     n_train, n_test = _check_count(n_train, "n_train"), _check_count(n_test, "n_test")
-    if image_size is not None and (isinstance(image_size, bool) or not isinstance(image_size, (int, np.integer))
+    if image_size is not None and (isinstance(image_size, bool)
+                                   or not isinstance(image_size, (int, np.integer))
                                    or not 4 <= image_size <= 512):
         raise ValueError(f"image_size must be None or an int from 4 to 512, got {image_size!r}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
@@ -598,11 +613,12 @@ def load_dataset(name: str, *, fallback: str | None = None, n_train: int | None 
         if is_cached(name, data_dir):
             arrays, source = _load_cached(name, data_dir, verify_hash), "cache"
         elif fallback is not None and config.is_quick():
-            note = (f"{name} is not cached in {_data_dir(data_dir) / 'keras'} and quick mode does not download: "
-                    f"using {fallback} instead")
+            note = (f"{name} is not cached in {_data_dir(data_dir) / 'keras'} and quick mode does not "
+                    f"download: using {fallback} instead")
         elif not download:
             if fallback is None:
-                raise DatasetUnavailable(f"{name} is not cached and download=False.\n" + _how_to_provide(name, data_dir))
+                raise DatasetUnavailable(
+                    f"{name} is not cached and download=False.\n" + _how_to_provide(name, data_dir))
             note = f"{name} is not cached and download=False: using {fallback} instead"
         else:
             try:
@@ -619,7 +635,8 @@ def load_dataset(name: str, *, fallback: str | None = None, n_train: int | None 
                 note = f"{name} could not be downloaded ({type(err).__name__}): using {fallback} instead"
         if arrays is not None:
             x_train, y_train, x_test, y_test = arrays
-            x_train, x_test = _resize_keras_images(x_train, image_size), _resize_keras_images(x_test, image_size)
+            x_train = _resize_keras_images(x_train, image_size)
+            x_test = _resize_keras_images(x_test, image_size)
             names = CLASS_NAMES[name]
         else:
             loaded = fallback
