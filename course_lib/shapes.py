@@ -565,6 +565,9 @@ def _layer_macs(layer: Any, in_shapes: list[tuple], out_shapes: list[tuple]) -> 
     import keras
 
     L = keras.layers
+    custom = getattr(layer, "macs_per_example", None)
+    if callable(custom):  # a custom layer that knows its own cost (e.g. LeNet-5's partially connected C3)
+        return custom(in_shapes, out_shapes)
     out = out_shapes[0] if out_shapes else ()
     out_numel = _numel(out)
     depthwise = tuple(getattr(L, n) for n in ("DepthwiseConv1D", "DepthwiseConv2D") if hasattr(L, n))

@@ -309,3 +309,14 @@ def test_registry_normalises_names_and_passes_keywords():
     with models.architecture_only():
         assert models.get_model("vgg11_lrn").get_layer("block1_lrn") is not None
         assert models.get_model("cifar_plain56").name == "cifar_plain56"
+
+
+def test_lenet_c3_table_costs_what_the_paper_says():
+    # LeCun et al. 1998, Section II.B: C3 "has 1,516 trainable parameters and 151,600 connections"; the
+    # connections include one bias term per output value (16 maps x 10 x 10), so 150,000 are multiply-adds.
+    from course_lib import models, shapes
+
+    model = models.lenet5("classic", c3_table="paper")
+    row = shapes.layer_table(model)["c3"]
+    assert row["params"] == 1516
+    assert row["macs"] + 16 * 10 * 10 == 151_600

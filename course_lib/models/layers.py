@@ -149,6 +149,15 @@ class ConnectionTableConv2D(keras.layers.Layer):
         self.kernel_initializer = keras.initializers.get(kernel_initializer) if kernel_initializer else None
         self.bias_initializer = keras.initializers.get(bias_initializer)
 
+    def macs_per_example(self, in_shapes, out_shapes) -> int:
+        """Multiply-adds of one example: only existing connections multiply (read by shapes.layer_table).
+
+        Args:
+            in_shapes: per-example input shapes; out_shapes: per-example output shapes, ``[(H', W', filters)]``.
+        """
+        out_h, out_w = out_shapes[0][0], out_shapes[0][1]
+        return int(out_h * out_w * self.kernel_size[0] * self.kernel_size[1] * self.n_connections)
+
     @property
     def n_connections(self) -> int:
         """Number of (input map, output map) pairs that are connected."""
