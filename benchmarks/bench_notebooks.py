@@ -26,7 +26,8 @@ def main(argv):
     print(f"\nmode={config.get_mode()}  notebooks={len(results)}  total={total:.1f} s")
     print(f"{'notebook':<30} {'status':<7} {'seconds':>8} {'share':>7} {'budget':>7}")
     for r in results:
-        print(f"{r.name:<30} {r.status:<7} {r.seconds:8.1f} {r.seconds / total:7.1%} {r.seconds / BUDGET_SECONDS:7.2f}")
+        budget = r.seconds / BUDGET_SECONDS
+        print(f"{r.name:<30} {r.status:<7} {r.seconds:8.1f} {r.seconds / total:7.1%} {budget:7.2f}")
     return 0 if all(r.status == "ok" for r in results) else 1
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from . import config
+from . import config  # noqa: F401 - always loaded: it quiets TensorFlow before anything imports it
 
 __version__ = "0.1.0"
 

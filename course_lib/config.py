@@ -168,10 +168,9 @@ def describe_environment() -> dict[str, Any]:
         A dict with keys python, platform, numpy, tensorflow, keras, backend, devices, gpu, mode,
         datasets (name -> "offline" | "cached" | "download needed").
     """
+    import keras
     import numpy as np
     import tensorflow as tf
-
-    import keras
 
     from . import data
 

@@ -1,4 +1,4 @@
-"""Execute the course notebooks: the engine behind ``make run`` and ``make bench``, and the authors' store tool.
+"""Execute the course notebooks: the engine of ``make run`` and ``make bench``, and the authors' store tool.
 
 Usage:
     python -m course_lib.notebooks                 # run every notebook in order into build/, print a table
@@ -124,7 +124,7 @@ def _write_html(nb, target: Path) -> None:
 
 
 def run(paths: list[Path], *, store: bool = False, build_dir: Path | None = None) -> list[RunResult]:
-    """Execute ``paths`` in order; write executed copies and HTML to ``build_dir`` (or in place with store)."""
+    """Execute ``paths`` in order; write executed copies and HTML to ``build_dir``, or in place with store."""
     import nbformat
 
     build_dir = Path(build_dir or config.BUILD_DIR)
@@ -165,7 +165,8 @@ def format_table(results: list[RunResult]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("notebooks", nargs="*", help="name fragments or paths (default: all, in order)")
     parser.add_argument("--store", action="store_true", help="execute in place and keep the outputs")
     args = parser.parse_args(argv)

@@ -83,7 +83,9 @@ def test_set_seed_makes_numpy_and_keras_repeat():
     assert not np.array_equal(np.random.rand(3), a_np)
 
 
-@pytest.mark.parametrize(("bad", "error"), [(-1, ValueError), (1.5, TypeError), ("1", TypeError), (True, TypeError)])
+@pytest.mark.parametrize(
+    ("bad", "error"), [(-1, ValueError), (1.5, TypeError), ("1", TypeError), (True, TypeError)]
+)
 def test_set_seed_rejects_bad_seeds(bad, error):
     with pytest.raises(error, match="seed"):
         config.set_seed(bad)

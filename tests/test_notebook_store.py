@@ -30,7 +30,8 @@ def test_stored_executed_in_order_without_errors(path):
     cells = _code_cells(_load(path))
     counts = [c.get("execution_count") for c in cells]
     assert None not in counts, f"{path.name}: {counts.count(None)} code cells stored unexecuted"
-    assert counts == list(range(1, len(counts) + 1)), f"{path.name}: cells run out of order or twice: {counts}"
+    in_order = list(range(1, len(counts) + 1))
+    assert counts == in_order, f"{path.name}: cells run out of order or twice: {counts}"
     errors = [o for c in cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert not errors, f"{path.name}: an error output is stored"
 

@@ -153,7 +153,8 @@ class ConnectionTableConv2D(keras.layers.Layer):
         """Multiply-adds of one example: only existing connections multiply (read by shapes.layer_table).
 
         Args:
-            in_shapes: per-example input shapes; out_shapes: per-example output shapes, ``[(H', W', filters)]``.
+            in_shapes: per-example input shapes.
+            out_shapes: per-example output shapes, ``[(H', W', filters)]``.
         """
         out_h, out_w = out_shapes[0][0], out_shapes[0][1]
         return int(out_h * out_w * self.kernel_size[0] * self.kernel_size[1] * self.n_connections)
