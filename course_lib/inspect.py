@@ -171,6 +171,15 @@ def _spatial_layer(model: keras.Model, name: Any, what: str = "layer_name") -> A
     return layer
 
 
+def _check_channels(layer, channel) -> tuple[bool, list[int]]:
+    """One channel or a non-empty sequence of them -> (was it a single int, the validated channel list)."""
+    single = np.ndim(channel) == 0
+    channels = [_check_channel(layer, c) for c in ([channel] if single else list(channel))]
+    if not channels:
+        raise ValueError("channel must be an int or a non-empty sequence of ints, got an empty sequence")
+    return single, channels
+
+
 def _check_channel(layer: Any, channel: Any, what: str = "channel") -> int:
     n = int(_output_shape(layer)[-1])
     if isinstance(channel, bool) or not isinstance(channel, (int, np.integer)) or not 0 <= channel < n:
@@ -577,10 +586,7 @@ def top_activating_patches(
     """
     _check_model(model)
     layer = _spatial_layer(model, layer_name)
-    single = np.ndim(channel) == 0
-    channels = [_check_channel(layer, c) for c in ([channel] if single else list(channel))]
-    if not channels:
-        raise ValueError("channel must be an int or a non-empty sequence of ints, got an empty sequence")
+    single, channels = _check_channels(layer, channel)
     k = _check_pos_int(k, "k")
     batch_size = _check_pos_int(batch_size, "batch_size")
     x = _as_batch(model, images, "images", single=False)
@@ -700,10 +706,7 @@ def activation_maximization(
     """
     _check_model(model)
     layer = _spatial_layer(model, layer_name)
-    single = np.ndim(channel) == 0
-    channels = [_check_channel(layer, c) for c in ([channel] if single else list(channel))]
-    if not channels:
-        raise ValueError("channel must be an int or a non-empty sequence of ints, got an empty sequence")
+    single, channels = _check_channels(layer, channel)
     steps = _check_pos_int(steps, "steps")
     if not (isinstance(lr, (int, float)) and lr > 0):
         raise ValueError(f"lr must be a positive number, got {lr!r}")

@@ -286,3 +286,17 @@ def test_download_false_never_calls_the_network(tmp_path, monkeypatch):
     monkeypatch.setattr(config, "_mode_cache", "full")
     ds = data.load_dataset("mnist", data_dir=tmp_path, download=False, fallback="digits")
     assert ds.name == "digits"
+
+
+def test_standardize_per_image_matches_a_loop_over_images_and_channels():
+    images = np.random.default_rng(0).uniform(0, 1, (3, 5, 4, 2)).astype(np.float32)
+    images[1, :, :, 0] = 0.25  # a flat channel must become zeros, not NaN
+    got = data.standardize_per_image(images)
+    for n in range(3):
+        for c in range(2):
+            channel = images[n, :, :, c].astype(np.float64)
+            expected = (channel - channel.mean()) / np.sqrt(channel.var() + 1e-3)
+            np.testing.assert_allclose(got[n, :, :, c], expected, rtol=1e-5, atol=1e-6)
+    assert np.all(got[1, :, :, 0] == 0)
+    with pytest.raises(ValueError, match=r"images must have shape \(N, H, W, C\), got shape \(5, 4\)"):
+        data.standardize_per_image(np.zeros((5, 4)))
