@@ -14,17 +14,12 @@ from course_lib.numpy_cnn import (
     conv_forward,
     convolve2d,
     correlate2d,
+    normwise_error,
     numeric_gradient_array,
     pad2d,
     rel_error,
     same_pads,
 )
-
-
-def normwise_error(got, ref):
-    """max |got - ref| / max |ref|: float32 outputs near zero make elementwise relative errors meaningless."""
-    return float(np.max(np.abs(np.asarray(got, np.float64) - ref)) / np.max(np.abs(ref)))
-
 
 # (x shape NHWC, w shape (KH, KW, C_in, C_out), stride, pad); pads given as ints or TF strings.
 CONV_TABLE = [

@@ -195,3 +195,11 @@ Z = np.zeros
 def test_layers_reject_bad_input(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_normwise_error_is_the_largest_difference_over_the_largest_reference():
+    from course_lib.numpy_cnn import normwise_error
+
+    assert normwise_error([1.0, 2.5, -4.0], [1.0, 2.0, -4.0]) == pytest.approx(0.5 / 4.0)
+    with pytest.raises(ValueError, match="same shape"):
+        normwise_error([1.0], [1.0, 2.0])

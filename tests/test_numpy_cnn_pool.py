@@ -9,16 +9,12 @@ from course_lib.numpy_cnn import (
     global_avg_pool_backward,
     global_avg_pool_forward,
     max_pool2d,
+    normwise_error,
     numeric_gradient_array,
     pool_backward,
     pool_forward,
     rel_error,
 )
-
-
-def normwise_error(got, ref):
-    """max |got - ref| / max |ref| (float32 comparisons)."""
-    return float(np.max(np.abs(np.asarray(got, np.float64) - ref)) / np.max(np.abs(ref)))
 
 
 def _random(shape, seed, dtype=np.float64):

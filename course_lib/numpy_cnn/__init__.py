@@ -13,7 +13,7 @@ from .conv import (
     resolve_padding,
     same_pads,
 )
-from .gradcheck import numeric_gradient, numeric_gradient_array, rel_error
+from .gradcheck import normwise_error, numeric_gradient, numeric_gradient_array, rel_error
 from .layers import (
     affine_backward,
     affine_forward,
@@ -46,5 +46,5 @@ __all__ = [
     "dense_forward", "dense_backward", "affine_forward", "affine_backward", "flatten_forward",
     "flatten_backward", "relu_forward", "relu_backward", "sigmoid_forward", "sigmoid_backward",
     "softmax_forward", "softmax_backward", "logistic_loss", "softmax_cross_entropy", "softmax_loss",
-    "numeric_gradient", "numeric_gradient_array", "rel_error", "TinyCNN",
+    "numeric_gradient", "numeric_gradient_array", "rel_error", "normwise_error", "TinyCNN",
 ]

@@ -45,15 +45,7 @@ def numeric_gradient(f: Callable[[np.ndarray], Any], x: np.ndarray, h: float = 1
     x = _check_x(x)
     h = _check_h(h)
     grad = np.zeros_like(x)
-    it = np.nditer(x, flags=["multi_index"], op_flags=[["readwrite"]])
-    for _ in it:
-        i = it.multi_index
-        old = x[i]
-        x[i] = old + h
-        plus = np.asarray(f(x))
-        x[i] = old - h
-        minus = np.asarray(f(x))
-        x[i] = old
+    for i, plus, minus in _centred_differences(f, x, h):
         if plus.size != 1:
             raise ValueError(f"f must return a scalar, got an array of shape {plus.shape}; "
                              "use numeric_gradient_array for array-valued functions")
@@ -81,6 +73,15 @@ def numeric_gradient_array(f: Callable[[np.ndarray], Any], x: np.ndarray, dout: 
     h = _check_h(h)
     dout = _as_array(dout, "dout")
     grad = np.zeros_like(x)
+    for i, plus, minus in _centred_differences(f, x, h):
+        if plus.shape != dout.shape:
+            raise ValueError(f"f(x) has shape {plus.shape} but dout has shape {dout.shape}")
+        grad[i] = np.sum((plus - minus) * dout) / (2 * h)
+    return grad
+
+
+def _centred_differences(f: Callable[[np.ndarray], Any], x: np.ndarray, h: float):
+    """Yield ``(i, f(x + h e_i), f(x - h e_i))`` for every entry i of x, restoring x before each yield."""
     it = np.nditer(x, flags=["multi_index"], op_flags=[["readwrite"]])
     for _ in it:
         i = it.multi_index
@@ -90,10 +91,7 @@ def numeric_gradient_array(f: Callable[[np.ndarray], Any], x: np.ndarray, dout: 
         x[i] = old - h
         minus = np.array(f(x), copy=True)
         x[i] = old
-        if plus.shape != dout.shape:
-            raise ValueError(f"f(x) has shape {plus.shape} but dout has shape {dout.shape}")
-        grad[i] = np.sum((plus - minus) * dout) / (2 * h)
-    return grad
+        yield i, plus, minus
 
 
 def rel_error(a: Any, b: Any) -> float:
@@ -114,3 +112,16 @@ def rel_error(a: Any, b: Any) -> float:
     if a.size == 0:
         return 0.0
     return float(np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))))
+
+
+def normwise_error(got: Any, ref: Any) -> float:
+    """``max |got - ref| / max |ref|``: the error measure for float32 results, whose entries near zero make
+    elementwise relative errors meaningless.
+
+    Args:
+        got, ref: arrays of the same shape; ref not all zero.
+    """
+    got, ref = np.asarray(got, np.float64), np.asarray(ref, np.float64)
+    if got.shape != ref.shape:
+        raise ValueError(f"got and ref must have the same shape, got {got.shape} and {ref.shape}")
+    return float(np.max(np.abs(got - ref)) / np.max(np.abs(ref)))
