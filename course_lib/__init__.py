@@ -14,7 +14,8 @@ from . import config  # noqa: F401 - always loaded: it quiets TensorFlow before 
 __version__ = "0.1.0"
 
 _SUBMODULES = (
-    "shapes", "numpy_cnn", "models", "data", "training", "plotting", "inspect", "checks", "config",
+    "config", "validation", "shapes", "numpy_cnn", "keras_adapter", "graph", "models", "data", "training",
+    "plotting", "inspect", "checks",
 )
 
 __all__ = list(_SUBMODULES) + ["__version__"]

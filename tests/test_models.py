@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from course_lib import models
+from course_lib import graph, models
 from course_lib.models.layers import ConnectionTableConv2D, LocalResponseNormalization, ZeroPadShortcut
 
 
@@ -317,6 +317,6 @@ def test_lenet_c3_table_costs_what_the_paper_says():
     from course_lib import models, shapes
 
     model = models.lenet5("classic", c3_table="paper")
-    row = shapes.layer_table(model)["c3"]
+    row = graph.layer_table(model)["c3"]
     assert row["params"] == 1516
     assert row["macs"] + 16 * 10 * 10 == 151_600

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from course_lib import config, shapes
+from course_lib import config, graph, shapes
 
 keras = pytest.importorskip("keras")  # always installed; keeps the import next to its use
 import tensorflow as tf  # noqa: E402
@@ -235,7 +235,7 @@ def test_lecture_conv_examples(name, in_shape, filters, k, s, p, out, params, sl
     assert macs == count_products((h + 2 * p, w + 2 * p), k, c, filters, s)
     if slide_macs is not None:
         assert macs == slide_macs
-    assert shapes.layer_table(model)[conv.name]["macs"] == macs
+    assert graph.layer_table(model)[conv.name]["macs"] == macs
 
 
 def test_lecture_alexnet_weights_without_bias():
@@ -336,7 +336,7 @@ def _inception_with_aux():
 
 def test_layer_table_totals_match_keras():
     model = _inception_with_aux()
-    table = shapes.layer_table(model)
+    table = graph.layer_table(model)
     assert table.totals()["params"] == model.count_params()
     weighted = [layer for layer in model.layers if layer.count_params()]
     for layer in weighted:
@@ -350,7 +350,7 @@ def test_layer_table_totals_match_keras():
 
 def test_layer_table_macs_and_shapes_per_layer():
     model = _inception_with_aux()
-    table = shapes.layer_table(model)
+    table = graph.layer_table(model)
     for row in table.rows:
         if row["type"] in ("InputLayer",):
             continue
@@ -381,7 +381,7 @@ def test_layer_table_macs_and_shapes_per_layer():
 def test_layer_table_macs_equal_matrix_nonzeros(make, in_shape, padded):
     layer = make()
     model = keras.Sequential([keras.Input(in_shape), layer])
-    assert shapes.layer_table(model)[layer.name]["macs"] == matrix_nnz(layer, padded)
+    assert graph.layer_table(model)[layer.name]["macs"] == matrix_nnz(layer, padded)
 
 
 def test_layer_table_separable_is_depthwise_plus_pointwise():
@@ -390,15 +390,15 @@ def test_layer_table_separable_is_depthwise_plus_pointwise():
     dw = L.DepthwiseConv2D(3, depth_multiplier=2, use_bias=False, depthwise_initializer="ones")
     pw = L.Conv2D(5, 1, use_bias=False, kernel_initializer="ones")
     expected = matrix_nnz(dw, (7, 7, 3)) + matrix_nnz(pw, (5, 5, 6))
-    assert shapes.layer_table(model)[sep.name]["macs"] == expected
-    assert shapes.layer_table(model).totals()["params"] == model.count_params()
+    assert graph.layer_table(model)[sep.name]["macs"] == expected
+    assert graph.layer_table(model).totals()["params"] == model.count_params()
 
 
 def test_layer_table_text_and_html():
     model = keras.Sequential(
         [keras.Input((8, 8, 1), name="x"), L.Conv2D(2, 3, name="conv"), L.Flatten(name="flat"),
          L.Dense(3, name="fc")], name="tiny")
-    table = shapes.layer_table(model)
+    table = graph.layer_table(model)
     text = table.to_text()
     assert str(table) == text
     lines = text.splitlines()
@@ -416,9 +416,9 @@ def test_layer_table_text_and_html():
 
 def test_layer_table_rejects_unbuilt_and_non_models():
     with pytest.raises(ValueError, match="built"):
-        shapes.layer_table(keras.Sequential([L.Dense(2)]))
+        graph.layer_table(keras.Sequential([L.Dense(2)]))
     with pytest.raises(TypeError, match="keras.Model"):
-        shapes.layer_table(L.Dense(2))
+        graph.layer_table(L.Dense(2))
 
 
 # ----------------------------------------------------------------------------------------------------

@@ -166,7 +166,7 @@ def architecture_only() -> Iterator[None]:
 
     Inside this context Keras records each variable's shape and initializer but draws no random numbers, so
     a full-size VGG-16 (138 million parameters, 550 MB) is built in a fraction of a second. The model's
-    ``count_params()``, ``layer.output.shape`` and ``course_lib.shapes.layer_table`` work; calling the model
+    ``count_params()``, ``layer.output.shape`` and ``course_lib.graph.layer_table`` work; calling the model
     or reading a weight's value does not. Use a normal build to train or predict.
 
     Example::

@@ -150,7 +150,7 @@ class ConnectionTableConv2D(keras.layers.Layer):
         self.bias_initializer = keras.initializers.get(bias_initializer)
 
     def macs_per_example(self, in_shapes, out_shapes) -> int:
-        """Multiply-adds of one example: only existing connections multiply (read by shapes.layer_table).
+        """Multiply-adds of one example: only existing connections multiply (read by graph.layer_table).
 
         Args:
             in_shapes: per-example input shapes.
