@@ -33,6 +33,7 @@ __all__ = [
     "PADDING_MODES",
     "conv_output_size",
     "same_padding",
+    "same_pads",
     "conv_params",
     "conv_macs",
     "dense_params",
@@ -225,6 +226,32 @@ def same_padding(kernel, *, asymmetric=False):
         ks = _as_tuple("kernel", kernel, len(kernel), minimum=1)
         return tuple(one(k, f"[{i}]") for i, k in enumerate(ks))
     return one(_check_int("kernel", kernel, minimum=1), "")
+
+
+def same_pads(size, kernel, stride=1):
+    """TensorFlow's "same" padding along one axis, as ``(before, after)`` zeros.
+
+    "same" means the output has ``ceil(size / stride)`` positions. The padding needed for that,
+    ``max((out - 1) * stride + kernel - size, 0)``, is split with the odd zero, when there is one, after the
+    input (bottom/right); so with stride 2 Keras often pads asymmetrically (n=8, k=3, s=2 gives (0, 1)).
+
+    Args:
+        size: input length along the axis (int >= 1).
+        kernel: window length, dilation included (int >= 1).
+        stride: step (int >= 1).
+
+    Returns:
+        ``(pad_before, pad_after)``.
+
+    Raises:
+        TypeError / ValueError: an argument that is not a positive int.
+    """
+    size = _check_int("size", size, minimum=1)
+    kernel = _check_int("kernel", kernel, minimum=1)
+    stride = _check_int("stride", stride, minimum=1)
+    out = -(-size // stride)
+    total = max((out - 1) * stride + kernel - size, 0)
+    return total // 2, total - total // 2
 
 
 # ----------------------------------------------------------------------------------------------------

@@ -314,7 +314,7 @@ def test_registry_normalises_names_and_passes_keywords():
 def test_lenet_c3_table_costs_what_the_paper_says():
     # LeCun et al. 1998, Section II.B: C3 "has 1,516 trainable parameters and 151,600 connections"; the
     # connections include one bias term per output value (16 maps x 10 x 10), so 150,000 are multiply-adds.
-    from course_lib import models, shapes
+    from course_lib import models
 
     model = models.lenet5("classic", c3_table="paper")
     row = graph.layer_table(model)["c3"]

@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from ..shapes import same_pads
+
 METHODS = ("im2col", "loop")
 MODES_2D = ("valid", "same", "full")
 
@@ -72,25 +74,6 @@ def _check_choice(value: Any, choices: tuple[str, ...], name: str) -> str:
     if not isinstance(value, str) or value.lower() not in choices:
         raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}, got {value!r}")
     return value.lower()
-
-
-def same_pads(size: int, kernel: int, stride: int) -> tuple[int, int]:
-    """TensorFlow's "same" padding along one axis: (before, after).
-
-    The output has ``ceil(size / stride)`` positions; the padding needed for that is split with the odd pixel
-    at the end (bottom/right), so with stride 2 Keras pads asymmetrically.
-
-    Args:
-        size: input length along the axis.
-        kernel: window length.
-        stride: step.
-
-    Returns:
-        (pad_before, pad_after).
-    """
-    out = -(-size // stride)
-    total = max((out - 1) * stride + kernel - size, 0)
-    return total // 2, total - total // 2
 
 
 def resolve_padding(pad: Any, in_hw: tuple[int, int], kernel_hw: tuple[int, int],
