@@ -4,6 +4,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 SUBMISSIONS ?= submissions
+BUILD  := $(abspath $(or $(COURSE_BUILD_DIR),build))
+TOOL_HOME := $(BUILD)/home
 
 # Quiet TensorFlow before it is imported anywhere, and make sure kernels started by nbval, nbclient and
 # nbgrader are this environment's Python (the venv's kernelspec is found first on JUPYTER_PATH).
@@ -12,29 +14,50 @@ export TF_ENABLE_ONEDNN_OPTS := 0
 export JUPYTER_PATH := $(CURDIR)/$(VENV)/share/jupyter
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
+# Nothing is written outside data/ and build/: the tools that keep settings and caches under HOME get folders
+# in build/home/ (course_lib/config.py sets the same defaults for kernels started by any Jupyter;
+# tests/test_home_clean.py checks that the two lists agree and that a fresh HOME stays empty).
+export KERAS_HOME := $(TOOL_HOME)/keras
+export MPLCONFIGDIR := $(TOOL_HOME)/matplotlib
+export IPYTHONDIR := $(TOOL_HOME)/ipython
+export JUPYTER_CONFIG_DIR := $(TOOL_HOME)/jupyter/config
+export JUPYTER_DATA_DIR := $(TOOL_HOME)/jupyter/data
+export JUPYTER_RUNTIME_DIR := $(TOOL_HOME)/jupyter/runtime
+export XDG_CACHE_HOME := $(TOOL_HOME)/cache
+export HYPOTHESIS_STORAGE_DIRECTORY := $(TOOL_HOME)/hypothesis
+export RUFF_CACHE_DIR := $(TOOL_HOME)/ruff
+
 NBVAL_FLAGS := --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
                --nbval-cell-timeout 600 --nbval-kernel-startup-timeout 120
 
-.PHONY: setup run test unit notebooks lab bench assignments grade lint clean
+.PHONY: setup run data test unit notebooks lab bench assignments grade lint clean
 
 setup: $(STAMP)
 
+# pip keeps its download cache where it always does (installing is not running the course).
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	env -u XDG_CACHE_HOME $(BIN)/python -m pip install --quiet --upgrade pip
+	env -u XDG_CACHE_HOME $(BIN)/python -m pip install --quiet -e ".[dev]"
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (course)" >/dev/null
 	touch $(STAMP)
 
+# Execute every notebook into build/ and print one table row per notebook (kernel output goes to build/logs/).
 run: setup
 	$(BIN)/python -m course_lib.notebooks
 
-# Unit tests and every notebook under nbval, in one pytest run over two workers (one per core).
+# Download MNIST, Fashion-MNIST and CIFAR-10 into data/keras/ (checksums verified); quick mode then uses them.
+data: setup
+	$(BIN)/python -m course_lib.data fetch mnist fashion_mnist cifar10
+
+# Everything: unit tests, the grading suite and every notebook under nbval, in one pytest run over two
+# workers (one per core). This is what CI runs.
 test: setup
 	$(BIN)/python -m pytest -n 2 --dist loadscope tests notebooks $(NBVAL_FLAGS) --ignore=notebooks/assignments
 
+# The fast loop: unit tests without the slow grading suite (tests marked `grading`).
 unit: setup
-	$(BIN)/python -m pytest -n 2 --dist loadscope tests
+	$(BIN)/python -m pytest -n 2 --dist loadscope -m "not grading" tests
 
 notebooks: setup
 	$(BIN)/python -m pytest -n 2 --dist loadscope notebooks $(NBVAL_FLAGS) --ignore=notebooks/assignments

@@ -21,7 +21,9 @@ BUDGET_SECONDS = 90.0
 def main(argv):
     paths = notebooks.course_notebooks(argv or None)
     with tempfile.TemporaryDirectory(dir=config.BUILD_DIR if config.BUILD_DIR.exists() else None) as tmp:
-        results = notebooks.run(paths, build_dir=Path(tmp))
+        print(notebooks.table_header())
+        results = notebooks.run(paths, build_dir=Path(tmp),
+                                report=lambda r: print(notebooks.format_row(r), flush=True))
     total = sum(r.seconds for r in results) or 1.0
     print(f"\nmode={config.get_mode()}  notebooks={len(results)}  total={total:.1f} s")
     print(f"{'notebook':<30} {'status':<7} {'seconds':>8} {'share':>7} {'budget':>7}")

@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from .numpy_cnn.gradcheck import numeric_gradient, rel_error
+from .numpy_cnn.gradcheck import elementwise_rel_error, numeric_gradient, rel_error
+from .validation import check_float
 
 __all__ = [
     "rel_error", "assert_close", "check_gradient",
@@ -27,17 +28,6 @@ __all__ = [
 # The get_config() keys that change what a layer computes or its output shape; names, initialisers,
 # regularisers and dtypes are deliberately left out (they differ between equivalent builds).
 CONFIG_KEYS = ("filters", "kernel_size", "strides", "padding", "pool_size", "units", "activation")
-
-
-def _elementwise_rel_error(got: np.ndarray, expected: np.ndarray) -> np.ndarray:
-    # The same formula as rel_error, kept elementwise so the worst entry can be located.
-    return np.abs(got - expected) / np.maximum(1e-8, np.abs(got) + np.abs(expected))
-
-
-def _check_tol(tol: Any, argname: str = "tol") -> float:
-    if isinstance(tol, bool) or not isinstance(tol, (int, float, np.floating)) or not tol > 0:
-        raise ValueError(f"{argname} must be a positive float, got {tol!r}")
-    return float(tol)
 
 
 def _worst(err: np.ndarray) -> tuple[int, ...]:
@@ -62,10 +52,10 @@ def assert_close(got: Any, expected: Any, *, name: str = "value", tol: float = 1
 
     Raises:
         AssertionError: the shapes differ, an entry is NaN or infinite, or the error exceeds ``tol``.
-        ValueError: ``tol`` is not a positive number.
-        TypeError: ``got`` or ``expected`` cannot be turned into a numeric array.
+        ValueError: ``tol`` is not positive (or is NaN).
+        TypeError: ``tol`` is not a number, or ``got`` or ``expected`` cannot be turned into a numeric array.
     """
-    tol = _check_tol(tol)
+    tol = check_float(tol, "tol", minimum=0.0, include_minimum=False)
     try:
         g = np.asarray(got, dtype=np.float64)
         e = np.asarray(expected, dtype=np.float64)
@@ -79,7 +69,7 @@ def assert_close(got: Any, expected: Any, *, name: str = "value", tol: float = 1
     if not np.all(np.isfinite(g)):
         idx = tuple(int(i) for i in np.argwhere(~np.isfinite(g))[0])
         raise AssertionError(f"{name}: entry {idx} is {g[idx]} (expected {e[idx]:.6g})")
-    err = _elementwise_rel_error(g, e)
+    err = elementwise_rel_error(g, e)
     idx = _worst(err)
     worst = float(err[idx])
     if worst > tol:
@@ -107,18 +97,19 @@ def check_gradient(f: Callable[[np.ndarray], Any], x: np.ndarray, analytic: Any,
 
     Raises:
         AssertionError: the error exceeds ``tol``; the message gives the error, the index, and both values.
-        TypeError: ``x`` is not a float64 NumPy array (float32 differences are too coarse for a check).
+        TypeError: ``x`` is not a float64 NumPy array (float32 differences are too coarse for a check), or
+            ``h``/``tol`` is not a number.
         ValueError: ``analytic`` is not shaped like ``x``, or ``h``/``tol`` is not positive.
     """
     if not isinstance(x, np.ndarray) or x.dtype != np.float64:
         got = type(x).__name__ if not isinstance(x, np.ndarray) else f"ndarray of dtype {x.dtype}"
         raise TypeError(f"x must be a float64 NumPy array, got {got}")
-    tol = _check_tol(tol)
+    tol = check_float(tol, "tol", minimum=0.0, include_minimum=False)
     a = np.asarray(analytic, dtype=np.float64)
     if a.shape != x.shape:
         raise ValueError(f"analytic must have the shape of x {x.shape}, got {a.shape}")
     numeric = numeric_gradient(f, x, h=h)
-    err = _elementwise_rel_error(a, numeric)
+    err = elementwise_rel_error(a, numeric)
     idx = _worst(err)
     worst = float(err[idx]) if err.size else 0.0
     if not worst <= tol:  # also catches NaN

@@ -1,12 +1,15 @@
-"""Run mode, seeding, quiet TensorFlow logs and a description of the machine.
+"""Run mode, seeding, quiet TensorFlow logs, where the kit reads and writes, and a description of the machine.
 
-Importing this module never imports TensorFlow: it only sets the environment variables that TensorFlow reads
-when it is imported later (they have no effect afterwards). The run mode is worked out lazily, the first time
-``config.MODE`` is read, because "auto" has to ask TensorFlow whether a GPU is visible.
+Importing this module never imports TensorFlow (nor any other ``course_lib`` module except ``validation``):
+it only sets the environment variables that TensorFlow, Keras, Matplotlib, IPython and Jupyter read when they
+start or are imported later (they have no effect afterwards, which is why every notebook imports
+``course_lib`` first). The run mode is worked out lazily, the first time ``config.MODE`` is read, because
+"auto" has to ask TensorFlow whether a GPU is visible.
 
 Modes (environment variable ``COURSE_MODE``):
-    quick  offline datasets, small subsets, few epochs: the whole course in minutes on two CPU cores.
-    full   the real datasets through ``keras.datasets`` and the epochs that reach the stated accuracies.
+    quick  offline datasets unless the real ones are already on disk, small subsets, few epochs: the whole
+           course in minutes on two CPU cores.
+    full   the real datasets (downloaded on first use) and the epochs that reach the stated accuracies.
     auto   (default) full when a GPU is visible, else quick.
 """
 
@@ -17,7 +20,9 @@ import platform
 import random
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
+
+from .validation import check_choice, check_int
 
 # Must happen before TensorFlow is imported anywhere: 2 hides INFO and WARNING lines from the C++ runtime, and
 # oneDNN's reordered float sums would make stored notebook outputs differ from run to run in the last digits.
@@ -27,12 +32,177 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 VALID_MODES = ("quick", "full", "auto")
 
-# Where the kit reads and writes. Nothing is ever written outside DATA_DIR (dataset cache) and BUILD_DIR
-# (executed notebooks, trained-model caches, grading output). Both can be moved with environment variables.
+# Where the kit reads and writes: DATA_DIR (dataset cache) and BUILD_DIR (executed notebooks, trained-model
+# caches, grading output, and the settings folders of the tools below). Both can be moved with environment
+# variables. Keras's own dataset cache (~/.keras/datasets) is read, never written. The one thing left to
+# Python is its bytecode cache (__pycache__ folders beside the source files, ignored by git).
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DATA_DIR = Path(os.environ.get("COURSE_DATA_DIR", REPO_ROOT / "data"))
-BUILD_DIR = Path(os.environ.get("COURSE_BUILD_DIR", REPO_ROOT / "build"))
+DATA_DIR = Path(os.environ.get("COURSE_DATA_DIR", REPO_ROOT / "data")).absolute()
+BUILD_DIR = Path(os.environ.get("COURSE_BUILD_DIR", REPO_ROOT / "build")).absolute()
 MODE_ENV_VAR = "COURSE_MODE"
+
+# Tools that would otherwise write under HOME, and the folder under BUILD_DIR / "home" each one gets instead.
+# The Makefile exports the same variables (tests/test_home_clean.py keeps the two in step); setting them here
+# as well covers a kernel started by any Jupyter, provided the notebook imports course_lib before Keras or
+# Matplotlib. (IPython reads IPYTHONDIR when the kernel starts, before any cell runs: only an exported
+# variable, as `make lab` and `make run` set it, can move that one.)
+TOOL_HOME = BUILD_DIR / "home"
+TOOL_DIRS: dict[str, str] = {
+    "KERAS_HOME": "keras",                    # keras.json and downloaded weights (~/.keras)
+    "MPLCONFIGDIR": "matplotlib",             # Matplotlib's settings and font list (~/.config, ~/.cache)
+    "IPYTHONDIR": "ipython",                  # IPython's profile and history (~/.ipython)
+    "JUPYTER_CONFIG_DIR": "jupyter/config",   # JupyterLab settings and workspaces (~/.jupyter)
+    "JUPYTER_DATA_DIR": "jupyter/data",       # notebook trust database (~/.local/share/jupyter)
+    "JUPYTER_RUNTIME_DIR": "jupyter/runtime",  # kernel connection files
+    "XDG_CACHE_HOME": "cache",                # fontconfig's cache, built when Matplotlib lists the fonts
+}
+
+
+def tool_environment() -> dict[str, str]:
+    """The environment variables that keep Keras, Matplotlib, IPython, Jupyter and fontconfig out of HOME.
+
+    Returns:
+        A dict variable -> absolute folder under ``BUILD_DIR / "home"`` (the folders are not created here:
+        each tool creates its own on first use).
+    """
+    return {name: str(TOOL_HOME / sub) for name, sub in TOOL_DIRS.items()}
+
+
+# setdefault: a folder the user chose (say KERAS_HOME) is kept.
+for _name, _value in tool_environment().items():
+    os.environ.setdefault(_name, _value)
+del _name, _value
+
+# ------------------------------------------------------------------------------------------ real datasets
+# The downloadable datasets and where their files are looked for, first match wins:
+#   1. DATA_DIR / "keras" under the file names below (what `make data` and load_dataset write);
+#   2. Keras's own cache, ``<KERAS_HOME or ~/.keras>/datasets``, under the names keras.datasets gives them.
+# This table holds only names and places; the download addresses and checksums live in course_lib.data.
+REAL_DATASETS = ("mnist", "fashion_mnist", "cifar10")
+DATASET_TITLES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST", "cifar10": "CIFAR-10"}
+STAND_INS = {"mnist": "digits", "fashion_mnist": "digits", "cifar10": "shapes10"}
+_FASHION_FILES = ("train-labels-idx1-ubyte.gz", "train-images-idx3-ubyte.gz",
+                  "t10k-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz")
+DATASET_FILES: dict[str, tuple[str, ...]] = {
+    "mnist": ("mnist.npz",),
+    "fashion_mnist": _FASHION_FILES,
+    "cifar10": ("cifar-10-python.tar.gz",),
+}
+# Paths relative to <keras home>/datasets, one tuple per layout, in the order they are tried. CIFAR-10:
+# Keras 3 keeps the downloaded archive as "cifar-10-batches-py-target_archive" and extracts it into
+# "cifar-10-batches-py-target/cifar-10-batches-py/"; tf.keras 2 kept "cifar-10-batches-py.tar.gz" and
+# extracted "cifar-10-batches-py/". An extracted folder is used only when no archive is there.
+KERAS_CACHE_LAYOUTS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "mnist": (("mnist.npz",),),
+    "fashion_mnist": (tuple(f"fashion-mnist/{f}" for f in _FASHION_FILES),),
+    "cifar10": (("cifar-10-batches-py-target_archive",), ("cifar-10-batches-py.tar.gz",),
+                ("cifar-10-batches-py-target/cifar-10-batches-py",), ("cifar-10-batches-py",)),
+}
+_CIFAR_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6)) + ("test_batch",)
+
+
+class DatasetFiles(NamedTuple):
+    """Where the files of one real dataset were found.
+
+    Attributes:
+        paths: the files, in the order of ``DATASET_FILES[name]`` (for a CIFAR-10 folder: the one folder).
+        place: "data" (``DATA_DIR/keras``) or "keras cache" (Keras's ``datasets`` folder).
+    """
+
+    paths: tuple[Path, ...]
+    place: str
+
+
+def _check_real_dataset(name: Any) -> str:
+    return check_choice(name, "name", REAL_DATASETS)
+
+
+def keras_dataset_dirs() -> list[Path]:
+    """Keras's dataset caches, in search order: ``$KERAS_HOME/datasets``, then ``~/.keras/datasets``.
+
+    Both are read at call time (a changed HOME or KERAS_HOME is honoured). Under ``make``, KERAS_HOME points
+    into build/, so only ``~/.keras/datasets`` holds what Keras downloaded before. The kit only reads these
+    folders.
+    """
+    homes = [Path(os.environ["KERAS_HOME"]).expanduser()] if os.environ.get("KERAS_HOME") else []
+    homes.append(Path("~").expanduser() / ".keras")
+    dirs: list[Path] = []
+    for home in homes:
+        if home / "datasets" not in dirs:
+            dirs.append(home / "datasets")
+    return dirs
+
+
+def _complete(paths: tuple[Path, ...]) -> bool:
+    if len(paths) == 1 and paths[0].is_dir():  # an extracted CIFAR-10 folder needs all six batches
+        return all((paths[0] / batch).is_file() for batch in _CIFAR_BATCHES)
+    return all(p.is_file() for p in paths)
+
+
+def find_dataset_files(name: str, data_dir: str | Path | None = None, *,
+                       keras_cache: bool = True) -> DatasetFiles | None:
+    """Find the files of a real dataset on this machine, without touching the network.
+
+    Args:
+        name: "mnist", "fashion_mnist" or "cifar10".
+        data_dir: the course's data folder (default ``DATA_DIR``); its ``keras/`` subfolder is searched first.
+        keras_cache: also search Keras's own caches (see :func:`keras_dataset_dirs`).
+
+    Returns:
+        A :class:`DatasetFiles`, or None when no complete set of files is found.
+
+    Raises:
+        TypeError / ValueError: ``name`` is not one of the real datasets.
+    """
+    name = _check_real_dataset(name)
+    base = Path(data_dir) if data_dir is not None else DATA_DIR
+    ours = tuple(base / "keras" / f for f in DATASET_FILES[name])
+    if _complete(ours):
+        return DatasetFiles(ours, "data")
+    if keras_cache:
+        for folder in keras_dataset_dirs():
+            for layout in KERAS_CACHE_LAYOUTS[name]:
+                paths = tuple(folder / rel for rel in layout)
+                if _complete(paths):
+                    return DatasetFiles(paths, "keras cache")
+    return None
+
+
+def _join(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def data_summary(mode: str | None = None, *, data_dir: str | Path | None = None) -> str:
+    """One line saying which data the notebooks will use: the real sets found on disk, or the stand-ins.
+
+    Args:
+        mode: "quick" or "full" (default: this process's run mode).
+        data_dir: the data folder to look in (default ``DATA_DIR``); Keras's caches are searched too.
+
+    Returns:
+        The line, without paths or sizes so that it reads the same on every machine holding the same sets.
+    """
+    mode = get_mode() if mode is None else resolve_mode(mode)
+    found = {n: find_dataset_files(n, data_dir) for n in REAL_DATASETS}
+    real = [n for n in REAL_DATASETS if found[n] is not None]
+    missing = [n for n in REAL_DATASETS if found[n] is None]
+    parts = []
+    if real:
+        places = sorted({found[n].place for n in real})
+        where = " and ".join("data/" if p == "data" else "Keras's cache" for p in places)
+        parts.append(f"real {_join([DATASET_TITLES[n] for n in real])} found in {where}")
+    if missing:
+        titles = _join([DATASET_TITLES[n] for n in missing])
+        if mode == "full":
+            parts.append(f"{titles} downloaded into data/ on first use (or run `make data` first)")
+        else:
+            stand_ins = _join(sorted({STAND_INS[n] for n in missing}))
+            parts.append(f"offline stand-ins ({stand_ins}) for {titles} "
+                         "(run `make data` to fetch the real sets)")
+    return "Data: " + "; ".join(parts)
+
+
+# ------------------------------------------------------------------------------------------------ run mode
 
 _mode_cache: str | None = None
 
@@ -56,6 +226,7 @@ def resolve_mode(requested: str | None = None, *, gpu: bool | None = None) -> st
         "quick" or "full".
 
     Raises:
+        TypeError: the requested mode is not a str.
         ValueError: the requested mode is not one of quick, full, auto.
     """
     if requested is None:
@@ -114,10 +285,7 @@ def set_seed(seed: int = 0, *, deterministic_ops: bool = False) -> int:
     Raises:
         TypeError / ValueError: the seed is not a non-negative int.
     """
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"seed must be an int, got {type(seed).__name__} {seed!r}")
-    if seed < 0:
-        raise ValueError(f"seed must be non-negative, got {seed}")
+    seed = check_int(seed, "seed", minimum=0)
     random.seed(seed)
     import numpy as np
 
@@ -148,7 +316,15 @@ def quiet_tensorflow() -> None:
 
 
 def start_notebook(seed: int = 0) -> str:
-    """First call of every notebook: quiet TensorFlow, seed everything, print the run mode.
+    """First call of every notebook: quiet TensorFlow, seed everything, print the run mode and the data.
+
+    Prints two lines, e.g.::
+
+        Run mode: quick (offline data, small subsets, few epochs); seed 0
+        Data: offline stand-ins (digits and shapes10) for MNIST, Fashion-MNIST and CIFAR-10 (run `make ...
+
+    Args:
+        seed: passed to :func:`set_seed`.
 
     Returns:
         The run mode ("quick" or "full").
@@ -158,21 +334,35 @@ def start_notebook(seed: int = 0) -> str:
     mode = get_mode()
     how = "offline data, small subsets, few epochs" if mode == "quick" else "real datasets, full training"
     print(f"Run mode: {mode} ({how}); seed {seed}")
+    print(data_summary(mode))
     return mode
 
 
+def dataset_status(data_dir: str | Path | None = None) -> dict[str, str]:
+    """Each real dataset -> "cached" (in data/), "cached by Keras" (Keras's cache) or "download needed".
+
+    Args:
+        data_dir: the data folder (default ``DATA_DIR``); Keras's caches are searched too.
+    """
+    status = {}
+    for name in REAL_DATASETS:
+        found = find_dataset_files(name, data_dir)
+        status[name] = ("download needed" if found is None
+                        else "cached" if found.place == "data" else "cached by Keras")
+    return status
+
+
 def describe_environment() -> dict[str, Any]:
-    """Versions, backend, devices, mode and datasets, as a dict a notebook can print.
+    """Versions, backend, devices, mode and the real datasets' status, as a dict a notebook can print.
 
     Returns:
         A dict with keys python, platform, numpy, tensorflow, keras, backend, devices, gpu, mode,
-        datasets (name -> "offline" | "cached" | "download needed").
+        datasets (mnist / fashion_mnist / cifar10 -> "cached" | "cached by Keras" | "download needed"; the
+        offline sets are always there and are not listed).
     """
     import keras
     import numpy as np
     import tensorflow as tf
-
-    from . import data
 
     quiet_tensorflow()
     devices = [d.device_type + ":" + d.name.split(":")[-1] for d in tf.config.list_physical_devices()]
@@ -186,5 +376,5 @@ def describe_environment() -> dict[str, Any]:
         "devices": devices,
         "gpu": any(d.startswith("GPU") for d in devices),
         "mode": get_mode(),
-        "datasets": data.available_datasets(),
+        "datasets": dataset_status(),
     }

@@ -5,9 +5,13 @@ unpacks like ``keras.datasets``::
 
     (x_train, y_train), (x_test, y_test) = load_dataset("mnist", fallback="digits")
 
-Downloaded sets (``mnist``, ``fashion_mnist``, ``cifar10``) are fetched from the same addresses, with the same
-SHA-256 checks, as ``keras.datasets``, but kept in ``data/keras/`` so a course folder carries its own cache.
-In quick mode a set that is not cached is not downloaded: its ``fallback`` is used and one line says so.
+Downloaded sets (``mnist``, ``fashion_mnist``, ``cifar10``) are fetched from the same addresses as
+``keras.datasets`` and checked against their published checksums (Keras's SHA-256 for MNIST and CIFAR-10,
+Zalando's MD5 for Fashion-MNIST), but kept in ``data/keras/`` so a course folder carries its own cache. Files
+that Keras itself downloaded before (``~/.keras/datasets``, under Keras's own names) are found and read in
+place, never written. ``make data`` (``python -m course_lib.data fetch``) downloads all three. In quick mode
+a set that is on disk is used; one that is not is never downloaded: its ``fallback`` is used and one line says
+so.
 
 Offline sets:
     digits    scikit-learn's 1,797 handwritten digits, 8x8; ``image_size=28`` or ``32`` centres the digit in a
@@ -29,32 +33,43 @@ import hashlib
 import io
 import pickle
 import random
-import socket
+import sys
 import tarfile
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from . import config
+from .validation import check_choice, check_int, check_optional_positive_int, check_positive_int
 
 KERAS_BASE = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
 
-# name -> files (file name, origin, sha256 or None); the hashes are the ones keras.datasets checks.
-KERAS_FILES: dict[str, list[tuple[str, str, str | None]]] = {
-    "mnist": [
-        ("mnist.npz", KERAS_BASE + "mnist.npz",
-         "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"),
-    ],
-    "fashion_mnist": [
-        (f, KERAS_BASE + f, None)
-        for f in ("train-labels-idx1-ubyte.gz", "train-images-idx3-ubyte.gz",
-                  "t10k-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz")
-    ],
-    "cifar10": [
-        ("cifar-10-python.tar.gz", "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
-         "6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce"),
-    ],
+# file name -> (origin, (hash algorithm, hex digest)). MNIST and CIFAR-10: the SHA-256 that keras.datasets
+# checks. Fashion-MNIST: keras.datasets checks nothing; these are the MD5s its authors publish (Zalando's
+# README), and Keras's mirror serves the same files (same sizes: 29,515 / 26,421,880 / 5,148 / 4,422,102
+# bytes).
+_SOURCES: dict[str, tuple[str, tuple[str, str]]] = {
+    "mnist.npz": (KERAS_BASE + "mnist.npz",
+                  ("sha256", "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1")),
+    "train-labels-idx1-ubyte.gz": (KERAS_BASE + "train-labels-idx1-ubyte.gz",
+                                   ("md5", "25c81989df183df01b3e8a0aad5dffbe")),
+    "train-images-idx3-ubyte.gz": (KERAS_BASE + "train-images-idx3-ubyte.gz",
+                                   ("md5", "8d4fb7e6c68d591d4c3dfef9ec88bf0d")),
+    "t10k-labels-idx1-ubyte.gz": (KERAS_BASE + "t10k-labels-idx1-ubyte.gz",
+                                  ("md5", "bb300cfdad3c16e7a12a480ee83cd310")),
+    "t10k-images-idx3-ubyte.gz": (KERAS_BASE + "t10k-images-idx3-ubyte.gz",
+                                  ("md5", "bef4ecab320f06d8554ea6380940ec79")),
+    "cifar-10-python.tar.gz": (
+        "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
+        ("sha256", "6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce")),
+}
+
+# name -> files (file name in data/keras, origin, (algorithm, digest)); the names come from config, which also
+# knows where Keras keeps the same files.
+KERAS_FILES: dict[str, list[tuple[str, str, tuple[str, str]]]] = {
+    name: [(f, *_SOURCES[f]) for f in config.DATASET_FILES[name]] for name in config.REAL_DATASETS
 }
 
 CLASS_NAMES = {
@@ -70,7 +85,7 @@ CLASS_NAMES = {
 
 OFFLINE = ("digits", "faces", "photos", "mnist1d", "shapes10")
 DOWNLOADED = tuple(KERAS_FILES)
-DEFAULT_FALLBACK = {"mnist": "digits", "fashion_mnist": "digits", "cifar10": "shapes10"}
+DEFAULT_FALLBACK = dict(config.STAND_INS)
 
 # skimage.data and sklearn photographs that ship inside the installed packages (no download).
 _SKIMAGE_PHOTOS = ("astronaut", "camera", "coffee", "chelsea", "rocket", "coins", "moon", "brick")
@@ -124,20 +139,7 @@ def known_datasets() -> tuple[str, ...]:
 
 
 def _check_name(name, argument="name"):
-    if not isinstance(name, str):
-        raise TypeError(f"{argument} must be a dataset name (str), got {type(name).__name__} {name!r}")
-    if name not in known_datasets():
-        known = ", ".join(known_datasets())
-        raise ValueError(f"unknown dataset {argument}={name!r}; known datasets: {known}")
-    return name
-
-
-def _check_count(value, argument):
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{argument} must be a positive int or None, got {value!r}")
-    return int(value)
+    return check_choice(name, argument, known_datasets())
 
 
 def _data_dir(data_dir) -> Path:
@@ -152,16 +154,35 @@ def cache_paths(name: str, data_dir=None) -> list[Path]:
     return [_data_dir(data_dir) / "keras" / fname for fname, _, _ in KERAS_FILES[name]]
 
 
+def locate(name: str, data_dir=None) -> config.DatasetFiles | None:
+    """Find a downloaded dataset's files: ``data/keras/`` first, then Keras's own cache (read only).
+
+    Args:
+        name: "mnist", "fashion_mnist" or "cifar10".
+        data_dir: the data folder; None means ``config.DATA_DIR`` and also searches Keras's caches
+            (``$KERAS_HOME/datasets``, ``~/.keras/datasets``). An explicit folder is the only place looked in.
+
+    Returns:
+        ``config.DatasetFiles(paths, place)`` or None when the set is not on this machine.
+    """
+    _check_name(name)
+    if name not in KERAS_FILES:
+        return None
+    return config.find_dataset_files(name, data_dir, keras_cache=data_dir is None)
+
+
 def is_cached(name: str, data_dir=None) -> bool:
-    paths = cache_paths(name, data_dir)
-    return bool(paths) and all(p.exists() for p in paths)
+    """True when :func:`locate` finds the dataset's files (in data/keras or Keras's cache)."""
+    return locate(name, data_dir) is not None
 
 
 def available_datasets(data_dir=None) -> dict[str, str]:
-    """Each dataset name -> "offline", "cached" or "download needed"."""
+    """Each dataset name -> "offline", "cached" (data/keras), "cached by Keras" or "download needed"."""
     status = {}
     for name in DOWNLOADED:
-        status[name] = "cached" if is_cached(name, data_dir) else "download needed"
+        found = locate(name, data_dir)
+        status[name] = ("download needed" if found is None
+                        else "cached" if found.place == "data" else "cached by Keras")
     for name in OFFLINE:
         status[name] = "offline"
     return status
@@ -170,8 +191,8 @@ def available_datasets(data_dir=None) -> dict[str, str]:
 # --------------------------------------------------------------------------------------------- downloads
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
+def _file_digest(path: Path, algorithm: str) -> str:
+    digest = hashlib.new(algorithm)
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             digest.update(chunk)
@@ -179,7 +200,8 @@ def _sha256(path: Path) -> str:
 
 
 def _how_to_provide(name: str, data_dir) -> str:
-    lines = ["Put these files there by hand (for example copied from a machine with internet access):"]
+    lines = ["Run `make data` on a machine with internet access, or put these files there by hand (for "
+             "example copied from one):"]
     for (_fname, origin, _), path in zip(KERAS_FILES[name], cache_paths(name, data_dir)):
         lines.append(f"  {origin}  ->  {path}")
     lines.append("or pass fallback= (e.g. load_dataset(" + repr(name) + ", fallback="
@@ -187,19 +209,51 @@ def _how_to_provide(name: str, data_dir) -> str:
     return "\n".join(lines)
 
 
-def _download(name: str, data_dir) -> None:
-    """Fetch the missing files of ``name`` into data/keras/ with keras.utils.get_file (hash-checked)."""
-    from keras.utils import get_file
+# The network is reached only through this name, so that tests can replace it.
+_urlopen = urllib.request.urlopen
 
-    old_timeout = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_S)  # fail fast on a machine without network
+
+def _fetch_file(origin: str, target: Path, checksum: tuple[str, str]) -> int:
+    """Download ``origin`` to ``target``, checking its checksum; returns the number of bytes.
+
+    The bytes go to ``target.part`` first and are renamed only once the checksum matches, so an interrupted or
+    corrupted download never leaves a file that looks complete.
+
+    Raises:
+        OSError: no network, HTTP error, timeout (urllib's errors are OSErrors).
+        ValueError: the downloaded bytes do not match the published checksum (nothing is kept).
+    """
+    algorithm, expected = checksum
+    target.parent.mkdir(parents=True, exist_ok=True)
+    part = target.with_name(target.name + ".part")
+    digest, size = hashlib.new(algorithm), 0
     try:
-        for (fname, origin, file_hash), path in zip(KERAS_FILES[name], cache_paths(name, data_dir)):
-            if not path.exists():
-                get_file(fname, origin=origin, file_hash=file_hash, cache_dir=str(_data_dir(data_dir)),
-                         cache_subdir="keras")
+        with _urlopen(origin, timeout=DOWNLOAD_TIMEOUT_S) as response, open(part, "wb") as out:
+            for chunk in iter(lambda: response.read(1 << 20), b""):
+                digest.update(chunk)
+                out.write(chunk)
+                size += len(chunk)
+        if digest.hexdigest() != expected:
+            raise ValueError(f"the file downloaded from {origin} has {algorithm.upper()} "
+                             f"{digest.hexdigest()}, not the published {expected}: it was not kept")
+        part.replace(target)
     finally:
-        socket.setdefaulttimeout(old_timeout)
+        part.unlink(missing_ok=True)
+    return size
+
+
+def _download(name: str, data_dir) -> list[tuple[Path, int]]:
+    """Fetch the missing or damaged files of ``name`` into data/keras/, checksum-checked.
+
+    Returns:
+        (path, bytes) for each file downloaded.
+    """
+    fetched = []
+    for (_fname, origin, checksum), path in zip(KERAS_FILES[name], cache_paths(name, data_dir)):
+        if path.is_file() and _file_digest(path, checksum[0]) == checksum[1]:
+            continue
+        fetched.append((path, _fetch_file(origin, path, checksum)))
+    return fetched
 
 
 class _NumpyOnlyUnpickler(pickle.Unpickler):
@@ -242,16 +296,23 @@ def _parse_fashion(paths):
     return x_train, y_train, x_test, y_test
 
 
+def _cifar_batch(raw: bytes):
+    d = _NumpyOnlyUnpickler(io.BytesIO(raw), encoding="bytes").load()
+    return np.asarray(d[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32), np.asarray(d[b"labels"])
+
+
 def _parse_cifar10(paths):
     batches = {}
-    with tarfile.open(paths[0], "r:gz") as tar:
-        for member in tar.getmembers():
-            base = member.name.rsplit("/", 1)[-1]
-            if base.startswith("data_batch_") or base == "test_batch":
-                raw = tar.extractfile(member).read()
-                d = _NumpyOnlyUnpickler(io.BytesIO(raw), encoding="bytes").load()
-                batches[base] = (np.asarray(d[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32),
-                                 np.asarray(d[b"labels"]))
+    if paths[0].is_dir():  # the folder Keras extracted the archive into
+        for path in sorted(paths[0].iterdir()):
+            if path.name.startswith("data_batch_") or path.name == "test_batch":
+                batches[path.name] = _cifar_batch(path.read_bytes())
+    else:
+        with tarfile.open(paths[0], "r:gz") as tar:
+            for member in tar.getmembers():
+                base = member.name.rsplit("/", 1)[-1]
+                if base.startswith("data_batch_") or base == "test_batch":
+                    batches[base] = _cifar_batch(tar.extractfile(member).read())
     train_names = sorted(n for n in batches if n.startswith("data_batch_"))
     if not train_names or "test_batch" not in batches:
         raise ValueError("the archive holds no data_batch_* or no test_batch file")
@@ -264,23 +325,27 @@ def _parse_cifar10(paths):
 _PARSERS = {"mnist": _parse_mnist_npz, "fashion_mnist": _parse_fashion, "cifar10": _parse_cifar10}
 
 
-def _load_cached(name: str, data_dir, verify_hash: bool):
-    paths = cache_paths(name, data_dir)
-    if verify_hash:
-        for (_, _, expected), path in zip(KERAS_FILES[name], paths):
-            if expected is not None and _sha256(path) != expected:
+def _load_cached(name: str, found: config.DatasetFiles, verify_hash: bool):
+    paths = list(found.paths)
+    if found.place == "data":
+        cure = ("Delete it and load again (or run `make data`) to download it again, or copy a good copy "
+                "there.")
+    else:
+        cure = ("It is in Keras's cache, which the course only reads: delete it there, or run `make data` to "
+                "download a good copy into data/keras/.")
+    if verify_hash and not paths[0].is_dir():  # an extracted CIFAR folder has no published checksum
+        for (_, _, (algorithm, expected)), path in zip(KERAS_FILES[name], paths):
+            if _file_digest(path, algorithm) != expected:
                 raise DatasetUnavailable(
-                    f"the cached file {path} for {name} is corrupt or incomplete (its SHA-256 does not match "
-                    "the published one). Delete it and load again to re-download it, or copy a good copy "
-                    "there."
+                    f"the cached file {path} for {name} is corrupt or incomplete (its {algorithm.upper()} "
+                    f"does not match the published one). {cure}"
                 )
     try:
         x_train, y_train, x_test, y_test = _PARSERS[name](paths)
     except Exception as err:  # zlib, tar, pickle and numpy all raise their own types on damaged files
         raise DatasetUnavailable(
             f"could not read the cached {name} file(s) {', '.join(map(str, paths))}: "
-            f"{type(err).__name__}: {err}. The file is probably corrupt or truncated: delete it and load "
-            "again."
+            f"{type(err).__name__}: {err}. The file is probably corrupt or truncated. {cure}"
         ) from err
     if x_train.ndim == 3:  # grey images: add the channel axis (NHWC)
         x_train, x_test = x_train[..., None], x_test[..., None]
@@ -467,9 +532,8 @@ def make_shapes10(n: int, *, seed: int = 0, image_size: int = 32) -> tuple[np.nd
     Returns:
         images (n, image_size, image_size, 3) float32 in [0, 1], labels (n,) int64 balanced over 10 classes.
     """
-    n = _check_count(n, "n")
-    if isinstance(image_size, bool) or not isinstance(image_size, (int, np.integer)) or image_size < 16:
-        raise ValueError(f"image_size must be an int >= 16, got {image_size!r}")
+    n = check_positive_int(n, "n")
+    image_size = check_int(image_size, "image_size", minimum=16)
     rng = np.random.default_rng(seed)
     labels = rng.permutation(np.arange(n) % 10).astype(np.int64)
     size = int(image_size)
@@ -607,8 +671,9 @@ def load_dataset(name: str, *, fallback: str | None = None, n_train: int | None 
         n_train, n_test: keep a random subset of this many examples (seeded); None keeps all.
         image_size: side length to resize to (digits: 28/32 centre the digit like MNIST; mnist: 32 pads by 2).
         seed: seeds the split of the offline sets, the generated sets and the subsets.
-        data_dir: the cache folder (default ``config.DATA_DIR``, i.e. ``data/``).
-        verify_hash: check cached downloads against their published SHA-256 (turn off only for hand-made
+        data_dir: the cache folder (default ``config.DATA_DIR``, i.e. ``data/``). Left at None, files that
+            Keras downloaded before (``~/.keras/datasets``, under Keras's names) are used too, read only.
+        verify_hash: check cached downloads against their published checksums (turn off only for hand-made
             files).
         download: False never touches the network: an uncached set then uses its fallback or raises.
 
@@ -625,19 +690,20 @@ def load_dataset(name: str, *, fallback: str | None = None, n_train: int | None 
         _check_name(fallback, "fallback")
         if fallback not in OFFLINE:
             raise ValueError(f"fallback must be an offline dataset ({', '.join(OFFLINE)}), got {fallback!r}")
-    n_train, n_test = _check_count(n_train, "n_train"), _check_count(n_test, "n_test")
-    if image_size is not None and (isinstance(image_size, bool)
-                                   or not isinstance(image_size, (int, np.integer))
-                                   or not 4 <= image_size <= 512):
-        raise ValueError(f"image_size must be None or an int from 4 to 512, got {image_size!r}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    n_train = check_optional_positive_int(n_train, "n_train")
+    n_test = check_optional_positive_int(n_test, "n_test")
+    if image_size is not None:
+        image_size = check_int(image_size, "image_size", minimum=4, maximum=512)
+    seed = check_int(seed, "seed", minimum=0)
 
     source, note, loaded = "offline", "", name
     if name in DOWNLOADED:
         arrays = None
-        if is_cached(name, data_dir):
-            arrays, source = _load_cached(name, data_dir, verify_hash), "cache"
+        found = locate(name, data_dir)
+        if found is not None:
+            arrays, source = _load_cached(name, found, verify_hash), "cache"
+            if found.place == "keras cache":
+                note = f"{name}: read from Keras's cache, {found.paths[0].parent}"
         elif fallback is not None and config.is_quick():
             note = (f"{name} is not cached in {_data_dir(data_dir) / 'keras'} and quick mode does not "
                     f"download: using {fallback} instead")
@@ -649,7 +715,8 @@ def load_dataset(name: str, *, fallback: str | None = None, n_train: int | None 
         else:
             try:
                 _download(name, data_dir)
-                arrays, source = _load_cached(name, data_dir, verify_hash), "download"
+                downloaded = config.DatasetFiles(tuple(cache_paths(name, data_dir)), "data")
+                arrays, source = _load_cached(name, downloaded, verify_hash), "download"
             except DatasetUnavailable:
                 raise
             except Exception as err:  # no network, DNS failure, HTTP error, bad hash of a fresh download
@@ -682,3 +749,85 @@ def load_dataset(name: str, *, fallback: str | None = None, n_train: int | None 
         x_test=np.ascontiguousarray(x_test, dtype=np.float32), y_test=np.asarray(y_test, np.int64),
         class_names=tuple(names), name=loaded, requested=name, source=source, note=note,
     )
+
+
+# ------------------------------------------------------------------------------------------ command line
+
+
+def fetch(names=None, *, data_dir=None, out=None) -> bool:
+    """Make the real datasets available, downloading what is missing into data/keras/ (``make data``).
+
+    A set already in data/keras (checksum verified) or in Keras's cache is not downloaded again. One line per
+    set says what was done.
+
+    Args:
+        names: dataset names (default: mnist, fashion_mnist, cifar10).
+        data_dir: the data folder (default ``config.DATA_DIR``).
+        out: where the lines go (default ``sys.stdout``).
+
+    Returns:
+        True when every set is available afterwards.
+
+    Raises:
+        ValueError: a name is not a downloadable dataset.
+    """
+    out = out or sys.stdout
+    names = list(names or DOWNLOADED)
+    for name in names:
+        if name not in DOWNLOADED:
+            raise ValueError(f"name must be one of {', '.join(DOWNLOADED)}, got {name!r}")
+    ok = True
+    for name in names:
+        title = config.DATASET_TITLES[name]
+        found = locate(name, data_dir)
+        if found is not None and found.place == "keras cache":
+            print(f"{title}: found in Keras's cache ({found.paths[0].parent}); used from there, nothing "
+                  "downloaded", file=out)
+            continue
+        try:
+            fetched = _download(name, data_dir)
+        except ValueError as err:  # a checksum mismatch: the server sent something else
+            print(f"{title}: FAILED: {err}", file=out)
+            ok = False
+            continue
+        except OSError as err:  # urllib's URLError, timeouts and refused connections are OSErrors
+            reason = getattr(err, "reason", err)
+            print(f"{title}: FAILED: could not download ({type(err).__name__}: {reason}). Is there a network "
+                  "connection? Without one, copy the files by hand:", file=out)
+            for (_fname, origin, _), path in zip(KERAS_FILES[name], cache_paths(name, data_dir)):
+                print(f"    {origin}  ->  {path}", file=out)
+            ok = False
+            continue
+        folder = _data_dir(data_dir) / "keras"
+        if fetched:
+            size = sum(n for _, n in fetched) / 1e6
+            print(f"{title}: downloaded {len(fetched)} file(s), {size:.1f} MB, checksums verified, into "
+                  f"{folder}", file=out)
+        else:
+            print(f"{title}: already in {folder} (checksums verified)", file=out)
+    return ok
+
+
+def main(argv=None) -> int:
+    """``python -m course_lib.data fetch [names]`` downloads; ``... status`` lists what is on disk."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m course_lib.data", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    fetch_parser = sub.add_parser("fetch", help="download the real datasets into data/keras/ (make data)")
+    fetch_parser.add_argument("names", nargs="*", help="mnist, fashion_mnist, cifar10 (default: all three)")
+    sub.add_parser("status", help="say which datasets are on disk")
+    args = parser.parse_args(argv)
+    if args.command == "fetch":
+        unknown = [n for n in args.names if n not in DOWNLOADED]
+        if unknown:
+            parser.error(f"unknown dataset(s) {', '.join(unknown)}; choose from {', '.join(DOWNLOADED)}")
+    if args.command == "status":
+        for name, status in available_datasets().items():
+            print(f"{name:<14} {status}")
+        return 0
+    return 0 if fetch(args.names) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

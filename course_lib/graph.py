@@ -11,7 +11,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from . import keras_adapter
+from . import keras_adapter, validation
 
 __all__ = ["LayerTable", "layer_table"]
 
@@ -242,7 +242,7 @@ def _rows_of_graph(model: Any, prefix: str, multiplier: int, seen: set[int], top
     return rows
 
 
-def layer_table(model):
+def layer_table(model: Any) -> LayerTable:
     """Per-layer output shape, parameters, multiply-adds and activation count of a built Keras model.
 
     Nested models are expanded (their layers appear as ``outer/inner``); layers with several inputs or outputs
@@ -271,6 +271,6 @@ def layer_table(model):
     import keras
 
     if not isinstance(model, keras.Model):
-        raise TypeError(f"model must be a keras.Model, got {type(model).__name__}")
+        raise validation.type_error("model", "a keras.Model", model)
     rows = _rows_of_graph(model, "", 1, set(), top=True)
     return LayerTable(rows, title=f"Model: {model.name}")

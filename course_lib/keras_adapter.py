@@ -2,10 +2,10 @@
 
 Keras 3 exposes no public way to walk a functional model's graph node by node, to find which operation
 produced a symbolic tensor, or to drop the variables a ``StatelessScope`` left waiting for values. The kit
-needs all three (``layer_table``, receptive-field geometry, ``models.architecture_only``), so they are
-wrapped here, each in a few lines, and ``tests/test_keras_adapter.py`` checks every one of them against a
-small model: when a Keras release renames an internal, that test fails with the name of what moved, instead
-of a notebook failing somewhere far away.
+needs all three (``graph.layer_table``, the receptive fields and logits of ``visualize``,
+``models.architecture_only``), so they are wrapped here, each in a few lines, and
+``tests/test_keras_adapter.py`` checks every one of them against a small model: when a Keras release renames
+an internal, that test fails with the name of what moved, instead of a notebook failing somewhere far away.
 
 Nothing else in ``course_lib`` may use ``keras.src`` or a private (underscore) attribute of a Keras object.
 """

@@ -6,8 +6,11 @@ Usage:
     python -m course_lib.notebooks --store notebooks/07_lenet.ipynb
                                                    # execute in place, keeping outputs (what authors commit)
 
-Executed copies go to ``build/notebooks/`` and an HTML page each to ``build/html/``; the sources in
-``notebooks/`` are only rewritten with ``--store``. Exit status 1 when any notebook fails.
+Executed copies go to ``build/notebooks/`` and an HTML page each to ``build/html/`` (a failed notebook too,
+up to the failing cell); the sources in ``notebooks/`` are only rewritten with ``--store``. What the kernels
+print outside the notebook (TensorFlow's start-up lines, Jupyter's warnings) goes to
+``build/logs/<notebook>.log``, so the terminal shows only the table and, for a failure, the full error.
+Exit status 1 when any notebook fails.
 """
 
 from __future__ import annotations
@@ -42,14 +45,30 @@ def strip_tensorflow_noise(text: str) -> str:
     return "".join(line for line in text.splitlines(keepends=True) if not _TF_NOISE.match(line))
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def strip_ansi(text: str) -> str:
+    """Remove terminal colour codes (IPython colours its tracebacks; a log or a table must not carry them)."""
+    return _ANSI.sub("", text)
+
+
 @dataclass
 class RunResult:
-    """Outcome of one notebook: name, "ok" or "FAILED", seconds taken, and the error text if any."""
+    """Outcome of one notebook.
+
+    Attributes:
+        name: the notebook's stem; status: "ok" or "FAILED"; seconds: wall time.
+        error: the full error text (no colour codes), "" when it ran.
+        html: where its HTML page went ("" when none was written); log: the kernel's own output.
+    """
 
     name: str
     status: str
     seconds: float
     error: str = ""
+    html: str = ""
+    log: str = ""
 
 
 def course_notebooks(selection: list[str] | None = None) -> list[Path]:
@@ -95,11 +114,26 @@ def _clean(nb) -> None:
             cell.outputs = kept
 
 
-def execute_notebook(path: Path, *, timeout: int = 900):
+class NotebookFailed(Exception):
+    """A notebook stopped with an error; ``nb`` holds it executed up to the failing cell."""
+
+    def __init__(self, message: str, nb):
+        super().__init__(message)
+        self.nb = nb
+
+
+def execute_notebook(path: Path, *, timeout: int = 900, kernel_log: Path | None = None):
     """Execute one notebook with its folder as working directory; returns the executed NotebookNode.
 
+    Args:
+        path: the .ipynb file (read, never written here).
+        timeout: seconds allowed per cell.
+        kernel_log: file that receives the kernel process's own stdout and stderr (TensorFlow's C++ log lines
+            go there, not into the notebook); None leaves them on this process's terminal.
+
     Raises:
-        nbclient.exceptions.CellExecutionError: a cell raised.
+        NotebookFailed: a cell raised, timed out, or the kernel died; the message is the full error without
+            colour codes, followed by the end of the kernel log when the kernel itself died.
     """
     import nbformat
     from nbclient import NotebookClient
@@ -111,7 +145,29 @@ def execute_notebook(path: Path, *, timeout: int = 900):
         kernel_name="python3",
         resources={"metadata": {"path": str(path.parent)}},
     )
-    client.execute()
+    log = None
+    try:
+        if kernel_log is not None:
+            kernel_log.parent.mkdir(parents=True, exist_ok=True)
+            log = open(kernel_log, "wb")  # noqa: SIM115 - closed in finally, after the kernel has stopped
+            # passed through nbclient and jupyter_client to the kernel's Popen
+            client.execute(stdout=log, stderr=log)
+        else:
+            client.execute()
+    except Exception as err:  # noqa: BLE001 - CellExecutionError, timeouts, DeadKernelError alike
+        message = strip_ansi(str(err)).strip() or type(err).__name__
+        if type(err).__name__ != "CellExecutionError":
+            message = f"{type(err).__name__}: {message}"
+            if log is not None:
+                log.flush()
+                tail = strip_tensorflow_noise(kernel_log.read_text(errors="replace")).strip()
+                if tail:
+                    message += "\n\nkernel output (" + str(kernel_log) + "):\n" + tail[-4000:]
+        _clean(nb)
+        raise NotebookFailed(message, nb) from err
+    finally:
+        if log is not None:
+            log.close()
     _clean(nb)
     return nb
 
@@ -123,45 +179,92 @@ def _write_html(nb, target: Path) -> None:
     target.write_text(body, encoding="utf-8")
 
 
-def run(paths: list[Path], *, store: bool = False, build_dir: Path | None = None) -> list[RunResult]:
-    """Execute ``paths`` in order; write executed copies and HTML to ``build_dir``, or in place with store."""
+def _shown(path: Path) -> str:
+    """A path as the user typed from the current folder would see it: relative when inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def run(paths: list[Path], *, store: bool = False, build_dir: Path | None = None,
+        report=None) -> list[RunResult]:
+    """Execute ``paths`` in order; write executed copies and HTML to ``build_dir``, or in place with store.
+
+    Args:
+        paths: notebooks to execute.
+        store: write each executed notebook back over its source (never a failed one) instead of build_dir.
+        build_dir: where executed copies, HTML pages and kernel logs go (default ``config.BUILD_DIR``).
+        report: called with each :class:`RunResult` as soon as its notebook is done (e.g. to print a row).
+
+    Returns:
+        One :class:`RunResult` per notebook, in order.
+    """
     import nbformat
 
     build_dir = Path(build_dir or config.BUILD_DIR)
     results = []
     for path in paths:
+        log = build_dir / "logs" / (path.stem + ".log")
         start = time.perf_counter()
         try:
-            nb = execute_notebook(path)
+            nb = execute_notebook(path, kernel_log=log)
             status, error = "ok", ""
-        except Exception as err:  # noqa: BLE001 - report every failure in the table, then exit non-zero
-            nb, status, error = None, "FAILED", f"{type(err).__name__}: {err}"
+        except NotebookFailed as err:
+            nb, status, error = err.nb, "FAILED", str(err)
+        except Exception as err:  # noqa: BLE001 - e.g. an unreadable file: report it in the table, go on
+            nb, status, error = None, "FAILED", f"{type(err).__name__}: {strip_ansi(str(err))}"
         seconds = time.perf_counter() - start
-        if nb is not None:
-            if store:
-                nbformat.write(nb, path)
-            else:
-                (build_dir / "notebooks").mkdir(parents=True, exist_ok=True)
-                (build_dir / "html").mkdir(parents=True, exist_ok=True)
-                nbformat.write(nb, build_dir / "notebooks" / path.name)
-                _write_html(nb, build_dir / "html" / (path.stem + ".html"))
-        results.append(RunResult(path.stem, status, seconds, error))
-        print(f"  {path.stem:<32} {status:<7} {seconds:7.1f} s", flush=True)
+        html = ""
+        if store and status == "ok":
+            nbformat.write(nb, path)
+        elif not store and nb is not None:
+            (build_dir / "notebooks").mkdir(parents=True, exist_ok=True)
+            (build_dir / "html").mkdir(parents=True, exist_ok=True)
+            nbformat.write(nb, build_dir / "notebooks" / path.name)
+            target = build_dir / "html" / (path.stem + ".html")
+            _write_html(nb, target)
+            html = _shown(target)
+        result = RunResult(path.stem, status, seconds, error, html, _shown(log))
+        results.append(result)
+        if report is not None:
+            report(result)
     return results
 
 
-def format_table(results: list[RunResult]) -> str:
-    """Plain-text table: notebook, status, seconds, and a total line."""
-    lines = [f"{'notebook':<32} {'status':<7} {'seconds':>8}", "-" * 49]
-    lines += [f"{r.name:<32} {r.status:<7} {r.seconds:8.1f}" for r in results]
-    lines.append("-" * 49)
+_WIDTHS = (32, 7, 8)
+_RULE = "-" * 84
+
+
+def table_header() -> str:
+    """The table's title line and rule."""
+    name, status, seconds = _WIDTHS
+    title = f"{'notebook':<{name}} {'status':<{status}} {'seconds':>{seconds}}  html"
+    return title + "\n" + _RULE
+
+
+def format_row(result: RunResult) -> str:
+    """One table row: notebook, status, seconds, HTML page."""
+    name, status, seconds = _WIDTHS
+    return f"{result.name:<{name}} {result.status:<{status}} {result.seconds:>{seconds}.1f}  {result.html}"
+
+
+def table_footer(results: list[RunResult]) -> str:
+    """The rule, the total line, and the full error of every failed notebook."""
+    name, status, seconds = _WIDTHS
     failed = sum(r.status != "ok" for r in results)
-    lines.append(f"{'total (' + str(len(results)) + ' notebooks, ' + str(failed) + ' failed)':<40} "
-                 f"{sum(r.seconds for r in results):8.1f}")
+    label = f"total ({len(results)} notebooks, {failed} failed)"
+    lines = [_RULE,
+             f"{label:<{name + status + 1}} {sum(r.seconds for r in results):>{seconds}.1f}"]
     for r in results:
         if r.error:
-            lines.append(f"\n{r.name} failed:\n{r.error[-3000:]}")
+            lines.append(f"\n{r.name} failed (kernel log: {r.log}):\n{r.error}")
     return "\n".join(lines)
+
+
+def format_table(results: list[RunResult]) -> str:
+    """The whole table: header, one row per notebook, total, then every failure's full error."""
+    return "\n".join([table_header(), *map(format_row, results), table_footer(results)])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -175,12 +278,12 @@ def main(argv: list[str] | None = None) -> int:
     if not paths:
         print("no notebooks found in", NOTEBOOK_DIR)
         return 1
-    print(f"Executing {len(paths)} notebook(s), COURSE_MODE={os.environ.get(config.MODE_ENV_VAR, 'auto')}")
-    results = run(paths, store=args.store)
-    print()
-    print(format_table(results))
-    if not args.store:
-        print(f"\nExecuted notebooks: {config.BUILD_DIR / 'notebooks'}   HTML: {config.BUILD_DIR / 'html'}")
+    where = "in place" if args.store else f"into {_shown(config.BUILD_DIR)}"
+    print(f"Executing {len(paths)} notebook(s) {where}, "
+          f"COURSE_MODE={os.environ.get(config.MODE_ENV_VAR) or 'auto'}", flush=True)
+    print(table_header(), flush=True)
+    results = run(paths, store=args.store, report=lambda r: print(format_row(r), flush=True))
+    print(table_footer(results))
     return 0 if all(r.status == "ok" for r in results) else 1
 
 

@@ -20,6 +20,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
+from .validation import check_array, check_float, check_positive_int
+
 # Past this many classes the numbers written in confusion-matrix cells become unreadable.
 _MAX_ANNOTATED_CLASSES = 20
 
@@ -39,12 +41,6 @@ def _grid(n: int, ncols: int, *, cell: float = 1.4, extra_height: float = 0.6) -
     return fig, flat[:n]
 
 
-def _check_positive_int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return int(value)
-
-
 def _label_text(label: Any, class_names: Sequence[str] | None) -> str:
     """The display name of one label: its class name when one is given, else the label itself."""
     if class_names is not None and isinstance(label, (int, np.integer)):
@@ -56,9 +52,7 @@ def _label_text(label: Any, class_names: Sequence[str] | None) -> str:
 
 def _as_images(images: Any, name: str = "images") -> np.ndarray:
     """Validate an image batch and return it as float in [0, 1], shape (N, H, W) or (N, H, W, 3)."""
-    arr = np.asarray(images)
-    if arr.ndim not in (3, 4):
-        raise ValueError(f"{name} must have shape (N, H, W) or (N, H, W, C), got shape {arr.shape}")
+    arr = check_array(images, name, ndim=(3, 4), layout="(N, H, W) or (N, H, W, C)")
     if arr.ndim == 4 and arr.shape[-1] not in (1, 3):
         raise ValueError(f"{name} must have 1 or 3 channels in the last axis, got shape {arr.shape}")
     if arr.shape[0] == 0:
@@ -121,10 +115,11 @@ def show_images(
         The matplotlib Figure, with one axes per image.
 
     Raises:
+        TypeError: images not numeric, or ncols not an int.
         ValueError: wrong shape, values outside [0, 1], len(labels) != N, or ncols < 1.
     """
     arr = _as_images(images)
-    ncols = _check_positive_int(ncols, "ncols")
+    ncols = check_positive_int(ncols, "ncols")
     n = arr.shape[0]
     if labels is not None:
         labels = list(labels) if isinstance(labels, (list, tuple)) else list(np.asarray(labels).reshape(-1))
@@ -161,12 +156,11 @@ def plot_kernels(kernels: Any, *, title: str | None = None, max_kernels: int = 6
         out one row per input channel.
 
     Raises:
+        TypeError: kernels not numeric, or max_kernels not an int.
         ValueError: kernels is not 4-D, or max_kernels < 1.
     """
-    w = np.asarray(kernels, dtype=np.float32)
-    if w.ndim != 4:
-        raise ValueError(f"kernels must have shape (KH, KW, C_in, C_out), got shape {w.shape}")
-    max_kernels = _check_positive_int(max_kernels, "max_kernels")
+    w = check_array(kernels, "kernels", ndim=4, layout="(KH, KW, C_in, C_out)").astype(np.float32)
+    max_kernels = check_positive_int(max_kernels, "max_kernels")
     kh, kw, c_in, c_out = w.shape
     if c_in == 3:
         n = min(c_out, max_kernels)
@@ -211,6 +205,7 @@ def plot_feature_maps(maps: Any, *, ncols: int = 8, title: str | None = None, ma
         The Figure, one axes per channel drawn; each map has its own colour scale (viridis).
 
     Raises:
+        TypeError: ncols or max_maps not an int.
         ValueError: maps is not (H, W, C) or (1, H, W, C); ncols or max_maps < 1.
     """
     a = np.asarray(maps, dtype=np.float32)
@@ -218,8 +213,8 @@ def plot_feature_maps(maps: Any, *, ncols: int = 8, title: str | None = None, ma
         a = a[0]
     if a.ndim != 3:
         raise ValueError(f"maps must have shape (H, W, C) for one image, got shape {np.asarray(maps).shape}")
-    ncols = _check_positive_int(ncols, "ncols")
-    max_maps = _check_positive_int(max_maps, "max_maps")
+    ncols = check_positive_int(ncols, "ncols")
+    max_maps = check_positive_int(max_maps, "max_maps")
     h, w_, c = a.shape
     n = min(c, max_maps)
     fig, axes = _grid(n, ncols)
@@ -314,8 +309,12 @@ def top_confusions(y_true: Any, y_pred: Any, *, class_names: Sequence[str] | Non
 
     Returns:
         A list of at most ``k`` tuples.
+
+    Raises:
+        TypeError: k not an int.
+        ValueError: k < 1, or as ``confusion_matrix``.
     """
-    k = _check_positive_int(k, "k")
+    k = check_positive_int(k, "k")
     num_classes = len(class_names) if class_names is not None else None
     counts = confusion_matrix(y_true, y_pred, num_classes=num_classes)
     np.fill_diagonal(counts, 0)
@@ -399,10 +398,11 @@ def show_misclassified(
         The Figure: one axes per image shown, or a single axes saying that nothing was misclassified.
 
     Raises:
+        TypeError: n not an int.
         ValueError: shapes disagree, or n < 1.
     """
     imgs = _as_images(x, "x")
-    n = _check_positive_int(n, "n")
+    n = check_positive_int(n, "n")
     t = _labels_1d(y_true, "y_true")
     p = _labels_1d(y_pred, "y_pred")
     if not (len(t) == len(p) == imgs.shape[0]):
@@ -480,7 +480,7 @@ def plot_array(a: Any, *, title: str | None = None, annotate: bool = True, fmt: 
 
 
 # ----------------------------------------------------------------------------------------------- inspection
-# Pictures for course_lib.inspect: heat maps over images, patch grids, filters changing during training.
+# Pictures for course_lib.visualize: heat maps over images, patch grids, filters changing during training.
 def _as_heatmap(heatmap: Any, name: str = "heatmap") -> np.ndarray:
     h = np.asarray(heatmap, dtype=np.float32)
     if h.ndim == 3 and h.shape[-1] == 1:
@@ -506,12 +506,6 @@ def _draw_heat(ax: Any, image: np.ndarray, heat: np.ndarray, alpha: float) -> An
                      interpolation="bilinear")
 
 
-def _check_alpha(alpha: Any) -> float:
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0.0 <= alpha <= 1.0:
-        raise ValueError(f"alpha must be a number in [0, 1], got {alpha!r}")
-    return float(alpha)
-
-
 def plot_heatmap_overlay(
     image: Any, heatmap: Any, *, title: str | None = None, alpha: float = 0.5, label: str = "relevance"
 ) -> Figure:
@@ -532,11 +526,12 @@ def plot_heatmap_overlay(
         The Figure: the image alone on the left, the overlay with its colour bar on the right.
 
     Raises:
+        TypeError: alpha not a number.
         ValueError: bad image or heat map shape, values outside [0, 1] in the image, alpha outside [0, 1].
     """
     img = _as_images(np.asarray(image)[None], "image")[0]
     heat = _as_heatmap(heatmap)
-    alpha = _check_alpha(alpha)
+    alpha = check_float(alpha, "alpha", minimum=0.0, maximum=1.0)
     fig, (left, right) = plt.subplots(1, 2, figsize=(6.4, 3.2))
     left.imshow(img, cmap="gray" if img.ndim == 2 else None, vmin=0.0, vmax=1.0, interpolation="nearest")
     left.set_title("image", fontsize=9)
@@ -573,10 +568,12 @@ def plot_attribution_grid(
         The Figure, N rows x (1 + number of methods) axes; column titles name the methods.
 
     Raises:
-        ValueError: a method without exactly N maps, a malformed map, len(row_labels) != N, or empty maps.
+        TypeError: alpha not a number.
+        ValueError: a method without exactly N maps, a malformed map, len(row_labels) != N, empty maps, or
+            alpha outside [0, 1].
     """
     imgs = _as_images(images)
-    alpha = _check_alpha(alpha)
+    alpha = check_float(alpha, "alpha", minimum=0.0, maximum=1.0)
     n = imgs.shape[0]
     if not isinstance(maps, Mapping) or not maps:
         raise ValueError("maps must be a non-empty dict: method name -> one heat map per image")
@@ -698,7 +695,7 @@ def plot_kernel_evolution(
 
     Args:
         snapshots: sequence of (KH, KW, C_in, C_out) kernels of the same layer (e.g.
-            ``inspect.KernelSnapshots(...).snapshots``).
+            ``visualize.KernelSnapshots(...).snapshots``).
         labels: one label per snapshot ("init", "epoch 1", ...), written left of each row.
         max_filters: the most filters (columns) drawn, the first ones.
         title: figure title.
@@ -707,6 +704,7 @@ def plot_kernel_evolution(
         The Figure, with one axes holding the mosaic; columns are labelled with the filter index.
 
     Raises:
+        TypeError: max_filters not an int.
         ValueError: no snapshots, snapshots of different shapes or not 4-D, a label count that does not
             match, or max_filters < 1.
     """
@@ -719,7 +717,7 @@ def plot_kernel_evolution(
         )
     if labels is not None and len(labels) != len(ws):
         raise ValueError(f"labels must have one entry per snapshot ({len(ws)}), got {len(labels)}")
-    max_filters = _check_positive_int(max_filters, "max_filters")
+    max_filters = check_positive_int(max_filters, "max_filters")
     stack = np.stack(ws)  # (S, KH, KW, C_in, C_out)
     n = min(stack.shape[-1], max_filters)
     colour = stack.shape[3] == 3

@@ -19,7 +19,9 @@ Conventions used for counting:
 - activations are the number of values a layer outputs for one example (the batch axis excluded).
 
 Functions accept an int for a square (or cubic) size or a tuple with one entry per spatial dimension; a tuple
-input gives a tuple result.
+input gives a tuple result. Arguments are checked by :mod:`course_lib.validation`, so a mistake gets the same
+error here as anywhere in the kit: a non-int size is a ``TypeError``, a non-positive one a ``ValueError``.
+``numpy_cnn`` takes its output sizes and padding from here (``conv_output_size``, ``resolve_padding``).
 """
 
 from __future__ import annotations
@@ -29,11 +31,23 @@ import numbers
 from collections.abc import Iterable
 from typing import Any
 
+from .validation import (
+    check_bool,
+    check_choice,
+    check_int,
+    check_int_tuple,
+    check_positive_int,
+    type_error,
+    value_error,
+)
+
 __all__ = [
     "PADDING_MODES",
     "conv_output_size",
     "same_padding",
     "same_pads",
+    "explicit_padding",
+    "resolve_padding",
     "conv_params",
     "conv_macs",
     "dense_params",
@@ -47,31 +61,8 @@ PADDING_MODES = ("same", "valid")
 
 
 # ----------------------------------------------------------------------------------------------------
-# validation helpers
+# how many spatial dimensions
 # ----------------------------------------------------------------------------------------------------
-def _check_int(name: str, value: Any, *, minimum: int) -> int:
-    """Return ``value`` as an int, or raise TypeError/ValueError naming ``name`` and what was received."""
-    # bool is an int subclass, but kernel=True is always a mistake.
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
-    value = int(value)
-    if value < minimum:
-        kind = {0: "a non-negative int", 1: "a positive int"}.get(minimum, f"an int >= {minimum}")
-        raise ValueError(f"{name} must be {kind}, got {value}")
-    return value
-
-
-def _as_tuple(name: str, value: Any, ndim: int, *, minimum: int) -> tuple[int, ...]:
-    """Broadcast an int to ``ndim`` entries, or check that a tuple/list has ``ndim`` valid entries."""
-    if isinstance(value, (tuple, list)):
-        if len(value) != ndim:
-            raise ValueError(
-                f"{name} must have {ndim} entries (one per spatial dimension), got {tuple(value)!r}"
-            )
-        return tuple(_check_int(f"{name}[{i}]", v, minimum=minimum) for i, v in enumerate(value))
-    return (_check_int(name, value, minimum=minimum),) * ndim
-
-
 def _ndim_of(*values: Any, default: int | None = None) -> int | None:
     """Spatial dimensions implied by the first tuple among ``values`` (``default`` when all are ints)."""
     for v in values:
@@ -82,35 +73,115 @@ def _ndim_of(*values: Any, default: int | None = None) -> int | None:
     return default
 
 
-def _padding_pair(name: str, value: Any) -> tuple[int, int]:
+def _sizes(ndim: int | None, **sizes: Any) -> list[tuple[int, ...]]:
+    """Each named size as a tuple of positive ints; ``ndim=None`` (no tuple anywhere) expects plain ints."""
+    if ndim is None:
+        return [(check_positive_int(value, name),) for name, value in sizes.items()]
+    return [check_int_tuple(value, name, ndim, minimum=1) for name, value in sizes.items()]
+
+
+# ----------------------------------------------------------------------------------------------------
+# padding
+# ----------------------------------------------------------------------------------------------------
+def _padding_pair(value: Any, name: str) -> tuple[int, int]:
     """One dimension's padding as (before, after): an int p means (p, p)."""
     if isinstance(value, (tuple, list)):
         if len(value) != 2:
-            raise ValueError(f"{name} must be an int or a (before, after) pair, got {tuple(value)!r}")
-        return (_check_int(f"{name}[0]", value[0], minimum=0), _check_int(f"{name}[1]", value[1], minimum=0))
-    p = _check_int(name, value, minimum=0)
+            raise value_error(name, "a non-negative int or a (before, after) pair", tuple(value))
+        return (check_int(value[0], f"{name}[0]", minimum=0), check_int(value[1], f"{name}[1]", minimum=0))
+    p = check_int(value, name, minimum=0)
     return (p, p)
 
 
-def _check_padding_string(padding: str) -> str:
-    mode = padding.lower()
-    if mode not in PADDING_MODES:
-        raise ValueError(f"padding must be an int, 'same' or 'valid', got {padding!r}")
-    return mode
+def explicit_padding(padding, ndim, *, name="padding"):
+    """Zeros ``(before, after)`` on each spatial dimension, from a padding given as numbers.
+
+    Args:
+        padding: a non-negative int (every side), or a tuple with one entry per dimension, each an int or a
+            ``(before, after)`` pair (``ZeroPadding2D``'s format: ``(1, 2)``, ``((1, 2), (0, 1))``). With
+            ``ndim=1`` a pair of ints is read as ``(before, after)``.
+        ndim: number of spatial dimensions (int >= 1).
+        name: the argument's name in error messages (``"pad"`` in ``numpy_cnn``).
+
+    Returns:
+        A tuple of ``ndim`` pairs ``(before, after)``.
+
+    Raises:
+        TypeError: padding (or an entry) is neither an int nor a tuple.
+        ValueError: a negative entry, or the wrong number of entries.
+    """
+    ndim = check_positive_int(ndim, "ndim")
+    if isinstance(padding, (tuple, list)):
+        if ndim == 1 and len(padding) == 2 and not any(isinstance(p, (tuple, list)) for p in padding):
+            return (_padding_pair(padding, name),)
+        if len(padding) != ndim:
+            expected = (f"a non-negative int or {ndim} entries (one per spatial dimension), each an int or "
+                        "a (before, after) pair")
+            raise value_error(name, expected, tuple(padding))
+        return tuple(_padding_pair(p, f"{name}[{i}]" if ndim > 1 else name) for i, p in enumerate(padding))
+    return (_padding_pair(padding, name),) * ndim
 
 
-# ----------------------------------------------------------------------------------------------------
-# output size and padding
-# ----------------------------------------------------------------------------------------------------
-def _output_size_1d(n: int, k: int, s: int, padding: Any, strict: bool, where: str) -> int:
+def resolve_padding(padding, size, kernel, stride=1, *, name="padding"):
+    """Zeros ``(before, after)`` on each spatial dimension, for any spelling of padding.
+
+    Args:
+        padding: as :func:`explicit_padding`, or ``"valid"`` (no zeros) or ``"same"`` (TensorFlow's split,
+            :func:`same_pads`, one dimension at a time); strings are case-insensitive.
+        size: input size, an int or a tuple ``(h, w, ...)``.
+        kernel: window size, an int or a tuple.
+        stride: step, an int or a tuple.
+        name: the argument's name in error messages.
+
+    Returns:
+        A tuple with one ``(before, after)`` pair per spatial dimension (one pair when every size is an int).
+
+    Raises:
+        TypeError / ValueError: a size that is not a positive int, sizes of different lengths, an unknown
+            padding string, or malformed padding (see :func:`explicit_padding`).
+    """
+    ndim = _ndim_of(size, kernel, stride, default=None)
+    ns, ks, ss = _sizes(ndim, size=size, kernel=kernel, stride=stride)
+    ndim = len(ns)
     if isinstance(padding, str):
-        mode = _check_padding_string(padding)
-        if mode == "same":
-            # Keras/TF choose the padding so that exactly ceil(n / s) windows fit; nothing can fail to fit.
-            return -(-n // s)
-        before = after = 0
-    else:
-        before, after = _padding_pair("padding" + where, padding)
+        if check_choice(padding, name, PADDING_MODES, ignore_case=True) == "valid":
+            return ((0, 0),) * ndim
+        return tuple(same_pads(n, k, s) for n, k, s in zip(ns, ks, ss))
+    return explicit_padding(padding, ndim, name=name)
+
+
+def same_pads(size, kernel, stride=1):
+    """TensorFlow's "same" padding along one axis, as ``(before, after)`` zeros.
+
+    "same" means the output has ``ceil(size / stride)`` positions. The padding needed for that,
+    ``max((out - 1) * stride + kernel - size, 0)``, is split with the odd zero, when there is one, after the
+    input (bottom/right); so with stride 2 Keras often pads asymmetrically (n=8, k=3, s=2 gives (0, 1)).
+
+    Args:
+        size: input length along the axis (int >= 1).
+        kernel: window length, dilation included (int >= 1).
+        stride: step (int >= 1).
+
+    Returns:
+        ``(pad_before, pad_after)``.
+
+    Raises:
+        TypeError / ValueError: an argument that is not a positive int.
+    """
+    size = check_positive_int(size, "size")
+    kernel = check_positive_int(kernel, "kernel")
+    stride = check_positive_int(stride, "stride")
+    out = -(-size // stride)  # ceil(size / stride), in integers
+    total = max((out - 1) * stride + kernel - size, 0)
+    return total // 2, total - total // 2
+
+
+# ----------------------------------------------------------------------------------------------------
+# output size
+# ----------------------------------------------------------------------------------------------------
+def _output_size_1d(n: int, k: int, s: int, pads: tuple[int, int], strict: bool, where: str) -> int:
+    """``floor((n + before + after - k) / s) + 1``: the one place the output-size formula is written."""
+    before, after = pads
     padded = n + before + after
     pad_text = f"2*{before}" if before == after else f"{before} + {after}"
     if k > padded:
@@ -159,37 +230,23 @@ def conv_output_size(n, kernel, stride=1, padding=0, *, strict=False):
 
     Reference: Dumoulin and Visin, "A guide to convolution arithmetic for deep learning", arXiv:1603.07285.
     """
+    # With int sizes, a tuple of two ints is one (before, after) pair; otherwise padding has one entry per
+    # dimension.
     scalar_pair = (
         isinstance(padding, (tuple, list))
         and not any(isinstance(v, (tuple, list)) for v in (n, kernel, stride, *padding))
     )
-    # With int sizes, a tuple of two ints is one (before, after) pair; otherwise padding has one entry per
-    # dimension.
     ndim = _ndim_of(n, kernel, stride, None if scalar_pair else padding, default=None)
-    if ndim is None:  # everything scalar: a 1-D answer
-        if not isinstance(padding, (str, tuple, list)):
-            padding = _check_int("padding", padding, minimum=0)
-        return _output_size_1d(
-            _check_int("n", n, minimum=1), _check_int("kernel", kernel, minimum=1),
-            _check_int("stride", stride, minimum=1), padding, strict, "",
-        )
-    ns = _as_tuple("n", n, ndim, minimum=1)
-    ks = _as_tuple("kernel", kernel, ndim, minimum=1)
-    ss = _as_tuple("stride", stride, ndim, minimum=1)
-    if isinstance(padding, str):
-        pads: tuple[Any, ...] = (padding,) * ndim
-    elif isinstance(padding, (tuple, list)):
-        if len(padding) != ndim:
-            raise ValueError(
-                f"padding must have {ndim} entries (one per spatial dimension), got {tuple(padding)!r}"
-            )
-        pads = tuple(padding)
-    else:
-        pads = (_check_int("padding", padding, minimum=0),) * ndim
-    return tuple(
-        _output_size_1d(ns[i], ks[i], ss[i], pads[i], strict, f"[{i}]" if ndim > 1 else "")
-        for i in range(ndim)
+    dims = ndim or 1  # everything scalar: a 1-D answer, returned as an int
+    ns, ks, ss = _sizes(ndim, n=n, kernel=kernel, stride=stride)
+    pads = resolve_padding(padding, ns, ks, ss)
+    # "same" padding is chosen so that the windows fit: there is nothing for strict to catch.
+    strict = strict and not (isinstance(padding, str) and padding.lower() == "same")
+    out = tuple(
+        _output_size_1d(ns[i], ks[i], ss[i], pads[i], strict, f"[{i}]" if dims > 1 else "")
+        for i in range(dims)
     )
+    return out if ndim else out[0]
 
 
 def same_padding(kernel, *, asymmetric=False):
@@ -223,35 +280,9 @@ def same_padding(kernel, *, asymmetric=False):
         return (k - 1) // 2
 
     if isinstance(kernel, (tuple, list)):
-        ks = _as_tuple("kernel", kernel, len(kernel), minimum=1)
+        ks = check_int_tuple(kernel, "kernel", len(kernel), minimum=1)
         return tuple(one(k, f"[{i}]") for i, k in enumerate(ks))
-    return one(_check_int("kernel", kernel, minimum=1), "")
-
-
-def same_pads(size, kernel, stride=1):
-    """TensorFlow's "same" padding along one axis, as ``(before, after)`` zeros.
-
-    "same" means the output has ``ceil(size / stride)`` positions. The padding needed for that,
-    ``max((out - 1) * stride + kernel - size, 0)``, is split with the odd zero, when there is one, after the
-    input (bottom/right); so with stride 2 Keras often pads asymmetrically (n=8, k=3, s=2 gives (0, 1)).
-
-    Args:
-        size: input length along the axis (int >= 1).
-        kernel: window length, dilation included (int >= 1).
-        stride: step (int >= 1).
-
-    Returns:
-        ``(pad_before, pad_after)``.
-
-    Raises:
-        TypeError / ValueError: an argument that is not a positive int.
-    """
-    size = _check_int("size", size, minimum=1)
-    kernel = _check_int("kernel", kernel, minimum=1)
-    stride = _check_int("stride", stride, minimum=1)
-    out = -(-size // stride)
-    total = max((out - 1) * stride + kernel - size, 0)
-    return total // 2, total - total // 2
+    return one(check_positive_int(kernel, "kernel"), "")
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -275,12 +306,11 @@ def conv_params(kernel, in_channels, filters, *, bias=True, ndim=2):
     Raises:
         TypeError / ValueError: a size that is not a positive int.
     """
-    ndim = _check_int("ndim", ndim, minimum=1)
-    ks = _as_tuple("kernel", kernel, _ndim_of(kernel, default=ndim), minimum=1)
-    c_in = _check_int("in_channels", in_channels, minimum=1)
-    c_out = _check_int("filters", filters, minimum=1)
-    if not isinstance(bias, bool):
-        raise TypeError(f"bias must be a bool, got {type(bias).__name__} {bias!r}")
+    ndim = check_positive_int(ndim, "ndim")
+    ks = check_int_tuple(kernel, "kernel", _ndim_of(kernel, default=ndim), minimum=1)
+    c_in = check_positive_int(in_channels, "in_channels")
+    c_out = check_positive_int(filters, "filters")
+    bias = check_bool(bias, "bias")
     return math.prod(ks) * c_in * c_out + (c_out if bias else 0)
 
 
@@ -303,10 +333,10 @@ def conv_macs(input_hw, kernel, in_channels, filters, stride=1, padding=0):
         TypeError / ValueError: as :func:`conv_output_size`, and for non-positive channel counts.
     """
     ndim = _ndim_of(input_hw, kernel, stride, default=2)
-    ns = _as_tuple("input_hw", input_hw, ndim, minimum=1)
-    ks = _as_tuple("kernel", kernel, ndim, minimum=1)
-    c_in = _check_int("in_channels", in_channels, minimum=1)
-    c_out = _check_int("filters", filters, minimum=1)
+    ns = check_int_tuple(input_hw, "input_hw", ndim, minimum=1)
+    ks = check_int_tuple(kernel, "kernel", ndim, minimum=1)
+    c_in = check_positive_int(in_channels, "in_channels")
+    c_out = check_positive_int(filters, "filters")
     out = conv_output_size(ns, ks, stride, padding)
     return math.prod(out) * c_out * math.prod(ks) * c_in
 
@@ -325,10 +355,9 @@ def dense_params(in_features, units, *, bias=True):
     Raises:
         TypeError / ValueError: a size that is not a positive int.
     """
-    n_in = _check_int("in_features", in_features, minimum=1)
-    n_out = _check_int("units", units, minimum=1)
-    if not isinstance(bias, bool):
-        raise TypeError(f"bias must be a bool, got {type(bias).__name__} {bias!r}")
+    n_in = check_positive_int(in_features, "in_features")
+    n_out = check_positive_int(units, "units")
+    bias = check_bool(bias, "bias")
     return n_in * n_out + (n_out if bias else 0)
 
 
@@ -338,7 +367,7 @@ def dense_macs(in_features, units):
     Raises:
         TypeError / ValueError: a size that is not a positive int.
     """
-    return _check_int("in_features", in_features, minimum=1) * _check_int("units", units, minimum=1)
+    return check_positive_int(in_features, "in_features") * check_positive_int(units, "units")
 
 
 def activation_memory(shape, *, bytes_per_value=4):
@@ -359,9 +388,9 @@ def activation_memory(shape, *, bytes_per_value=4):
     if isinstance(shape, numbers.Integral) and not isinstance(shape, bool):
         shape = (shape,)
     if not isinstance(shape, (tuple, list)):
-        raise TypeError(f"shape must be a tuple of ints, got {type(shape).__name__} {shape!r}")
-    dims = tuple(_check_int(f"shape[{i}]", d, minimum=1) for i, d in enumerate(shape))
-    return math.prod(dims) * _check_int("bytes_per_value", bytes_per_value, minimum=1)
+        raise type_error("shape", "a tuple of positive ints", shape)
+    dims = tuple(check_positive_int(d, f"shape[{i}]") for i, d in enumerate(shape))
+    return math.prod(dims) * check_positive_int(bytes_per_value, "bytes_per_value")
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -369,11 +398,13 @@ def activation_memory(shape, *, bytes_per_value=4):
 # ----------------------------------------------------------------------------------------------------
 def _layer_pairs(layers: Any) -> list[tuple[Any, Any]]:
     if isinstance(layers, (str, bytes)) or not isinstance(layers, Iterable):
-        raise TypeError(f"layers must be a sequence of (kernel, stride) pairs, got {type(layers).__name__}")
+        raise type_error("layers", "a sequence of (kernel, stride) pairs", layers)
     pairs = []
     for i, layer in enumerate(layers):
-        if not isinstance(layer, (tuple, list)) or len(layer) != 2:
-            raise ValueError(f"layers[{i}] must be a (kernel, stride) pair, got {layer!r}")
+        if not isinstance(layer, (tuple, list)):
+            raise type_error(f"layers[{i}]", "a (kernel, stride) pair", layer)
+        if len(layer) != 2:
+            raise value_error(f"layers[{i}]", "a (kernel, stride) pair", tuple(layer))
         pairs.append((layer[0], layer[1]))
     return pairs
 
@@ -413,8 +444,8 @@ def receptive_field_steps(layers):
         return tuple(values) if ndim else values[0]
 
     for i, (kernel, stride) in enumerate(pairs):
-        ks = _as_tuple(f"layers[{i}] kernel", kernel, dims, minimum=1)
-        ss = _as_tuple(f"layers[{i}] stride", stride, dims, minimum=1)
+        ks = check_int_tuple(kernel, f"layers[{i}] kernel", dims, minimum=1)
+        ss = check_int_tuple(stride, f"layers[{i}] stride", dims, minimum=1)
         rf = [r + (k - 1) * j for r, k, j in zip(rf, ks, jump)]
         jump = [j * s for j, s in zip(jump, ss)]
         steps.append({"kernel": pack(list(ks)), "stride": pack(list(ss)), "rf": pack(rf), "jump": pack(jump)})
@@ -429,16 +460,13 @@ def receptive_field(layers):
     network see the whole image with few layers.
 
     Args:
-        layers: a sequence of ``(kernel, stride)`` pairs, ints or ``(h, w)`` tuples, first layer first.
+        layers: ``(kernel, stride)`` pairs, first layer first, as for :func:`receptive_field_steps`.
 
     Returns:
         The receptive field (int, or tuple per dimension when any size is a tuple); 1 for an empty stack.
 
     Raises:
-        TypeError / ValueError: a malformed pair, a non-positive kernel or stride.
-
-    Reference: Araujo, Norris and Sim, "Computing Receptive Fields of Convolutional Neural Networks",
-        Distill 2019.
+        TypeError / ValueError: as :func:`receptive_field_steps` (same reference).
     """
     steps = receptive_field_steps(layers)
     if not steps:

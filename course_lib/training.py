@@ -1,8 +1,9 @@
 """Training helpers: the papers' optimisation recipes as data, compile/fit wrappers, augmentation, accuracy.
 
     >>> from course_lib import models, training
-    >>> model = training.build_and_compile("cifar_resnet20", recipe="resnet_cifar")
-    >>> history = training.fit(model, (x_train, y_train), epochs=2, validation=(x_val, y_val),
+    >>> recipe = training.get_recipe("resnet_cifar")
+    >>> model = training.build_and_compile("cifar_resnet20", recipe=recipe)
+    >>> history = training.fit(model, (x_train, y_train), recipe=recipe, epochs=2, validation=(x_val, y_val),
     ...                        augment=training.augmentation(flip=True, crop_padding=4))
     >>> training.evaluate_accuracy(model, (x_test, y_test))
 
@@ -14,6 +15,12 @@ the SGD recipes here do (``SGDWithL2``). Keras' own ``weight_decay=`` argument i
 times more weakly for the same lambda; it is used for the Adam-based recipe ("adamw") where that is the point.
 Only kernels (variables with two or more dimensions) are decayed; biases and BatchNorm scales/shifts are not,
 as in the reference Caffe/Torch code.
+
+A recipe acts twice: ``compile_model`` builds its optimizer (and a ``"steps"`` schedule, which lives in the
+optimizer), and ``fit`` adds the callbacks of its other schedules and takes its batch size. ``fit`` is told
+the recipe explicitly (``recipe=``): nothing is stored on the model, so a model from
+``keras.models.clone_model`` or ``keras.models.load_model`` trains exactly as the original when given the same
+recipe.
 """
 
 from __future__ import annotations
@@ -28,6 +35,14 @@ import numpy as np
 from keras import ops
 
 from . import config
+from .validation import (
+    check_bool,
+    check_choice,
+    check_float,
+    check_int,
+    check_positive_int,
+    value_error,
+)
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -57,6 +72,8 @@ class Recipe:
         every_epochs: period of ``"epoch_decay"``.
         epochs: the paper's training length in epochs, if it states one.
         iterations: the paper's training length in iterations, if it states one.
+        monitor: what a ``"plateau"`` schedule watches on the validation data: ``"accuracy"`` (the papers
+            watched the validation error) or ``"loss"``. Without validation data the training loss is used.
         reference: where the numbers come from.
         notes: what the paper leaves open and what was chosen.
     """
@@ -76,6 +93,7 @@ class Recipe:
     every_epochs: int | None = None
     epochs: int | None = None
     iterations: int | None = None
+    monitor: str = "accuracy"
     reference: str = ""
     notes: str = ""
 
@@ -143,7 +161,7 @@ def get_recipe(recipe: str | Recipe, **overrides) -> Recipe:
     elif isinstance(recipe, str) and recipe in RECIPES:
         base = RECIPES[recipe]
     else:
-        raise ValueError(f"recipe must be a Recipe or one of {', '.join(RECIPES)}; got {recipe!r}")
+        raise value_error("recipe", f"a Recipe or one of {', '.join(RECIPES)}", recipe)
     fields = {f.name for f in dataclasses.fields(Recipe)}
     unknown = sorted(set(overrides) - fields)
     if unknown:
@@ -180,9 +198,7 @@ class SGDWithL2(keras.optimizers.SGD):
         kwargs.pop("weight_decay", None)
         super().__init__(learning_rate=learning_rate, momentum=float(momentum), nesterov=nesterov, name=name,
                          **kwargs)
-        if isinstance(l2, bool) or not isinstance(l2, (int, float)) or l2 < 0:
-            raise ValueError(f"l2 must be a float >= 0, got {l2!r}")
-        self.l2 = float(l2)
+        self.l2 = check_float(l2, "l2", minimum=0.0)
 
     def update_step(self, gradient, variable, learning_rate):
         if self.l2 and len(variable.shape) >= 2:
@@ -263,10 +279,15 @@ def compile_model(
     aux_weight: float = 0.3,
     **compile_kwargs,
 ) -> keras.Model:
-    """Compile ``model`` with a paper's recipe (optimizer, decay, schedule); remember the recipe for ``fit``.
+    """Compile ``model`` with a paper's recipe: its optimizer, weight decay and (``"steps"``) schedule.
 
-    A model with auxiliary outputs (``googlenet(aux_logits=True)``) gets the same loss on every output,
-    weighted 1 for ``predictions`` and ``aux_weight`` for the others, and metrics on ``predictions`` only.
+    This is the kit's one place that compiles a model with auxiliary outputs (``googlenet(aux_logits=True)``):
+    the same loss on every output, weighted 1 for ``predictions`` and ``aux_weight`` for the others (0.3 in
+    the GoogLeNet paper, Section 5), and metrics on ``predictions`` only.
+
+    Nothing is stored on the model: give ``fit`` the same recipe (``fit(model, data, recipe=...)``) for its
+    plateau or epoch schedule and batch size. With overrides, build the recipe once and pass it to both:
+    ``r = get_recipe("alexnet", learning_rate=0.05)``.
 
     Args:
         model: a Keras model (built inside ``strategy.scope()`` if you train with a strategy).
@@ -278,10 +299,10 @@ def compile_model(
         **compile_kwargs: passed to ``model.compile``.
 
     Returns:
-        The same model, compiled; ``model.course_recipe`` holds the ``Recipe``.
+        The same model, compiled.
 
     Raises:
-        ValueError: unknown recipe or bad override.
+        ValueError: unknown recipe or bad override, or a multi-output model without a ``predictions`` output.
     """
     r = get_recipe(recipe, learning_rate=learning_rate, momentum=momentum, weight_decay=weight_decay,
                    boundaries=tuple(boundaries) if boundaries is not None else None)
@@ -290,13 +311,13 @@ def compile_model(
         from .models.googlenet import aux_loss_weights
 
         names = model.output_names
+        if "predictions" not in names:
+            raise ValueError(f"a model with several outputs needs one named 'predictions', got {names}")
         compile_kwargs.setdefault("loss_weights", aux_loss_weights(model, aux_weight))
         model.compile(optimizer=optimizer, loss={n: loss for n in names},
-                      metrics={"predictions": list(metrics)} if "predictions" in names else None,
-                      **compile_kwargs)
+                      metrics={"predictions": list(metrics)}, **compile_kwargs)
     else:
         model.compile(optimizer=optimizer, loss=loss, metrics=list(metrics), **compile_kwargs)
-    model.course_recipe = r
     return model
 
 
@@ -346,7 +367,7 @@ def build_and_compile(
     Args:
         builder: a model name for ``models.get_model`` or a callable returning a model.
         strategy: None (no distribution), a ``make_strategy`` kind, or a ``tf.distribute.Strategy``.
-        recipe: passed to ``compile_model``.
+        recipe: passed to ``compile_model`` (give ``fit`` the same one).
         compile_kwargs: other ``compile_model`` keywords.
         **builder_kwargs: passed to the builder (``num_classes=``, ``input_shape=``, ...).
 
@@ -443,12 +464,13 @@ def augmentation(
         A ``keras.Sequential`` mapping ``(batch, h, w, c)`` to the same shape.
 
     Raises:
-        ValueError: a negative amount.
+        TypeError / ValueError: a flag that is not a bool, or a negative amount.
     """
-    for arg, value in (("crop_padding", crop_padding), ("rotation", rotation), ("zoom", zoom),
-                       ("contrast", contrast)):
-        if value < 0:
-            raise ValueError(f"{arg} must be >= 0, got {value}")
+    flip = check_bool(flip, "flip")
+    crop_padding = check_int(crop_padding, "crop_padding", minimum=0)
+    rotation = check_float(rotation, "rotation", minimum=0.0)
+    zoom = check_float(zoom, "zoom", minimum=0.0)
+    contrast = check_float(contrast, "contrast", minimum=0.0)
 
     def seed_for(i):
         return None if seed is None else seed + i
@@ -493,23 +515,57 @@ def _split(data, what: str):
     raise TypeError(f"{what} must be an (x, y) pair or a tf.data.Dataset, got {type(data).__name__}")
 
 
-def _monitor(model: keras.Model, has_validation: bool) -> tuple[str, str]:
-    """The quantity a plateau schedule watches: validation accuracy where there is one, else a loss."""
-    compiled = str(model.get_compile_config() or {})
-    if has_validation and "accuracy" in compiled:
-        key = "predictions_accuracy" if _is_multi_output(model) else "accuracy"
-        return f"val_{key}", "max"
-    return ("val_loss" if has_validation else "loss"), "min"
+def _monitor(model: keras.Model, recipe: Recipe, has_validation: bool) -> tuple[str, str]:
+    """The log key a plateau schedule watches, and whether it should go up or down.
+
+    Decided from the recipe (``monitor``), whether there is validation data, and the model's outputs (Keras
+    prefixes the metric of a multi-output model with the output's name); never from the compile config.
+    """
+    quantity = check_choice(recipe.monitor, "recipe.monitor", ("accuracy", "loss"))
+    if not has_validation or quantity == "loss":
+        return ("val_loss" if has_validation else "loss"), "min"
+    key = f"predictions_{quantity}" if _is_multi_output(model) else quantity
+    return f"val_{key}", "max"
+
+
+class PlateauSchedule(keras.callbacks.ReduceLROnPlateau):
+    """``ReduceLROnPlateau`` that stops with a clear error when the quantity it watches is not logged.
+
+    Keras' own callback only warns and never lowers the rate, which would silently drop a paper's schedule
+    (for instance when the model was compiled without the accuracy metric).
+    """
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None and self.monitor not in logs:
+            raise ValueError(
+                f"the plateau schedule watches {self.monitor!r}, which training does not log (logged: "
+                f"{', '.join(sorted(logs))}); compile with metrics=['accuracy'] or use a recipe with "
+                "monitor='loss'"
+            )
+        super().on_epoch_end(epoch, logs)
 
 
 def recipe_callbacks(model: keras.Model, recipe: Recipe | None, *, has_validation: bool) -> list:
-    """The callbacks a recipe's schedule needs (``ReduceLROnPlateau`` or an epoch-based scheduler)."""
+    """The callbacks a recipe's schedule needs during ``fit``.
+
+    Args:
+        model: the model being trained (its number of outputs names the watched metric).
+        recipe: a ``Recipe``, or None for no schedule.
+        has_validation: whether ``fit`` has validation data.
+
+    Returns:
+        ``[PlateauSchedule]`` for ``"plateau"``, ``[LearningRateScheduler]`` for ``"epoch_decay"``, and ``[]``
+        for no schedule or ``"steps"`` (that one lives in the optimizer, see ``make_optimizer``).
+
+    Raises:
+        ValueError: an unknown schedule or monitor in the recipe.
+    """
     if recipe is None or recipe.schedule in (None, "steps"):
         return []
     if recipe.schedule == "plateau":
-        monitor, mode = _monitor(model, has_validation)
-        return [keras.callbacks.ReduceLROnPlateau(monitor=monitor, mode=mode, factor=recipe.lr_factor,
-                                                  patience=recipe.patience, verbose=0)]
+        monitor, mode = _monitor(model, recipe, has_validation)
+        return [PlateauSchedule(monitor=monitor, mode=mode, factor=recipe.lr_factor, patience=recipe.patience,
+                                verbose=0)]
     if recipe.schedule == "epoch_decay":
         base, factor, every = recipe.learning_rate, recipe.lr_factor, recipe.every_epochs
 
@@ -534,14 +590,17 @@ def _pipeline(model, x, y, *, batch_size, augment, shuffle, seed):
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
+_REQUIRED: Any = object()  # fit's recipe has no default: forgetting it would silently drop a schedule
+
+
 def fit(
     model: keras.Model,
     data,
     *,
     epochs: int,
+    recipe: str | Recipe | None = _REQUIRED,
     batch_size: int | None = None,
     validation=None,
-    recipe: str | Recipe | None = None,
     verbose: int | None = None,
     callbacks: Sequence[keras.callbacks.Callback] = (),
     augment: keras.layers.Layer | None = None,
@@ -551,15 +610,17 @@ def fit(
     """Train a compiled model, adding the callbacks its recipe's schedule needs.
 
     Args:
-        model: compiled (``compile_model`` remembers the recipe; a model built in ``strategy.scope()`` trains
-            on all the strategy's devices, with ``batch_size`` the global batch).
+        model: compiled (with ``compile_model``; a model built in ``strategy.scope()`` trains on all the
+            strategy's devices, with ``batch_size`` the global batch).
         data: ``(x, y)`` arrays (``x`` ``(n, h, w, c)``, ``y`` ``(n,)`` integer labels or ``(n, k)``
             one-hot) or a batched ``tf.data.Dataset`` of such pairs.
         epochs: number of passes over ``data`` (>= 1).
-        batch_size: for array data; default the recipe's (128 when there is none).
+        recipe: required: the recipe the model was compiled with (a key of ``RECIPES`` or a ``Recipe``): its
+            plateau or epoch schedule becomes a callback and its batch size is the default. ``None`` trains
+            with the optimizer alone (no schedule callback) and needs ``batch_size`` for array data.
+        batch_size: for array data; default the recipe's.
         validation: None, ``(x_val, y_val)``, a fraction in (0, 1) held out from array ``data`` (the last
             samples, as Keras does), or a ``tf.data.Dataset``.
-        recipe: override the recipe remembered by ``compile_model`` (only its schedule matters here).
         verbose: Keras verbosity; default 0 in quick mode and 2 (one line per epoch) in full mode.
         callbacks: extra Keras callbacks.
         augment: a layer applied to each training batch with ``training=True`` (see ``augmentation``).
@@ -570,15 +631,24 @@ def fit(
         The ``keras.callbacks.History`` (``history.history["loss"]`` ...).
 
     Raises:
-        ValueError / TypeError: bad epochs, batch size, validation or data.
+        TypeError: no ``recipe`` given, or an argument of the wrong type.
+        ValueError: bad epochs, batch size, recipe, validation or data; array data with neither a recipe nor
+            a batch size.
     """
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"epochs must be a positive int, got {epochs!r}")
-    rec = get_recipe(recipe) if recipe is not None else getattr(model, "course_recipe", None)
-    if batch_size is None:
-        batch_size = rec.batch_size if rec is not None else 128
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    if recipe is _REQUIRED:
+        raise TypeError(
+            "fit needs recipe=: the recipe the model was compiled with (its schedule and batch size), e.g. "
+            "fit(model, data, recipe='alexnet', ...), or recipe=None to train without a schedule"
+        )
+    epochs = check_positive_int(epochs, "epochs")
+    rec = get_recipe(recipe) if recipe is not None else None
+    if batch_size is None and rec is not None:
+        batch_size = rec.batch_size
+    if batch_size is None and not _is_dataset(data):
+        raise ValueError("batch_size is needed for array data when recipe=None (a recipe supplies its own)")
+    if batch_size is not None:
+        batch_size = check_positive_int(batch_size, "batch_size")
+    shuffle = check_bool(shuffle, "shuffle")
     if verbose is None:
         verbose = 0 if config.is_quick() else 2
 
@@ -589,8 +659,8 @@ def fit(
     else:
         x, y = _split(data, "data")
         if isinstance(validation, float):
-            if not 0 < validation < 1:
-                raise ValueError(f"validation as a fraction must be in (0, 1), got {validation}")
+            check_float(validation, "validation", minimum=0.0, maximum=1.0, include_minimum=False,
+                        include_maximum=False)
             cut = int(round(len(x) * (1 - validation)))
             x, y, validation = x[:cut], y[:cut], (x[cut:], y[cut:])
         if augment is not None:
@@ -627,10 +697,10 @@ def evaluate_accuracy(model: keras.Model, data, *, batch_size: int = 256, top_k:
         Accuracy in [0, 1] as a Python float.
 
     Raises:
-        ValueError: top_k < 1 or no samples.
+        TypeError / ValueError: top_k or batch_size not a positive int; no samples.
     """
-    if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
-        raise ValueError(f"top_k must be a positive int, got {top_k!r}")
+    top_k = check_positive_int(top_k, "top_k")
+    batch_size = check_positive_int(batch_size, "batch_size")
     index = model.output_names.index("predictions") if _is_multi_output(model) else 0
 
     def scores_of(x):

@@ -39,7 +39,8 @@ __all__ = [
 
 def describe(value: Any) -> str:
     """How a received value is shown in messages: its type name and its repr (``float 1.5``)."""
-    text = repr(value)
+    # NumPy 2 writes its scalars as np.float64(3.0); the type name already says float64, so show 3.0.
+    text = repr(value.item() if _is_numpy_scalar(value) else value)
     if len(text) > 80:  # an array or a long list: the type and the start are enough to recognise it
         text = text[:77] + "..."
     return f"{type(value).__name__} {text}"
@@ -53,6 +54,11 @@ def type_error(name: str, expected: str, value: Any) -> TypeError:
 def value_error(name: str, expected: str, value: Any) -> ValueError:
     """The kit's ValueError: ``"<name> must be <expected>, got <value>"``."""
     return ValueError(f"{name} must be {expected}, got {value!r}")
+
+
+def _is_numpy_scalar(value: Any) -> bool:
+    # Duck-typed so that this module never imports NumPy: NumPy's scalar types live in the numpy module.
+    return type(value).__module__ == "numpy" and getattr(value, "ndim", None) == 0 and hasattr(value, "item")
 
 
 def _is_int(value: Any) -> bool:
@@ -154,7 +160,8 @@ def check_probability(value: Any, name: str, *, include_one: bool = False) -> fl
 
 def check_bool(value: Any, name: str) -> bool:
     """Return ``value`` if it is a bool (NumPy's bool included); ``1`` or ``"yes"`` are TypeErrors."""
-    if isinstance(value, bool) or type(value).__name__ == "bool_":
+    # NumPy's bool scalar is named bool_ before NumPy 2 and bool since; both are 0-d numpy scalars.
+    if isinstance(value, bool) or (_is_numpy_scalar(value) and type(value).__name__ in ("bool_", "bool")):
         return bool(value)
     raise type_error(name, "a bool", value)
 
@@ -175,6 +182,7 @@ def check_choice(value: Any, name: str, choices: Iterable[Any], *, ignore_case: 
     """
     choices = tuple(choices)
     expected = "one of " + ", ".join(repr(c) for c in choices)
+    received = value  # the message shows what the caller wrote, not its lower-cased form
     if choices and all(isinstance(c, str) for c in choices):
         if not isinstance(value, str):
             raise type_error(name, expected, value)
@@ -185,7 +193,7 @@ def check_choice(value: Any, name: str, choices: Iterable[Any], *, ignore_case: 
     except TypeError:  # an unhashable or incomparable value
         known = False
     if not known:
-        raise value_error(name, expected, value)
+        raise value_error(name, expected, received)
     return value
 
 

@@ -44,10 +44,20 @@ def test_assert_close_nan_is_never_close():
         checks.assert_close(got, np.array([1.0, 2.0]), name="x", tol=1.0)
 
 
-@pytest.mark.parametrize("tol", [0, -1e-3, "small", True])
-def test_assert_close_rejects_bad_tol(tol):
-    with pytest.raises(ValueError, match="tol must be a positive float"):
+# A tol that is not a number is a TypeError; a number that is not positive (or NaN) a ValueError.
+@pytest.mark.parametrize("tol,exc,shown", [
+    (0, ValueError, "0.0"), (-1e-3, ValueError, "-0.001"), (float("nan"), ValueError, "nan"),
+    ("small", TypeError, "str 'small'"), (True, TypeError, "bool True"), (None, TypeError, "NoneType None"),
+])
+def test_assert_close_rejects_bad_tol(tol, exc, shown):
+    with pytest.raises(exc, match=f"tol must be a float > 0, got {shown}"):
         checks.assert_close(1.0, 1.0, name="x", tol=tol)
+    with pytest.raises(exc, match=f"tol must be a float > 0, got {shown}"):
+        checks.check_gradient(np.sum, np.ones(3), np.ones(3), tol=tol)
+
+
+def test_assert_close_accepts_numpy_scalar_tol():
+    assert checks.assert_close([1.0, 2.0], [1.0, 2.0 + 1e-9], tol=np.float32(1e-6)) < 1e-9
 
 
 def test_check_gradient_accepts_a_correct_gradient():
@@ -75,8 +85,10 @@ def test_check_gradient_input_validation():
         checks.check_gradient(np.sum, np.ones(3, dtype=np.float32), np.ones(3))
     with pytest.raises(ValueError, match=r"shape of x \(3,\)"):
         checks.check_gradient(np.sum, np.ones(3), np.ones(4))
-    with pytest.raises(ValueError, match="h must be a positive float"):
+    with pytest.raises(ValueError, match="h must be a float > 0, got 0.0"):
         checks.check_gradient(np.sum, np.ones(3), np.ones(3), h=0.0)
+    with pytest.raises(TypeError, match="h must be a float > 0, got str '1e-5'"):
+        checks.check_gradient(np.sum, np.ones(3), np.ones(3), h="1e-5")
 
 
 # --------------------------------------------------------------------------------------------- architectures

@@ -1,9 +1,13 @@
-"""Dataset loaders: shapes, ranges, determinism, the real parsers on hand-made files, and every failure."""
+"""Dataset loaders: shapes, ranges, determinism, the real parsers on hand-made files, Keras's cache, downloads
+(with a fake network), `make data`, and every failure."""
 
 import gzip
+import hashlib
 import io
 import pickle
+import shutil
 import tarfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,13 +26,20 @@ OFFLINE_EXPECTATIONS = [
 
 
 @pytest.fixture(autouse=True)
-def offline(monkeypatch):
-    """No test may reach the network: any download attempt behaves like a machine without internet."""
+def offline(monkeypatch, tmp_path_factory):
+    """No test may reach the network, nor see the machine's own Keras cache or data/ folder.
+
+    Any download behaves like a machine without internet; HOME is an empty folder and KERAS_HOME is unset, so
+    ~/.keras/datasets is empty unless a test fills it; data/ is an empty folder.
+    """
 
     def no_network(*args, **kwargs):
         raise OSError("network is unreachable (test)")
 
-    monkeypatch.setattr("keras.utils.get_file", no_network)
+    monkeypatch.setattr(data, "_urlopen", no_network)
+    monkeypatch.setenv("HOME", str(tmp_path_factory.mktemp("home")))
+    monkeypatch.delenv("KERAS_HOME", raising=False)
+    monkeypatch.setattr(config, "DATA_DIR", tmp_path_factory.mktemp("data"))
 
 
 @pytest.mark.parametrize(("name", "kwargs", "sample_shape", "classes"), OFFLINE_EXPECTATIONS)
@@ -108,23 +119,26 @@ def test_shapes10_needs_a_cnn_a_linear_model_on_pixels_stays_weak():
     assert linear.score(x_test.reshape(len(x_test), -1), y_test) < 0.35
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"n_train": 0}, "n_train must be a positive int"),
-    ({"n_train": -5}, "n_train must be a positive int"),
-    ({"n_test": 2.5}, "n_test must be a positive int"),
-    ({"n_train": 10**6}, "larger than the"),
-    ({"image_size": 2}, "image_size must be"),
-    ({"seed": -1}, "seed must be"),
-    ({"fallback": "mnist"}, "fallback must be an offline dataset"),
-    ({"fallback": "nope"}, "unknown dataset fallback='nope'"),
+@pytest.mark.parametrize(("kwargs", "error", "message"), [
+    ({"n_train": 0}, ValueError, "n_train must be a positive int or None, got 0"),
+    ({"n_train": -5}, ValueError, "n_train must be a positive int or None, got -5"),
+    ({"n_test": 2.5}, TypeError, "n_test must be a positive int or None, got float 2.5"),
+    ({"n_train": 10**6}, ValueError, "larger than the"),
+    ({"image_size": 2}, ValueError, r"image_size must be an int in \[4, 512\], got 2"),
+    ({"image_size": 32.0}, TypeError, "image_size must be an int in"),
+    ({"seed": -1}, ValueError, "seed must be a non-negative int, got -1"),
+    ({"fallback": "mnist"}, ValueError, "fallback must be an offline dataset"),
+    ({"fallback": "nope"}, ValueError, "fallback must be one of .*'digits'.*got 'nope'"),
+    ({"fallback": 3}, TypeError, "fallback must be one of .*got int 3"),
 ])
-def test_bad_arguments_name_the_argument(kwargs, message):
-    with pytest.raises(ValueError, match=message):
+def test_bad_arguments_name_the_argument(kwargs, error, message):
+    # the kit's rule: a wrong type is a TypeError, a wrong value a ValueError, and the message names both
+    with pytest.raises(error, match=message):
         data.load_dataset("digits", **kwargs)
 
 
 def test_unknown_name_lists_the_known_ones():
-    with pytest.raises(ValueError, match="unknown dataset name='imagenet'.*mnist.*shapes10"):
+    with pytest.raises(ValueError, match="name must be one of .*'mnist'.*'shapes10'.*got 'imagenet'"):
         data.load_dataset("imagenet")
 
 
@@ -157,7 +171,7 @@ def test_missing_cache_without_fallback_says_where_to_put_the_file(tmp_path, nam
 
 
 def _fake_mnist(tmp_path, rng):
-    (tmp_path / "keras").mkdir(exist_ok=True)
+    (tmp_path / "keras").mkdir(parents=True, exist_ok=True)
     arrays = {"x_train": rng.integers(0, 256, (12, 28, 28), dtype=np.uint8), "y_train": np.arange(12) % 10,
               "x_test": rng.integers(0, 256, (5, 28, 28), dtype=np.uint8), "y_test": np.arange(5)}
     np.savez(tmp_path / "keras" / "mnist.npz", **arrays)
@@ -170,7 +184,7 @@ def _idx_bytes(array):
 
 
 def _fake_fashion(tmp_path, rng):
-    (tmp_path / "keras").mkdir(exist_ok=True)
+    (tmp_path / "keras").mkdir(parents=True, exist_ok=True)
     arrays = {"train-labels-idx1-ubyte.gz": np.arange(7) % 10,
               "train-images-idx3-ubyte.gz": rng.integers(0, 256, (7, 28, 28)),
               "t10k-labels-idx1-ubyte.gz": np.arange(3),
@@ -181,10 +195,10 @@ def _fake_fashion(tmp_path, rng):
     return arrays
 
 
-def _fake_cifar(tmp_path, rng):
-    (tmp_path / "keras").mkdir(exist_ok=True)
+def _fake_cifar(tmp_path, rng, target=None):
+    (tmp_path / "keras").mkdir(parents=True, exist_ok=True)
     batches = {}
-    with tarfile.open(tmp_path / "keras" / "cifar-10-python.tar.gz", "w:gz") as tar:
+    with tarfile.open(target or tmp_path / "keras" / "cifar-10-python.tar.gz", "w:gz") as tar:
         for name, count in [("data_batch_1", 4), ("data_batch_2", 3), ("test_batch", 2)]:
             batch = {b"data": rng.integers(0, 256, (count, 3072), dtype=np.uint8),
                      b"labels": list(rng.integers(0, 10, count))}
@@ -209,7 +223,7 @@ def test_mnist_npz_parser(tmp_path):
 
 def test_fashion_idx_parser(tmp_path):
     arrays = _fake_fashion(tmp_path, np.random.default_rng(1))
-    ds = data.load_dataset("fashion_mnist", data_dir=tmp_path)
+    ds = data.load_dataset("fashion_mnist", data_dir=tmp_path, verify_hash=False)
     np.testing.assert_allclose(ds.x_train[..., 0] * 255, arrays["train-images-idx3-ubyte.gz"], atol=1e-4)
     np.testing.assert_array_equal(ds.y_train, arrays["train-labels-idx1-ubyte.gz"])
     assert ds.class_names[9] == "Ankle boot"
@@ -228,6 +242,12 @@ def test_cached_file_with_wrong_hash_is_reported_as_corrupt(tmp_path):
     _fake_mnist(tmp_path, np.random.default_rng(0))  # a valid npz, but not the published file
     with pytest.raises(data.DatasetUnavailable, match="corrupt.*Delete it"):
         data.load_dataset("mnist", data_dir=tmp_path)
+
+
+def test_fashion_files_are_checked_against_the_published_md5(tmp_path):
+    _fake_fashion(tmp_path, np.random.default_rng(1))
+    with pytest.raises(data.DatasetUnavailable, match="train-labels-idx1-ubyte.gz.*MD5 does not match"):
+        data.load_dataset("fashion_mnist", data_dir=tmp_path)
 
 
 @pytest.mark.parametrize("name", ["mnist", "fashion_mnist", "cifar10"])
@@ -274,6 +294,190 @@ def test_available_datasets_reports_every_name(tmp_path):
     status = data.available_datasets(tmp_path)
     assert set(status) == set(data.known_datasets())
     assert status["cifar10"] == "download needed" and status["shapes10"] == "offline"
+
+
+# ---- Keras's own cache: found under Keras's names, read in place, never written ----------------------------
+
+
+def _tree(root):
+    return {str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns) for p in root.rglob("*")}
+
+
+def _keras_cache_with_every_set(datasets, rng):
+    """Files in ~/.keras/datasets laid out as keras.datasets (Keras 3.15) leaves them; returns the arrays."""
+    staging = datasets.parent.parent / "staging"  # removed again below
+    staging.mkdir(parents=True)
+    mnist = _fake_mnist(staging, rng)
+    fashion = _fake_fashion(staging, rng)
+    cifar_tar = datasets / "cifar-10-batches-py-target_archive"
+    datasets.mkdir(parents=True)
+    cifar = _fake_cifar(staging, rng, target=cifar_tar)
+    shutil.copy(staging / "keras" / "mnist.npz", datasets / "mnist.npz")
+    (datasets / "fashion-mnist").mkdir()
+    for fname in fashion:
+        shutil.copy(staging / "keras" / fname, datasets / "fashion-mnist" / fname)
+    shutil.rmtree(staging)
+    return mnist, fashion, cifar
+
+
+def test_sets_that_keras_downloaded_are_read_from_its_cache_and_left_untouched(monkeypatch):
+    home = Path.home()
+    datasets = home / ".keras" / "datasets"
+    mnist, fashion, cifar = _keras_cache_with_every_set(datasets, np.random.default_rng(5))
+    before = _tree(home)
+    assert data.available_datasets()["mnist"] == "cached by Keras"
+    monkeypatch.setattr(config, "_mode_cache", "quick")  # quick mode uses real sets that are on disk
+
+    ds = data.load_dataset("mnist", fallback="digits", verify_hash=False)
+    assert ds.name == "mnist" and ds.source == "cache" and "Keras's cache" in ds.note
+    np.testing.assert_allclose(ds.x_train[..., 0] * 255, mnist["x_train"], atol=1e-4)
+    ds = data.load_dataset("fashion_mnist", verify_hash=False)
+    np.testing.assert_array_equal(ds.y_train, fashion["train-labels-idx1-ubyte.gz"])
+    ds = data.load_dataset("cifar10", fallback="shapes10", verify_hash=False)
+    first = cifar["data_batch_1"][b"data"][0].reshape(3, 32, 32).transpose(1, 2, 0)
+    np.testing.assert_allclose(ds.x_train[0] * 255, first, atol=1e-4)
+    assert _tree(home) == before  # read only: nothing written, nothing touched
+
+
+def test_keras_extracted_cifar_folder_is_read_when_the_archive_is_gone():
+    datasets = Path.home() / ".keras" / "datasets"
+    datasets.mkdir(parents=True)
+    rng = np.random.default_rng(6)
+    folder = datasets / "cifar-10-batches-py-target" / "cifar-10-batches-py"
+    folder.mkdir(parents=True)
+    batches = {}
+    for name, count in [("data_batch_1", 2), ("data_batch_2", 1), ("data_batch_3", 1), ("data_batch_4", 1),
+                        ("data_batch_5", 1), ("test_batch", 3)]:
+        batches[name] = {b"data": rng.integers(0, 256, (count, 3072), dtype=np.uint8),
+                         b"labels": list(rng.integers(0, 10, count))}
+        (folder / name).write_bytes(pickle.dumps(batches[name]))
+    (folder / "batches.meta").write_bytes(pickle.dumps({b"label_names": []}))
+    ds = data.load_dataset("cifar10")  # no checksum exists for extracted files: read as they are
+    assert ds.x_train.shape == (6, 32, 32, 3) and ds.x_test.shape == (3, 32, 32, 3)
+    np.testing.assert_array_equal(ds.y_test, batches["test_batch"][b"labels"])
+    last = batches["data_batch_5"][b"data"][0].reshape(3, 32, 32).transpose(1, 2, 0)
+    np.testing.assert_allclose(ds.x_train[-1] * 255, last, atol=1e-4)
+
+
+def test_keras_home_is_searched_and_data_dir_comes_first(tmp_path, monkeypatch):
+    rng = np.random.default_rng(7)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "kh"))
+    (tmp_path / "kh" / "datasets").mkdir(parents=True)
+    in_keras = _fake_mnist(tmp_path / "kh" / "datasets", rng)
+    (tmp_path / "kh" / "datasets" / "keras" / "mnist.npz").rename(tmp_path / "kh" / "datasets" / "mnist.npz")
+    ds = data.load_dataset("mnist", verify_hash=False)
+    np.testing.assert_allclose(ds.x_test[..., 0] * 255, in_keras["x_test"], atol=1e-4)
+    in_data = _fake_mnist(config.DATA_DIR, rng)
+    ds = data.load_dataset("mnist", verify_hash=False)
+    assert ds.note == ""  # from data/keras, nothing to say
+    np.testing.assert_allclose(ds.x_test[..., 0] * 255, in_data["x_test"], atol=1e-4)
+    # an explicit data_dir is the only place looked in
+    with pytest.raises(data.DatasetUnavailable, match="not cached"):
+        data.load_dataset("mnist", data_dir=tmp_path / "elsewhere", download=False)
+
+
+def test_damaged_file_in_keras_cache_is_reported_not_deleted():
+    datasets = Path.home() / ".keras" / "datasets"
+    datasets.mkdir(parents=True)
+    (datasets / "mnist.npz").write_bytes(b"not the published file")
+    with pytest.raises(data.DatasetUnavailable, match="SHA256 does not match.*Keras's cache"):
+        data.load_dataset("mnist")
+    assert (datasets / "mnist.npz").read_bytes() == b"not the published file"
+
+
+# ---- downloads and `make data`, with a fake network ----------------------------------------------------
+
+
+class _FakeResponse(io.BytesIO):
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def _serve(monkeypatch, files):
+    """Replace the network: URL -> bytes; records the URLs asked for."""
+    asked = []
+
+    def urlopen(url, timeout=None):
+        asked.append(url)
+        return _FakeResponse(files[url])
+
+    monkeypatch.setattr(data, "_urlopen", urlopen)
+    return asked
+
+
+def _publish(monkeypatch, name, payloads):
+    """Pretend the published checksums are those of ``payloads`` (file name -> bytes), computed here."""
+    table = {n: list(files) for n, files in data.KERAS_FILES.items()}
+    table[name] = [(f, origin, (algorithm, hashlib.new(algorithm, payloads[f]).hexdigest()))
+                   for f, origin, (algorithm, _) in data.KERAS_FILES[name]]
+    monkeypatch.setattr(data, "KERAS_FILES", table)
+    return {origin: payloads[f] for f, origin, _ in table[name]}
+
+
+def test_fetch_downloads_verifies_and_is_idempotent(tmp_path, monkeypatch):
+    staging = tmp_path / "staging"
+    _fake_mnist(staging, np.random.default_rng(8))
+    payload = (staging / "keras" / "mnist.npz").read_bytes()
+    asked = _serve(monkeypatch, _publish(monkeypatch, "mnist", {"mnist.npz": payload}))
+    out = io.StringIO()
+    assert data.fetch(["mnist"], out=out)
+    target = config.DATA_DIR / "keras" / "mnist.npz"
+    assert target.read_bytes() == payload and asked == [data.KERAS_FILES["mnist"][0][1]]
+    assert out.getvalue().startswith("MNIST: downloaded 1 file(s)") and "checksums verified" in out.getvalue()
+    out = io.StringIO()
+    assert data.fetch(["mnist"], out=out)
+    assert len(asked) == 1 and out.getvalue().startswith("MNIST: already in")
+    assert data.load_dataset("mnist").source == "cache"  # and the checksum holds for the loader too
+
+
+def test_fetch_refuses_a_download_with_the_wrong_checksum(monkeypatch):
+    files = {origin: b"a corrupted payload" for _, origin, _ in data.KERAS_FILES["mnist"]}
+    _serve(monkeypatch, files)
+    out = io.StringIO()
+    assert not data.fetch(["mnist"], out=out)
+    assert "MNIST: FAILED" in out.getvalue() and "not the published" in out.getvalue()
+    assert list((config.DATA_DIR / "keras").iterdir()) == []  # neither the file nor a .part is left
+
+
+def test_fetch_without_network_says_so_and_how_to_copy_by_hand(capsys):
+    assert data.main(["fetch", "cifar10"]) == 1
+    out = capsys.readouterr().out
+    assert "CIFAR-10: FAILED: could not download" in out and "network" in out
+    assert "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz" in out
+    assert str(config.DATA_DIR / "keras" / "cifar-10-python.tar.gz") in out
+    assert not (config.DATA_DIR / "keras" / "cifar-10-python.tar.gz").exists()
+
+
+def test_fetch_uses_keras_cache_instead_of_downloading(monkeypatch, capsys):
+    datasets = Path.home() / ".keras" / "datasets"
+    _keras_cache_with_every_set(datasets, np.random.default_rng(9))
+    asked = _serve(monkeypatch, {})
+    assert data.main(["fetch"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert [line.split(":")[0] for line in out] == ["MNIST", "Fashion-MNIST", "CIFAR-10"]
+    assert all("found in Keras's cache" in line for line in out) and asked == []
+
+
+def test_fetch_rejects_unknown_names(capsys):
+    with pytest.raises(SystemExit):
+        data.main(["fetch", "imagenet"])
+    assert "unknown dataset(s) imagenet" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="name must be one of mnist"):
+        data.fetch(["digits"])
+
+
+def test_full_mode_load_downloads_into_data(monkeypatch, tmp_path):
+    monkeypatch.setattr(config, "_mode_cache", "full")
+    staging = tmp_path / "staging"
+    _fake_mnist(staging, np.random.default_rng(10))
+    payload = (staging / "keras" / "mnist.npz").read_bytes()
+    _serve(monkeypatch, _publish(monkeypatch, "mnist", {"mnist.npz": payload}))
+    ds = data.load_dataset("mnist", fallback="digits")
+    assert ds.source == "download" and ds.name == "mnist"
+    assert (config.DATA_DIR / "keras" / "mnist.npz").read_bytes() == payload
 
 
 def test_download_false_never_calls_the_network(tmp_path, monkeypatch):

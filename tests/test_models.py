@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from course_lib import graph, models
+from course_lib import graph, keras_adapter, models, training
 from course_lib.models.layers import ConnectionTableConv2D, LocalResponseNormalization, ZeroPadShortcut
 
 
@@ -49,8 +49,10 @@ def test_lrn_alpha_convention_is_tensorflows_not_pytorchs():
 
 
 def test_lrn_rejects_even_size_and_round_trips_config():
-    with pytest.raises(ValueError, match="size"):
+    with pytest.raises(ValueError, match="size must be a positive odd int \\(a centred window\\), got 4"):
         LocalResponseNormalization(size=4)
+    with pytest.raises(TypeError, match="beta must be a float, got str '0.75'"):
+        LocalResponseNormalization(beta="0.75")
     layer = LocalResponseNormalization(3, k=1.0, alpha=0.1, beta=0.5)
     clone = LocalResponseNormalization.from_config(layer.get_config())
     assert (clone.size, clone.k, clone.alpha, clone.beta) == (3, 1.0, 0.1, 0.5)
@@ -136,6 +138,17 @@ def test_zero_pad_shortcut_is_subsample_and_zero_channels(size, cin, cout, strid
     assert layer.count_params() == 0
 
 
+def test_custom_layers_report_bad_arguments_like_the_rest_of_the_kit():
+    with pytest.raises(ValueError, match="filters must be a positive int, got 0"):
+        ZeroPadShortcut(0)
+    with pytest.raises(TypeError, match="strides must be a positive int, got float 2.0"):
+        ZeroPadShortcut(8, 2.0)
+    with pytest.raises(TypeError, match="filters must be a positive int, got float 16.0"):
+        ConnectionTableConv2D(16.0, 5, models.LENET5_C3_TABLE)
+    with pytest.raises(ValueError, match="kernel_size\\[1\\] must be a positive int, got 0"):
+        ConnectionTableConv2D(16, (5, 0), models.LENET5_C3_TABLE)
+
+
 @pytest.mark.parametrize("asymmetric, n", [(False, 3), (True, 7)])
 def test_inception_v3_module_params(asymmetric, n):
     cin, f = 64, models.InceptionV3Filters(8, 6, 10, 4, 12, 5)
@@ -166,6 +179,7 @@ TINY = [
     ("lenet5", {}, (10,)),
     ("lenet5", {"c3_table": "paper"}, (10,)),
     ("lenet5_modern", {"width_multiplier": 0.2}, (10,)),
+    ("lenet5", {"variant": "modern", "input_shape": (4, 4, 1), "width_multiplier": 0.2}, (10,)),
     ("alexnet", {"input_shape": (67, 67, 3), "width_multiplier": 0.03, "num_classes": 7}, (7,)),
     ("alexnet", {"stem": "cifar", "groups": 2, "width_multiplier": 0.05, "num_classes": 10}, (10,)),
     ("zfnet", {"input_shape": (53, 53, 3), "width_multiplier": 0.02, "num_classes": 5}, (5,)),
@@ -198,7 +212,7 @@ def test_every_builder_forward_and_one_training_step(name, kwargs, out_shape):
         assert tuple(out.shape) == (2, *out_shape)
         np.testing.assert_allclose(np.asarray(out).sum(axis=1), 1.0, rtol=1e-5)  # softmax probabilities
     # Eager execution: tracing a graph for a single step of a 50-layer model costs more than running it.
-    models.compile_googlenet(model, optimizer=keras.optimizers.SGD(0.01), run_eagerly=True)
+    training.compile_model(model, recipe="sgd", run_eagerly=True)
     before = [np.asarray(w).copy() for w in model.trainable_weights]
     targets = {n: y for n in model.output_names} if len(outputs) > 1 else y
     logs = model.train_on_batch(x, targets, return_dict=True)
@@ -239,59 +253,107 @@ def test_models_with_custom_layers_save_and_load(tmp_path):
         np.testing.assert_allclose(np.asarray(loaded(x)), np.asarray(model(x)), rtol=1e-5, atol=1e-6)
 
 
-def test_architecture_only_leaves_nothing_to_initialise():
-    from keras.src.backend.common import global_state
+def test_architecture_only_discards_the_pending_variables(monkeypatch):
+    # The adapter's own behaviour is checked against Keras in test_keras_adapter.py; here: the context calls
+    # it once on the way out, also when the body raises.
+    calls = []
+    original = keras_adapter.discard_uninitialized_variables
 
+    def spy():
+        calls.append(1)
+        original()
+
+    monkeypatch.setattr(keras_adapter, "discard_uninitialized_variables", spy)
     with models.architecture_only():
-        m = models.vgg16()
-    assert m.count_params() == 138_357_544
-    assert not global_state.get_global_attribute("uninitialized_variables", [])
+        m = models.vgg("D")
+        assert calls == []
+    assert calls == [1]
+    assert m.count_params() == 138_357_544  # keras.applications.VGG16
+    with pytest.raises(RuntimeError, match="inside"):
+        with models.architecture_only():
+            raise RuntimeError("inside")
+    assert calls == [1, 1]
 
 
 # ----------------------------------------------------------------------------------------------------------
 # Argument checks
 # ----------------------------------------------------------------------------------------------------------
 BAD_ARGUMENTS = [
-    (models.vgg, {"config": "F"}, ValueError, "config must be one of .*'F'"),
-    (models.resnet, {"depth": 42}, ValueError, "depth must be one of 18, 34, 50, 101, 152; got 42"),
+    (models.vgg, {"config": "F"}, ValueError, "config must be one of .*got 'F'"),
+    (models.resnet, {"depth": 42}, ValueError, "depth must be one of 18, 34, 50, 101, 152, got 42"),
+    (models.resnet, {"depth": 50.0}, TypeError, "depth must be an int, got float 50.0"),
     (models.cifar_resnet, {"depth": 21}, ValueError, "depth must be 6n \\+ 2.*got 21"),
+    (models.cifar_resnet, {"shortcut": "C"}, ValueError, "shortcut must be one of 'A', 'B', got 'C'"),
     (models.alexnet, {"input_shape": (66, 66, 3)}, ValueError, "too small for alexnet.*67x67"),
     (models.vgg, {"input_shape": (31, 40, 3)}, ValueError, "too small.*32x32"),
     (models.lenet5, {"input_shape": (28, 28, 1)}, ValueError, "too small.*32x32"),
     (models.googlenet, {"aux_logits": True, "input_shape": (64, 64, 3)}, ValueError, "65x65"),
     (models.zfnet, {"input_shape": (52, 52, 3)}, ValueError, "53x53"),
-    (models.nin, {"num_classes": 0}, ValueError, "num_classes must be an int >= 1, got 0"),
-    (models.resnet, {"num_classes": 2.5}, TypeError, "num_classes"),
-    (models.googlenet, {"width_multiplier": 0}, ValueError, "width_multiplier must be a float > 0, got 0"),
+    (models.nin, {"num_classes": 0}, ValueError, "num_classes must be a positive int, got 0"),
+    (models.resnet, {"num_classes": 2.5}, TypeError, "num_classes must be a positive int, got float 2.5"),
+    (models.googlenet, {"width_multiplier": 0}, ValueError, "width_multiplier must be a float > 0, got 0.0"),
+    (models.googlenet, {"aux_logits": 1}, TypeError, "aux_logits must be a bool, got int 1"),
+    (models.vgg, {"lrn": "yes"}, TypeError, "lrn must be a bool, got str 'yes'"),
     (models.cifar_resnet, {"width_multiplier": -1.0}, ValueError, "width_multiplier.*-1.0"),
     (models.lenet5, {"variant": "vintage"}, ValueError, "variant must be one of"),
-    (models.alexnet, {"groups": 3}, ValueError, "groups must be 1 or 2, got 3"),
+    (models.alexnet, {"groups": 3}, ValueError, "groups must be an int in \\[1, 2\\], got 3"),
+    (models.lenet5, {"variant": "modern", "c3_table": "paper"}, ValueError, "needs variant 'classic'"),
     (models.vgg, {"head": "mlp"}, ValueError, "head must be one of"),
     (models.alexnet, {"input_shape": (227, 227)}, ValueError,
-     "input_shape must be \\(height, width, channels\\)"),
+     "input_shape must be a \\(height, width, channels\\) tuple"),
+    (models.alexnet, {"input_shape": 227}, TypeError, "input_shape must be a \\(height, width, channels\\)"),
+    (models.vgg, {"input_shape": (224, 224.0, 3)}, TypeError, "input_shape\\[1\\] must be a positive int"),
     (models.nin, {"dropout": 1.0}, ValueError, "dropout must be a float in \\[0, 1\\), got 1.0"),
 ]
 
 
 @pytest.mark.parametrize("builder, kwargs, error, message", BAD_ARGUMENTS,
-                         ids=[f"{b.__name__}-{list(k)[0]}" for b, k, _, _ in BAD_ARGUMENTS])
+                         ids=[f"{b.__name__}-{list(k)[0]}-{i}" for i, (b, k, *_) in enumerate(BAD_ARGUMENTS)])
 def test_bad_arguments_raise_naming_the_argument(builder, kwargs, error, message):
     with pytest.raises(error, match=message):
         builder(**kwargs)
 
 
-def test_minimum_input_sizes_are_accepted():
+# Smallest inputs, worked backwards by hand from the last valid window (a valid k/s window needs
+# (m - 1) s + k inputs for m outputs; "same" layers never run out):
+# (builder, kwargs, channels, minimum side, deepest layer).
+MINIMUM_INPUTS = [
+    # pool5 3/2 needs 3 <- pool2 (3-1)*2+3 = 7 (conv3-5 keep the size) <- conv2 same <- pool1 (7-1)*2+3 = 15
+    # <- conv1 11/4 valid: (15-1)*4+11 = 67.
+    (models.alexnet, {}, 3, 67, "pool5"),
+    # pool5 3/2 valid needs 3 <- pool2 same 5 <- conv2 5/2 valid (5-1)*2+5 = 13 <- pool1 same 25 <- conv1 7/2
+    # with one zero per side: (25-1)*2+7-2 = 53.
+    (models.zfnet, {}, 3, 53, "pool5"),
+    (models.vgg, {}, 3, 32, "block5_pool"),  # five 2x2/2 pools: 2**5
+    (models.lenet5, {}, 1, 32, "c5"),  # c5 5 <- s4 10 <- c3 14 <- s2 28 <- c1 32
+    (models.lenet5, {"variant": "modern"}, 1, 4, "pool2"),  # two 2x2/2 pools after "same" convolutions
+    (models.nin, {"variant": "imagenet"}, 3, 67, "pool3"),  # the AlexNet chain: 11/4 and three 3/2 pools
+    # The heads' 5x5/3 pool needs 5 at the 4a level, after four halvings that round up: 4 * 16 + 1 = 65.
+    (models.googlenet, {"aux_logits": True}, 3, 65, "aux1_pool"),
+    (models.googlenet, {}, 3, 1, "pool4"),  # all "same"
+    (models.resnet, {"depth": 18}, 3, 1, "conv5_block2_out"),  # zero padding everywhere
+    (models.cifar_resnet, {}, 3, 1, "conv4_block3_out"),
+    (models.nin, {}, 3, 1, "pool2"),
+    (models.alexnet, {"stem": "cifar"}, 3, 1, "pool5"),
+]
+
+
+@pytest.mark.parametrize("builder, kwargs, channels, side, layer", MINIMUM_INPUTS,
+                         ids=[f"{m[0].__name__}-{i}" for i, m in enumerate(MINIMUM_INPUTS)])
+def test_minimum_input_size_comes_from_the_rows(builder, kwargs, channels, side, layer):
     with models.architecture_only():
-        assert models.alexnet(input_shape=(67, 67, 3)).get_layer("pool5").output.shape[1] == 1
-        assert models.vgg(input_shape=(32, 32, 3)).get_layer("block5_pool").output.shape[1] == 1
-        assert models.lenet5(input_shape=(32, 32, 1)).get_layer("c5").output.shape[1] == 1
+        model = builder(input_shape=(side, side, channels), **kwargs)
+    assert model.get_layer(layer).output.shape[1] >= 1
+    if side > 1:
+        with pytest.raises(ValueError, match=f"at least {side}x{side} pixels"):
+            builder(input_shape=(side - 1, side + 10, channels), **kwargs)
 
 
 # ----------------------------------------------------------------------------------------------------------
 # Registry
 # ----------------------------------------------------------------------------------------------------------
 def test_registry_lists_the_families_and_rejects_unknown_names():
-    names = models.available_models()
+    names = models.list_models()
     expected_names = ("lenet5", "alexnet", "zfnet", "vgg", "vgg11", "vgg13", "vgg16", "vgg19", "nin",
                       "googlenet",
                       "resnet18", "resnet152", "cifar_resnet20", "cifar_resnet110", "cifar_plain20")
@@ -299,8 +361,27 @@ def test_registry_lists_the_families_and_rejects_unknown_names():
         assert expected in names
     with pytest.raises(ValueError, match="unknown model name 'vgg17'.*known models: .*resnet50"):
         models.get_model("vgg17")
-    with pytest.raises(TypeError, match="name must be a str"):
+    with pytest.raises(TypeError, match="name must be a str, got int 16"):
         models.get_model(16)
+    assert names == sorted(set(names))
+
+
+def test_family_builders_are_registered_under_their_own_names():
+    for builder in (models.lenet5, models.alexnet, models.zfnet, models.vgg, models.nin, models.googlenet,
+                    models.resnet, models.cifar_resnet):
+        assert builder.__name__ in models.list_models()
+    with models.architecture_only():
+        assert models.get_model("vgg", config="B").name == "vgg13"
+        assert models.get_model("cifar_resnet", depth=32, plain=True).name == "cifar_plain32"
+
+
+def test_registry_refuses_a_second_registration_and_overriding_a_variants_keywords():
+    with pytest.raises(ValueError, match="'vgg16' is already registered"):
+        models.register_model(models.vgg, name="vgg16", config="D")
+    with pytest.raises(ValueError, match="registered lower case"):
+        models.register_model(models.vgg, name="VGG-X", config="D")
+    with pytest.raises(TypeError, match="model 'vgg16' fixes config='D'"):
+        models.get_model("vgg16", config="A")
 
 
 def test_registry_normalises_names_and_passes_keywords():

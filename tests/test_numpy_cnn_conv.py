@@ -1,7 +1,5 @@
 """course_lib.numpy_cnn.conv against SciPy, TensorFlow, Keras, tf.GradientTape and finite differences."""
 
-import subprocess
-import sys
 
 import keras
 import numpy as np
@@ -17,6 +15,7 @@ from course_lib.numpy_cnn import (
     normwise_error,
     numeric_gradient_array,
     pad2d,
+    pool_forward,
     rel_error,
     same_pads,
 )
@@ -219,24 +218,44 @@ def test_backward_is_full_convolution_and_valid_correlation():
 X4, W4 = np.zeros((1, 5, 5, 2)), np.zeros((3, 3, 2, 4))
 
 
-@pytest.mark.parametrize("kwargs,match", [
-    (dict(x=np.zeros((5, 5, 2))), r"x must be a 4-D array.*\(5, 5, 2\)"),
-    (dict(w=np.zeros((3, 3, 2))), r"w must be a 4-D array.*\(3, 3, 2\)"),
-    (dict(w=np.zeros((3, 3, 3, 4))), r"channel mismatch: x has 2 channels.*w expects 3"),
-    (dict(b=np.zeros(3)), r"b must have shape \(C_out,\) = \(4,\), got \(3,\)"),
-    (dict(stride=0), r"stride must be a positive int.*got 0"),
-    (dict(stride=-2), r"stride must be a positive int.*got -2"),
-    (dict(stride=1.5), r"stride must be a positive int.*got 1.5"),
-    (dict(pad=-1), r"pad must be a non-negative int.*got -1"),
-    (dict(pad="full"), r"pad must be one of 'valid', 'same', got 'full'"),
-    (dict(w=np.zeros((7, 3, 2, 4))), r"w window \(7, 3\) is larger than the padded input \(5, 5\)"),
-    (dict(w=np.zeros((8, 3, 2, 4)), pad=1), r"w window \(8, 3\) is larger than the padded input \(7, 7\)"),
-    (dict(method="fft"), r"method must be one of 'im2col', 'loop', got 'fft'"),
+# A wrong type is a TypeError, a wrong value a ValueError (course_lib.validation's rule, the same in shapes).
+@pytest.mark.parametrize("kwargs,exc,match", [
+    (dict(x=np.zeros((5, 5, 2))), ValueError, r"x must be a 4-D array.*\(5, 5, 2\)"),
+    (dict(x=np.zeros((1, 0, 5, 2))), ValueError, r"x must hold images of at least 1x1 pixels"),
+    (dict(x=np.full((1, 5, 5, 2), "a")), TypeError, r"x must hold numbers"),
+    (dict(w=np.zeros((3, 3, 2))), ValueError, r"w must be a 4-D array.*\(3, 3, 2\)"),
+    (dict(w=np.zeros((3, 3, 3, 4))), ValueError, r"channel mismatch: x has 2 channels.*w expects 3"),
+    (dict(b=np.zeros(3)), ValueError, r"b must have shape \(C_out,\) = \(4,\), got \(3,\)"),
+    (dict(stride=0), ValueError, r"stride must be a positive int, got 0"),
+    (dict(stride=-2), ValueError, r"stride must be a positive int, got -2"),
+    (dict(stride=(1, 0)), ValueError, r"stride\[1\] must be a positive int, got 0"),
+    (dict(stride=(1, 1, 1)), ValueError, r"stride must be an int or 2 ints.*got \(1, 1, 1\)"),
+    (dict(stride=1.5), TypeError, r"stride must be a positive int.*got float 1.5"),
+    (dict(stride=True), TypeError, r"stride must be a positive int.*got bool True"),
+    (dict(pad=-1), ValueError, r"pad must be a non-negative int, got -1"),
+    (dict(pad=((0, -1), (0, 0))), ValueError, r"pad\[0\]\[1\] must be a non-negative int, got -1"),
+    (dict(pad=1.0), TypeError, r"pad must be a non-negative int, got float 1.0"),
+    (dict(pad="full"), ValueError, r"pad must be one of 'same', 'valid', got 'full'"),
+    (dict(w=np.zeros((7, 3, 2, 4))), ValueError,
+     r"w window \(7, 3\) is larger than the padded input \(5, 5\)"),
+    (dict(w=np.zeros((8, 3, 2, 4)), pad=1), ValueError,
+     r"w window \(8, 3\) is larger than the padded input \(7, 7\)"),
+    (dict(method="fft"), ValueError, r"method must be one of 'im2col', 'loop', got 'fft'"),
+    (dict(method=None), TypeError, r"method must be one of 'im2col', 'loop', got NoneType None"),
 ])
-def test_conv_forward_rejects_bad_input(kwargs, match):
+def test_conv_forward_rejects_bad_input(kwargs, exc, match):
     args = dict(x=X4, w=W4, b=np.zeros(4), stride=1, pad=0, method="im2col") | kwargs
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(exc, match=match):
         conv_forward(**args)
+
+
+def test_conv_forward_accepts_numpy_integers_and_case_insensitive_strings():
+    out_np, _ = conv_forward(X4 + 1, W4 + 1, None, np.int64(2), np.int32(1), method="LOOP")
+    out_py, _ = conv_forward(X4 + 1, W4 + 1, None, 2, 1, method="loop")
+    np.testing.assert_array_equal(out_np, out_py)
+    # Uppercase "SAME" is TensorFlow's own spelling; it must pad exactly like "same".
+    upper, lower = conv_forward(X4 + 1, W4 + 1, pad="SAME")[0], conv_forward(X4 + 1, W4 + 1, pad="same")[0]
+    np.testing.assert_array_equal(upper, lower)
 
 
 def test_conv_backward_rejects_bad_dout_and_cache():
@@ -244,34 +263,37 @@ def test_conv_backward_rejects_bad_dout_and_cache():
     match = r"dout must have the forward output's shape \(1, 3, 3, 4\), got \(1, 3, 3\)"
     with pytest.raises(ValueError, match=match):
         conv_backward(out[..., 0], cache)
-    with pytest.raises(ValueError, match="cache must be the dict returned by conv_forward, got tuple"):
+    expected = "cache must be the dict returned by conv_forward, got"
+    with pytest.raises(TypeError, match=expected + r" tuple \(1, 2\)"):
         conv_backward(out, (1, 2))
+    with pytest.raises(ValueError, match=expected + " a dict without 'w'"):
+        conv_backward(out, pool_forward(X4, 2)[1])
 
 
 @pytest.mark.parametrize("func", [correlate2d, convolve2d])
-@pytest.mark.parametrize("x,k,mode,match", [
-    (np.zeros((1, 4, 4)), np.zeros((2, 2)), "valid", r"x must be a 2-D array.*\(1, 4, 4\)"),
-    (np.zeros((4, 4)), np.zeros((2, 2, 1)), "valid", r"k must be a 2-D array.*\(2, 2, 1\)"),
-    (np.zeros((4, 4)), np.zeros((5, 2)), "valid", r"k of shape \(5, 2\) is larger than x of shape \(4, 4\)"),
-    (np.zeros((4, 4)), np.zeros((2, 2)), "circular",
+@pytest.mark.parametrize("x,k,mode,exc,match", [
+    (np.zeros((1, 4, 4)), np.zeros((2, 2)), "valid", ValueError, r"x must be a 2-D array.*\(1, 4, 4\)"),
+    (np.zeros((4, 4)), np.zeros((2, 2, 1)), "valid", ValueError, r"k must be a 2-D array.*\(2, 2, 1\)"),
+    (np.zeros((4, 4)), np.zeros((5, 2)), "valid", ValueError,
+     r"k of shape \(5, 2\) is larger than x of shape \(4, 4\)"),
+    (np.zeros((4, 4)), np.zeros((2, 2)), "circular", ValueError,
      r"mode must be one of 'valid', 'same', 'full', got 'circular'"),
+    (np.zeros((4, 4)), np.zeros((2, 2)), 0, TypeError,
+     r"mode must be one of 'valid', 'same', 'full', got int 0"),
 ])
-def test_2d_ops_reject_bad_input(func, x, k, mode, match):
-    with pytest.raises(ValueError, match=match):
+def test_2d_ops_reject_bad_input(func, x, k, mode, exc, match):
+    with pytest.raises(exc, match=match):
         func(x, k, mode)
 
 
-@pytest.mark.parametrize("x,pad,match", [
-    (np.zeros(4), 1, r"x must be 2-D \(H, W\).*got shape \(4,\)"),
-    (np.zeros((3, 3)), -1, r"pad must be a non-negative int.*got -1"),
-    (np.zeros((3, 3)), "same", r"pad must be a non-negative int or pairs of them for pad2d, got 'same'"),
+@pytest.mark.parametrize("x,pad,exc,match", [
+    (np.zeros(4), 1, ValueError, r"x must be a 2-D or 3-D or 4-D array.*got shape \(4,\)"),
+    (np.zeros((3, 3)), -1, ValueError, r"pad must be a non-negative int, got -1"),
+    (np.zeros((3, 3)), (1, 2, 3), ValueError,
+     r"pad must be a non-negative int or 2 entries.*got \(1, 2, 3\)"),
+    (np.zeros((3, 3)), "same", TypeError, r"pad must be a non-negative int or pairs of them.*got str 'same'"),
+    (np.zeros((3, 3)), 0.5, TypeError, r"pad must be a non-negative int, got float 0.5"),
 ])
-def test_pad2d_rejects_bad_input(x, pad, match):
-    with pytest.raises(ValueError, match=match):
+def test_pad2d_rejects_bad_input(x, pad, exc, match):
+    with pytest.raises(exc, match=match):
         pad2d(x, pad)
-
-
-def test_numpy_cnn_never_imports_tensorflow():
-    code = ("import sys, course_lib.numpy_cnn, course_lib.numpy_cnn.net; "
-            "bad = [m for m in ('tensorflow', 'keras') if m in sys.modules]; assert not bad, bad")
-    subprocess.run([sys.executable, "-c", code], check=True)

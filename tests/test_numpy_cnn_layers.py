@@ -56,9 +56,14 @@ def test_rel_error_values(a, b, expected):
 
 
 def test_gradcheck_rejects_bad_input():
-    with pytest.raises(ValueError, match="h must be a positive float, got 0"):
+    with pytest.raises(ValueError, match=r"h must be a float > 0, got 0.0"):
         numeric_gradient(np.sum, np.zeros(2), h=0)
-    with pytest.raises(ValueError, match="x must be a float NumPy array.*int64"):
+    with pytest.raises(ValueError, match=r"h must be a float > 0, got nan"):
+        numeric_gradient(np.sum, np.zeros(2), h=float("nan"))
+    with pytest.raises(TypeError, match=r"h must be a float > 0, got str '1e-5'"):
+        numeric_gradient(np.sum, np.zeros(2), h="1e-5")
+    # An int array cannot hold x + h: that is the wrong kind of argument, so a TypeError.
+    with pytest.raises(TypeError, match="x must be a float NumPy array.*int64"):
         numeric_gradient(np.sum, np.zeros(2, dtype=np.int64))
     with pytest.raises(ValueError, match=r"f must return a scalar, got an array of shape \(2,\)"):
         numeric_gradient(lambda v: v, np.zeros(2))
@@ -194,6 +199,16 @@ Z = np.zeros
 ])
 def test_layers_reject_bad_input(call, match):
     with pytest.raises(ValueError, match=match):
+        call()
+
+
+@pytest.mark.parametrize("call,match", [
+    (lambda: flatten_forward(Z((2, 3)), order=1), r"order must be one of 'c', 'f', got int 1"),
+    (lambda: dense_forward(np.array([["a", "b"]]), Z((2, 2)), Z(2)), r"x must hold numbers"),
+    (lambda: softmax_cross_entropy(Z((2, 3)), [[0], [1, 2]]), r"y must be an array"),
+])
+def test_layers_reject_wrong_types(call, match):
+    with pytest.raises(TypeError, match=match):
         call()
 
 

@@ -141,19 +141,22 @@ def test_global_average_pooling_forward_and_backward():
 X = np.zeros((1, 4, 4, 2))
 
 
-@pytest.mark.parametrize("kwargs,match", [
-    (dict(x=np.zeros((4, 4, 2))), r"x must be a 4-D array.*\(4, 4, 2\)"),
-    (dict(size=0), r"size must be a positive int.*got 0"),
-    (dict(size=(2, -1)), r"size must be a positive int.*got \(2, -1\)"),
-    (dict(stride=0), r"stride must be a positive int.*got 0"),
-    (dict(stride=2.0), r"stride must be a positive int.*got 2.0"),
-    (dict(mode="min"), r"mode must be one of 'max', 'avg', 'l2', got 'min'"),
-    (dict(padding="full"), r"padding must be one of 'valid', 'same', got 'full'"),
-    (dict(size=5), r"size window \(5, 5\) is larger than the padded input \(4, 4\)"),
+@pytest.mark.parametrize("kwargs,exc,match", [
+    (dict(x=np.zeros((4, 4, 2))), ValueError, r"x must be a 4-D array.*\(4, 4, 2\)"),
+    (dict(size=0), ValueError, r"size must be a positive int, got 0"),
+    (dict(size=(2, -1)), ValueError, r"size\[1\] must be a positive int, got -1"),
+    (dict(size=2.0), TypeError, r"size must be a positive int.*got float 2.0"),
+    (dict(stride=0), ValueError, r"stride must be a positive int, got 0"),
+    (dict(stride=2.0), TypeError, r"stride must be a positive int.*got float 2.0"),
+    (dict(mode="min"), ValueError, r"mode must be one of 'max', 'avg', 'l2', got 'min'"),
+    (dict(mode=max), TypeError, r"mode must be one of 'max', 'avg', 'l2', got builtin_function_or_method"),
+    (dict(padding="full"), ValueError, r"padding must be one of 'valid', 'same', got 'full'"),
+    (dict(padding=1), TypeError, r"padding must be one of 'valid', 'same', got int 1"),
+    (dict(size=5), ValueError, r"size window \(5, 5\) is larger than the padded input \(4, 4\)"),
 ])
-def test_pool_forward_rejects_bad_input(kwargs, match):
+def test_pool_forward_rejects_bad_input(kwargs, exc, match):
     args = dict(x=X, size=2, stride=2, mode="max", padding="valid") | kwargs
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(exc, match=match):
         pool_forward(**args)
 
 
@@ -162,12 +165,12 @@ def test_pool_backward_and_helpers_reject_bad_input():
     match = r"dout must have the forward output's shape \(1, 2, 2, 2\), got \(1, 2, 2\)"
     with pytest.raises(ValueError, match=match):
         pool_backward(out[..., 0], cache)
-    with pytest.raises(ValueError, match="cache must be the dict returned by pool_forward, got list"):
+    with pytest.raises(TypeError, match=r"cache must be the dict returned by pool_forward, got list \[\]"):
         pool_backward(out, [])
     with pytest.raises(ValueError, match=r"x must be a 2-D array \(H, W\), got shape \(1, 4, 4, 2\)"):
         max_pool2d(X, 2, 2)
     with pytest.raises(ValueError, match=r"x must be a 4-D array.*\(4, 2\)"):
         global_avg_pool_forward(np.zeros((4, 2)))
     _, gcache = global_avg_pool_forward(X)
-    with pytest.raises(ValueError, match=r"dout must have shape \(N, C\) = \(1, 2\), got \(2,\)"):
+    with pytest.raises(ValueError, match=r"dout must have the forward output's shape \(1, 2\), got \(2,\)"):
         global_avg_pool_backward(np.zeros(2), gcache)

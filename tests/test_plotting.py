@@ -60,17 +60,49 @@ def test_show_images_accepts_uint8_as_0_to_255():
 
 
 @pytest.mark.parametrize(("images", "kwargs", "message"), [
-    (rand(8, 8), {}, "images must have shape"),
+    (rand(8, 8), {}, r"images must be a 3-D or 4-D array \(N, H, W\) or \(N, H, W, C\), got shape \(8, 8\)"),
     (rand(2, 8, 8, 2), {}, "1 or 3 channels"),
     (rand(2, 8, 8) * 3, {}, r"must lie in \[0, 1\]"),
     (rand(0, 8, 8), {}, "empty"),
     (rand(2, 8, 8), {"labels": [1, 2, 3]}, "one entry per image"),
-    (rand(2, 8, 8), {"ncols": 0}, "ncols must be a positive int"),
+    (rand(2, 8, 8), {"ncols": 0}, "ncols must be a positive int, got 0"),
     (rand(2, 8, 8), {"labels": [0, 5], "class_names": ["a", "b"]}, "outside class_names"),
 ])
 def test_show_images_rejects_bad_input(images, kwargs, message):
     with pytest.raises(ValueError, match=message):
         plotting.show_images(images, **kwargs)
+
+
+# The kit's rule (course_lib.validation): a count that is not an int is a TypeError, one below 1 a ValueError.
+@pytest.mark.parametrize("call", [
+    lambda v: plotting.show_images(rand(2, 8, 8), ncols=v),
+    lambda v: plotting.plot_kernels(rand(3, 3, 1, 4), max_kernels=v),
+    lambda v: plotting.plot_feature_maps(rand(4, 4, 3), max_maps=v),
+    lambda v: plotting.top_confusions([0, 1], [1, 0], k=v),
+    lambda v: plotting.show_misclassified(rand(2, 4, 4), [0, 1], [1, 0], n=v),
+    lambda v: plotting.plot_kernel_evolution([rand(3, 3, 1, 2)], max_filters=v),
+])
+@pytest.mark.parametrize("value,exc,shown", [
+    (0, ValueError, "0"), (-3, ValueError, "-3"),
+    (2.0, TypeError, "float 2.0"), (True, TypeError, "bool True"),
+])
+def test_counts_reject_non_positive_and_non_int(call, value, exc, shown):
+    with pytest.raises(exc, match=f"must be a positive int, got {shown}"):
+        call(value)
+
+
+def test_counts_accept_numpy_integers():
+    assert len(plotting.show_images(rand(3, 8, 8), ncols=np.int64(2)).axes) == 3
+
+
+@pytest.mark.parametrize("alpha,exc", [(1.5, ValueError), (-0.1, ValueError), (float("nan"), ValueError),
+                                       ("0.5", TypeError), (None, TypeError)])
+def test_overlays_reject_bad_alpha(alpha, exc):
+    img, heat = rand(8, 8, 3), rand(2, 2)
+    with pytest.raises(exc, match=r"alpha must be a float in \[0, 1\], got"):
+        plotting.plot_heatmap_overlay(img, heat, alpha=alpha)
+    with pytest.raises(exc, match=r"alpha must be a float in \[0, 1\], got"):
+        plotting.plot_attribution_grid(img[None], {"m": [heat]}, alpha=alpha)
 
 
 # ---- plot_kernels ------------------------------------------------------------------------------------------
@@ -106,7 +138,7 @@ def test_plot_kernels_grey_patches_share_a_symmetric_scale():
 
 @pytest.mark.parametrize("shape", [(3, 3), (3, 3, 8), (1, 3, 3, 3, 8)])
 def test_plot_kernels_rejects_non_4d(shape):
-    with pytest.raises(ValueError, match=r"kernels must have shape \(KH, KW, C_in, C_out\)"):
+    with pytest.raises(ValueError, match=r"kernels must be a 4-D array \(KH, KW, C_in, C_out\), got shape"):
         plotting.plot_kernels(np.zeros(shape))
 
 

@@ -1,8 +1,10 @@
-"""Tests of the inspection figures at the end of course_lib.plotting: heat maps, patches, filter evolution.
-
-(conftest.py selects the Agg backend.)"""
+"""Tests of the figures at the end of course_lib.plotting that draw course_lib.visualize's results (heat maps,
+patches, filter evolution), and of top_confusions. Expected pixels and counts are worked out here, from the
+inputs. (conftest.py selects the Agg backend.)"""
 
 from __future__ import annotations
+
+from collections import Counter
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -51,7 +53,7 @@ def test_signed_heatmap_uses_a_symmetric_diverging_scale():
         (np.zeros((8, 8, 3)), np.zeros((2, 2, 2)), 0.5, "heatmap must be a 2-D map"),
         (np.zeros((8, 8, 3)), np.full((2, 2), np.nan), 0.5, "finite"),
         (np.full((8, 8, 3), 2.0), np.zeros((2, 2)), 0.5, r"\[0, 1\]"),
-        (np.zeros((8, 8, 3)), np.zeros((2, 2)), 1.5, "alpha must be a number in"),
+        (np.zeros((8, 8, 3)), np.zeros((2, 2)), 1.5, r"alpha must be a float in \[0, 1\], got 1.5"),
     ],
 )
 def test_heatmap_overlay_rejects_bad_input(image, heat, alpha, match):
@@ -134,17 +136,26 @@ def test_kernel_evolution_keeps_one_scale_per_filter():
 
 
 def test_top_confusions_counts_mistakes_independently():
-    from collections import Counter
-
-    from course_lib import plotting
-
     rng = np.random.default_rng(0)
     y_true = rng.integers(0, 4, 300)
     y_pred = np.where(rng.random(300) < 0.6, y_true, rng.integers(0, 4, 300))
     mistakes = Counter((int(t), int(p)) for t, p in zip(y_true, y_pred) if t != p)
-    expected = sorted(mistakes.items(), key=lambda item: -item[1])[:2]
-    got = plotting.top_confusions(y_true, y_pred, class_names=["a", "b", "c", "d"], k=2)
-    assert [c for _, _, c in got] == [c for _, c in expected]
-    assert all(("abcd"[t], "abcd"[p], c) in [(g[0], g[1], g[2]) for g in got] or c == got[-1][2]
-               for (t, p), c in expected)
+    # largest count first, ties in row-major (true, predicted) order, as the docstring promises
+    expected = sorted(mistakes.items(), key=lambda item: (-item[1], item[0]))[:3]
+    got = plotting.top_confusions(y_true, y_pred, class_names=["a", "b", "c", "d"], k=3)
+    assert got == [("abcd"[t], "abcd"[p], c) for (t, p), c in expected]
+    # one-hot labels and score rows name the same classes
+    one_hot, scores = np.eye(4)[y_true], np.eye(4)[y_pred] * 0.7 + 0.1
+    assert plotting.top_confusions(one_hot, scores, class_names=["a", "b", "c", "d"], k=3) == got
+
+
+def test_top_confusions_worked_example_with_ties():
+    # Counted by hand: 0->1 twice, 1->0 twice, 2->1 twice, 2->0 once; the last pair is right.
+    y_true = [0, 0, 1, 1, 2, 2, 2, 0]
+    y_pred = [1, 1, 0, 0, 0, 1, 1, 0]
+    assert plotting.top_confusions(y_true, y_pred, k=3) == [("0", "1", 2), ("1", "0", 2), ("2", "1", 2)]
+    # pairs that never occur are left out, so k=10 gives the four mistakes only
+    assert plotting.top_confusions(y_true, y_pred, k=10) == [
+        ("0", "1", 2), ("1", "0", 2), ("2", "1", 2), ("2", "0", 1)
+    ]
     assert plotting.top_confusions([0, 1], [0, 1]) == []

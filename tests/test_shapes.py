@@ -38,14 +38,24 @@ def keras_out_shape(layers, in_shape):
 # ----------------------------------------------------------------------------------------------------
 # conv_output_size against the shapes Keras produces
 # ----------------------------------------------------------------------------------------------------
+@st.composite
+def fitting_windows(draw, n_max, k_max, s_max, pads):
+    """``(n, k, s, pad)`` whose window fits in the padded input: ``k <= n + 2p`` (any k with "same")."""
+    n = draw(st.integers(1, n_max))
+    s = draw(st.integers(1, s_max))
+    pad = draw(st.sampled_from(pads))
+    if pad == "same":
+        room = k_max  # "same" pads as much as the kernel needs
+    else:
+        room = n + 2 * (0 if pad == "valid" else pad)
+    k = draw(st.integers(1, min(k_max, room)))
+    return n, k, s, pad
+
+
 @FAST
-@given(n=st.integers(1, 12), k=st.integers(1, 5), s=st.integers(1, 4),
-       pad=st.sampled_from(["valid", "same", 0, 1, 2]))
-def test_conv2d_output_size_matches_keras(n, k, s, pad):
-    if isinstance(pad, int) and k > n + 2 * pad or pad == "valid" and k > n:
-        with pytest.raises(ValueError, match="larger than the padded input"):
-            shapes.conv_output_size(n, k, s, pad)
-        return
+@given(fitting_windows(12, 5, 4, ["valid", "same", 0, 1, 2]))
+def test_conv2d_output_size_matches_keras(case):
+    n, k, s, pad = case
     if isinstance(pad, int):
         layers = [L.ZeroPadding2D(pad), L.Conv2D(1, k, strides=s, padding="valid")]
     else:
@@ -56,20 +66,30 @@ def test_conv2d_output_size_matches_keras(n, k, s, pad):
 
 
 @FAST
-@given(n=st.integers(1, 12), k=st.integers(1, 4), s=st.integers(1, 4), pad=st.sampled_from(["valid", "same"]))
-def test_maxpool2d_output_size_matches_keras(n, k, s, pad):
-    if pad == "valid" and k > n:
-        return
+@given(n=st.integers(1, 8), k_over=st.integers(1, 3), s=st.integers(1, 3),
+       pad=st.sampled_from(["valid", 0, 1, 2]))
+def test_kernel_larger_than_padded_input_raises_where_keras_refuses(n, k_over, s, pad):
+    p = 0 if pad == "valid" else pad
+    k = n + 2 * p + k_over  # k_over rows of the kernel hang past the padded input
+    with pytest.raises(ValueError, match="larger than the padded input"):
+        shapes.conv_output_size(n, k, s, pad)
+    # Keras has no output to give either: it refuses the same layer.
+    with pytest.raises(ValueError, match="zero or negative"):
+        keras_out_shape([L.ZeroPadding2D(p), L.Conv2D(1, k, strides=s)], (n, n, 1))
+
+
+@FAST
+@given(fitting_windows(12, 4, 4, ["valid", "same"]))
+def test_maxpool2d_output_size_matches_keras(case):
+    n, k, s, pad = case
     got = keras_out_shape([L.MaxPooling2D(k, strides=s, padding=pad)], (n, n, 1))
     assert shapes.conv_output_size((n, n), k, s, pad) == got[:2]
 
 
 @FAST
-@given(n=st.integers(1, 16), k=st.integers(1, 6), s=st.integers(1, 4),
-       pad=st.sampled_from(["valid", "same", 1]))
-def test_conv1d_output_size_matches_keras(n, k, s, pad):
-    if pad == "valid" and k > n or pad == 1 and k > n + 2:
-        return
+@given(fitting_windows(16, 6, 4, ["valid", "same", 1]))
+def test_conv1d_output_size_matches_keras(case):
+    n, k, s, pad = case
     if pad == 1:
         layers = [L.ZeroPadding1D(1), L.Conv1D(1, k, strides=s)]
     else:
@@ -179,11 +199,9 @@ def test_dense_params_and_macs_match_keras(n_in, units, bias):
 
 
 @FAST
-@given(n=st.integers(3, 8), k=st.integers(1, 4), s=st.integers(1, 3), p=st.integers(0, 2),
-       c_in=st.integers(1, 2), filters=st.integers(1, 3))
-def test_conv_macs_equals_matrix_nonzeros(n, k, s, p, c_in, filters):
-    if k > n + 2 * p:
-        return
+@given(case=fitting_windows(8, 4, 3, [0, 1, 2]), c_in=st.integers(1, 2), filters=st.integers(1, 3))
+def test_conv_macs_equals_matrix_nonzeros(case, c_in, filters):
+    n, k, s, p = case
     conv = L.Conv2D(filters, k, strides=s, use_bias=False, kernel_initializer="ones")
     # The matrix acts on the padded input, so products with padded zeros count, as conv_macs counts them.
     nnz = matrix_nnz(conv, (n + 2 * p, n + 1 + 2 * p, c_in))
@@ -320,23 +338,45 @@ def test_activation_memory_matches_numpy_nbytes():
         (lambda: shapes.conv_output_size(7, 0), ValueError, "kernel must be a positive int, got 0"),
         (lambda: shapes.conv_output_size(7, 3, 0), ValueError, "stride must be a positive int, got 0"),
         (lambda: shapes.conv_output_size(7, 3, -2), ValueError, "stride must be a positive int, got -2"),
-        (lambda: shapes.conv_output_size(7, 3, 1, -1), ValueError, "padding must be a non-negative int"),
-        (lambda: shapes.conv_output_size(7, 3, 1, "full"), ValueError, "padding must be an int, 'same' or"),
+        (lambda: shapes.conv_output_size(7, 3, 1, -1), ValueError,
+         "padding must be a non-negative int, got -1"),
+        (lambda: shapes.conv_output_size(7, 3, 1, 1.5), TypeError,
+         "padding must be a non-negative int, got float"),
+        (lambda: shapes.conv_output_size(7, 3, 1, "full"), ValueError,
+         "padding must be one of 'same', 'valid', got 'full'"),
+        (lambda: shapes.conv_output_size(7, 3, 1, (1, 2, 3)), ValueError,
+         r"padding must be .* got \(1, 2, 3\)"),
+        (lambda: shapes.conv_output_size((7, 7), 3, 1, ((1, -2), 0)), ValueError,
+         r"padding\[0\]\[1\] must be a non-negative int, got -2"),
         (lambda: shapes.conv_output_size(3, 7), ValueError, "kernel 7 is larger than the padded input 3"),
-        (lambda: shapes.conv_output_size(7.0, 3), TypeError, "n must be an int, got float 7.0"),
-        (lambda: shapes.conv_output_size(7, "3"), TypeError, "kernel must be an int, got str"),
-        (lambda: shapes.conv_output_size(7, True), TypeError, "kernel must be an int, got bool"),
-        (lambda: shapes.conv_output_size((7, 7), (3, 3, 3)), ValueError, "kernel must have 2 entries"),
+        (lambda: shapes.conv_output_size(7.0, 3), TypeError, "n must be a positive int, got float 7.0"),
+        (lambda: shapes.conv_output_size(7, "3"), TypeError, "kernel must be a positive int, got str '3'"),
+        (lambda: shapes.conv_output_size(7, True), TypeError, "kernel must be a positive int, got bool True"),
+        (lambda: shapes.conv_output_size((7, 7), (3, 3, 3)), ValueError,
+         r"kernel must be an int or 2 ints \(one per spatial dimension\), got \(3, 3, 3\)"),
+        (lambda: shapes.conv_output_size((7, 7), (3, 3.0)), TypeError, r"kernel\[1\] must be a positive int"),
         (lambda: shapes.conv_output_size((7, 7), 3, (1, 0)), ValueError, r"stride\[1\] must be a positive"),
         (lambda: shapes.same_padding(0), ValueError, "kernel must be a positive int, got 0"),
         (lambda: shapes.same_padding(4), ValueError, "kernel 4 is even"),
         (lambda: shapes.conv_params(3, 0, 8), ValueError, "in_channels must be a positive int, got 0"),
-        (lambda: shapes.conv_params(3, 3, 8, bias=1), TypeError, "bias must be a bool"),
+        (lambda: shapes.conv_params(3, 3, 8, bias=1), TypeError, "bias must be a bool, got int 1"),
+        (lambda: shapes.same_pads(8, 3, 0), ValueError, "stride must be a positive int, got 0"),
+        (lambda: shapes.same_pads(8.0, 3), TypeError, "size must be a positive int, got float 8.0"),
+        (lambda: shapes.resolve_padding("full", 8, 3), ValueError, "padding must be one of 'same', 'valid'"),
+        (lambda: shapes.resolve_padding(None, 8, 3), TypeError,
+         "padding must be a non-negative int, got NoneType"),
+        (lambda: shapes.explicit_padding(1, 0), ValueError, "ndim must be a positive int, got 0"),
         (lambda: shapes.conv_macs(32, 5, 3, -1), ValueError, "filters must be a positive int, got -1"),
         (lambda: shapes.dense_params(10, 0), ValueError, "units must be a positive int, got 0"),
-        (lambda: shapes.activation_memory((None, 4)), TypeError, r"shape\[0\] must be an int, got NoneType"),
+        (lambda: shapes.activation_memory((None, 4)), TypeError,
+         r"shape\[0\] must be a positive int, got NoneType None"),
+        (lambda: shapes.activation_memory("4x4"), TypeError,
+         "shape must be a tuple of positive ints, got str"),
         (lambda: shapes.activation_memory((4, 4), bytes_per_value=0), ValueError, "bytes_per_value"),
-        (lambda: shapes.receptive_field([(3, 1), 3]), ValueError, r"layers\[1\] must be a \(kernel,"),
+        (lambda: shapes.receptive_field([(3, 1), 3]), TypeError,
+         r"layers\[1\] must be a \(kernel, stride\) pair"),
+        (lambda: shapes.receptive_field([(3, 1, 1)]), ValueError,
+         r"layers\[0\] must be a \(kernel, stride\) pair, got \(3, 1, 1\)"),
         (lambda: shapes.receptive_field([(3, 0)]), ValueError, r"layers\[0\] stride must be a positive int"),
         (lambda: shapes.receptive_field(3), TypeError, "layers must be a sequence"),
     ],

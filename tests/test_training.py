@@ -52,7 +52,7 @@ def test_resnet_cifar_schedule_divides_by_ten_at_32k_and_48k_iterations():
 def test_recipe_overrides_and_errors():
     assert training.get_recipe("alexnet", learning_rate=0.05).learning_rate == 0.05
     assert training.get_recipe("alexnet", learning_rate=None).learning_rate == 0.01
-    with pytest.raises(ValueError, match="recipe must be a Recipe or one of adam, .*; got 'lenet'"):
+    with pytest.raises(ValueError, match="recipe must be a Recipe or one of adam, .*, got 'lenet'"):
         training.get_recipe("lenet")
     with pytest.raises(ValueError, match="unknown recipe field"):
         training.get_recipe("adam", learnig_rate=0.1)
@@ -77,17 +77,23 @@ def test_sgd_with_l2_follows_the_alexnet_update_rule():
     np.testing.assert_allclose(np.asarray(bias), b, rtol=1e-7)
     clone = training.SGDWithL2.from_config(opt.get_config())
     assert clone.l2 == lam
+    with pytest.raises(ValueError, match="l2 must be a float >= 0, got -1.0"):
+        training.SGDWithL2(0.1, l2=-1)
 
 
-def test_compile_model_remembers_recipe_and_handles_aux_outputs():
+def test_compile_model_handles_aux_outputs():
     model = models.googlenet(aux_logits=True, input_shape=(65, 65, 3), width_multiplier=0.03, num_classes=3)
-    training.compile_model(model, recipe="googlenet", learning_rate=0.02, run_eagerly=True)
-    assert model.course_recipe.name == "googlenet" and model.course_recipe.learning_rate == 0.02
+    recipe = training.get_recipe("googlenet", learning_rate=0.02)
+    training.compile_model(model, recipe=recipe, run_eagerly=True)
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.02)
     assert models.aux_loss_weights(model) == {"predictions": 1.0, "aux1": 0.3, "aux2": 0.3}
     x = np.random.default_rng(0).random((4, 65, 65, 3), dtype=np.float32)
     y = np.array([0, 1, 2, 1])
-    history = training.fit(model, (x, y), epochs=1, batch_size=2)
+    history = training.fit(model, (x, y), recipe=recipe, epochs=1, batch_size=2, validation=(x, y))
     assert {"loss", "aux1_loss", "aux2_loss", "predictions_accuracy"} <= set(history.history)
+    # A plateau recipe on this model watches the main output's validation accuracy, a key training logs.
+    (plateau,) = training.recipe_callbacks(model, training.RECIPES["alexnet"], has_validation=True)
+    assert plateau.monitor == "val_predictions_accuracy" and plateau.monitor in history.history
     # The total loss is the 1 / 0.3 / 0.3 weighted sum of the three outputs' losses.
     logs = model.evaluate(x, {n: y for n in model.output_names}, verbose=0, return_dict=True)
     weighted = logs["predictions_loss"] + 0.3 * (logs["aux1_loss"] + logs["aux2_loss"])
@@ -96,32 +102,94 @@ def test_compile_model_remembers_recipe_and_handles_aux_outputs():
 
 def test_recipe_callbacks():
     model = models.lenet5("modern", width_multiplier=0.1)
-    training.compile_model(model, recipe="alexnet")
-    (plateau,) = training.recipe_callbacks(model, model.course_recipe, has_validation=True)
+    alexnet = training.RECIPES["alexnet"]
+    (plateau,) = training.recipe_callbacks(model, alexnet, has_validation=True)
     assert isinstance(plateau, keras.callbacks.ReduceLROnPlateau)
-    assert (plateau.monitor, plateau.factor) == ("val_accuracy", 0.1)
-    (plateau,) = training.recipe_callbacks(model, model.course_recipe, has_validation=False)
-    assert plateau.monitor == "loss"
+    assert (plateau.monitor, plateau.mode, plateau.factor) == ("val_accuracy", "max", 0.1)
+    (plateau,) = training.recipe_callbacks(model, alexnet, has_validation=False)
+    assert (plateau.monitor, plateau.mode) == ("loss", "min")
+    (plateau,) = training.recipe_callbacks(model, training.get_recipe(alexnet, monitor="loss"),
+                                           has_validation=True)
+    assert (plateau.monitor, plateau.mode) == ("val_loss", "min")
+    with pytest.raises(ValueError, match="recipe.monitor must be one of 'accuracy', 'loss', got 'top5'"):
+        training.recipe_callbacks(model, training.get_recipe(alexnet, monitor="top5"), has_validation=True)
     (scheduler,) = training.recipe_callbacks(model, training.RECIPES["googlenet"], has_validation=False)
     rates = [scheduler.schedule(epoch) for epoch in (0, 7, 8, 16)]
     np.testing.assert_allclose(rates, [0.01, 0.01, 0.0096, 0.009216])  # 4% less every 8 epochs
     assert training.recipe_callbacks(model, training.RECIPES["resnet_cifar"], has_validation=True) == []
 
 
-def test_fit_is_silent_in_quick_mode_and_returns_history(capsys):
-    assert config.is_quick()
+@pytest.mark.parametrize("mode", ["quick", "full"])
+def test_fit_verbosity_follows_the_run_mode_and_returns_history(monkeypatch, capsys, mode):
+    # The test sets the mode itself, so it passes whatever COURSE_MODE the suite runs under.
+    monkeypatch.setenv("COURSE_MODE", mode)
+    monkeypatch.setattr(config, "_mode_cache", None)  # resolve again from the environment
+    assert config.get_mode() == mode
     keras.utils.set_random_seed(0)
     model = models.lenet5("modern", width_multiplier=0.1)
     training.compile_model(model, recipe="adam", run_eagerly=True)
     rng = np.random.default_rng(0)
     x, y = rng.random((40, 28, 28, 1), dtype=np.float32), rng.integers(0, 10, 40)
-    history = training.fit(model, (x, y), epochs=2, batch_size=16, validation=0.25)
-    assert capsys.readouterr().out == ""
+    history = training.fit(model, (x, y), recipe="adam", epochs=2, batch_size=16, validation=0.25)
+    out = capsys.readouterr().out
+    if mode == "quick":
+        assert out == ""
+    else:  # verbose=2: one line per epoch
+        assert "Epoch 1/2" in out and "Epoch 2/2" in out
     assert len(history.history["loss"]) == 2 and "val_accuracy" in history.history
     with pytest.raises(ValueError, match="epochs must be a positive int, got 0"):
-        training.fit(model, (x, y), epochs=0)
+        training.fit(model, (x, y), recipe="adam", epochs=0)
     with pytest.raises(ValueError, match="batch_size must be a positive int, got -1"):
-        training.fit(model, (x, y), epochs=1, batch_size=-1)
+        training.fit(model, (x, y), recipe="adam", epochs=1, batch_size=-1)
+
+
+def test_fit_needs_the_recipe_explicitly():
+    model = models.lenet5("modern", width_multiplier=0.1)
+    training.compile_model(model, recipe="alexnet")
+    assert not hasattr(model, "course_recipe")  # nothing rides on the model object
+    x, y = np.zeros((4, 28, 28, 1), dtype=np.float32), np.zeros(4, dtype=int)
+    with pytest.raises(TypeError, match="fit needs recipe="):
+        training.fit(model, (x, y), epochs=1, batch_size=2)
+    with pytest.raises(ValueError, match="batch_size is needed for array data when recipe=None"):
+        training.fit(model, (x, y), recipe=None, epochs=1)
+
+
+def _plateau_fit(model, recipe, x, y):
+    """Two epochs at a negligible rate: validation accuracy cannot improve, so the plateau (patience 1)
+    lowers the rate once, by the recipe's factor."""
+    history = training.fit(model, (x, y), recipe=recipe, epochs=2, batch_size=8, validation=(x, y))
+    return float(model.optimizer.learning_rate), history
+
+
+def test_recipe_behaviour_survives_clone_and_save_load(tmp_path):
+    keras.utils.set_random_seed(0)
+    recipe = training.get_recipe("alexnet", learning_rate=1e-9, patience=1)
+    rng = np.random.default_rng(0)
+    x, y = rng.random((16, 28, 28, 1), dtype=np.float32), rng.integers(0, 10, 16)
+    original = training.compile_model(models.lenet5("modern", width_multiplier=0.1), recipe=recipe,
+                                      run_eagerly=True)
+    original.optimizer.build(original.trainable_variables)  # saved with its momentum slots, as after training
+    path = tmp_path / "lenet.keras"
+    original.save(path)
+    clone = training.compile_model(keras.models.clone_model(original), recipe=recipe, run_eagerly=True)
+    loaded = keras.models.load_model(path)  # keeps its compiled optimizer: SGD with the papers' L2 decay
+    assert type(loaded.optimizer) is training.SGDWithL2 and loaded.optimizer.l2 == 5e-4
+    for model in (original, clone, loaded):
+        rate, history = _plateau_fit(model, recipe, x, y)
+        assert rate == pytest.approx(1e-9 * recipe.lr_factor, rel=1e-5)
+        assert "val_accuracy" in history.history
+    # Without the recipe the same training keeps its rate: the schedule comes from the argument, not the
+    # model.
+    rate, _ = _plateau_fit(keras.models.load_model(path), None, x, y)
+    assert rate == pytest.approx(1e-9, rel=1e-5)
+
+
+def test_plateau_schedule_refuses_a_quantity_that_is_not_logged():
+    model = models.lenet5("modern", width_multiplier=0.1)
+    training.compile_model(model, recipe="alexnet", metrics=(), run_eagerly=True)  # no accuracy metric
+    x, y = np.zeros((8, 28, 28, 1), dtype=np.float32), np.zeros(8, dtype=int)
+    with pytest.raises(ValueError, match="watches 'val_accuracy', which training does not log"):
+        training.fit(model, (x, y), recipe="alexnet", epochs=1, batch_size=4, validation=(x, y))
 
 
 def _shift(image, dy, dx, pad):
@@ -144,8 +212,10 @@ def test_augmentation_is_shape_preserving_flip_and_pad_crop():
         assert len(matches) == 1, i
         moves.add(matches[0])
     assert len(moves) > 8  # images are moved independently, not one offset per batch
-    with pytest.raises(ValueError, match="crop_padding must be >= 0, got -1"):
+    with pytest.raises(ValueError, match="crop_padding must be a non-negative int, got -1"):
         training.augmentation(crop_padding=-1)
+    with pytest.raises(TypeError, match="flip must be a bool"):
+        training.augmentation(flip="horizontal")
 
 
 def test_fit_with_augmentation_runs():
@@ -153,7 +223,8 @@ def test_fit_with_augmentation_runs():
     training.compile_model(model, recipe="resnet_cifar", run_eagerly=True)
     rng = np.random.default_rng(1)
     x, y = rng.random((8, 32, 32, 3), dtype=np.float32), rng.integers(0, 3, 8)
-    history = training.fit(model, (x, y), epochs=1, batch_size=4, augment=training.augmentation(seed=0))
+    history = training.fit(model, (x, y), recipe="resnet_cifar", epochs=1, batch_size=4,
+                           augment=training.augmentation(seed=0))
     assert np.isfinite(history.history["loss"][0])
 
 
@@ -201,7 +272,8 @@ MIRRORED_SCRIPT = textwrap.dedent(
                                        width_multiplier=0.1)
     rng = np.random.default_rng(0)
     x, y = rng.random((64, 28, 28, 1), dtype=np.float32), rng.integers(0, 10, 64)
-    history = training.fit(model, (x, y), epochs=1, batch_size=16, validation=(x[:16], y[:16]), verbose=0)
+    history = training.fit(model, (x, y), recipe="alexnet", epochs=1, batch_size=16,
+                           validation=(x[:16], y[:16]), verbose=0)
     print(json.dumps({
         "replicas": strategy.num_replicas_in_sync,
         "devices": list(strategy.extended.worker_devices),

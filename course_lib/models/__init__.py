@@ -9,12 +9,14 @@ and names layers the keras.applications way so that notebooks can look them up.
     >>> m = models.vgg("D", input_shape=(32, 32, 3), num_classes=10, head="gap", width_multiplier=0.25)
     >>> m = models.googlenet(aux_logits=True)                     # outputs: predictions, aux1, aux2
     >>> with models.architecture_only():                          # shapes and counts, no weights allocated
-    ...     print(models.vgg16().count_params())
+    ...     print(models.get_model("vgg16").count_params())
     138357544
 
 Families: ``lenet5`` (classic / modern), ``alexnet`` and ``zfnet``, ``vgg`` (``VGG_CONFIGS`` A..E),
 ``nin``, ``googlenet`` (``GOOGLENET_TABLE``) and ``inception_v3_module``, ``resnet`` (``RESNET_SPECS``) and
-``cifar_resnet``. Custom layers: ``LocalResponseNormalization``, ``ConnectionTableConv2D``,
+``cifar_resnet``. Each family builder and each named variant (``vgg16``, ``resnet50``, ``cifar_plain56``, ...)
+is registered once, where it is defined (``registry.register_model``); ``list_models()`` lists the names that
+``get_model`` accepts. Custom layers: ``LocalResponseNormalization``, ``ConnectionTableConv2D``,
 ``ZeroPadShortcut``.
 """
 
@@ -33,41 +35,29 @@ from .blocks import (
     mlpconv_block,
     vgg_block,
 )
-from .common import architecture_only, min_input_size, scaled
+from .common import Step, architecture_only, min_input_size, scaled
 from .googlenet import (
     GOOGLENET_STAGES,
+    GOOGLENET_STEM,
     GOOGLENET_TABLE,
     aux_loss_weights,
-    compile_googlenet,
     googlenet,
     inception_aux_head,
 )
 from .layers import ConnectionTableConv2D, LocalResponseNormalization, ZeroPadShortcut
-from .lenet import LENET5_C3_TABLE, lenet5
+from .lenet import LENET5_C3_TABLE, LENET5_ROWS, lenet5
 from .nin import NIN_CIFAR_ROWS, NIN_IMAGENET_ROWS, nin
-from .registry import available_models, get_model
-from .resnet import (
-    CIFAR_RESNET_DEPTHS,
-    RESNET_SPECS,
-    cifar_resnet,
-    resnet,
-    resnet18,
-    resnet34,
-    resnet50,
-    resnet101,
-    resnet152,
-)
-from .vgg import VGG_CONFIGS, VGG_DEPTHS, vgg, vgg11, vgg11_lrn, vgg13, vgg16, vgg16c, vgg19
+from .registry import get_model, list_models, register_model
+from .resnet import CIFAR_RESNET_DEPTHS, RESNET_SPECS, cifar_resnet, resnet
+from .vgg import VGG_CONFIGS, VGG_DEPTHS, VGG_NAMES, vgg
 
 __all__ = [
-    "ALEXNET_CIFAR_ROWS", "ALEXNET_ROWS", "architecture_only", "CIFAR_RESNET_DEPTHS", "ConnectionTableConv2D",
-    "ConvRow",
-    "GOOGLENET_STAGES", "GOOGLENET_TABLE", "InceptionRow", "InceptionV3Filters", "LENET5_C3_TABLE",
-    "LocalResponseNormalization", "NIN_CIFAR_ROWS", "NIN_IMAGENET_ROWS", "RESNET_SPECS", "VGG_CONFIGS",
-    "VGG_DEPTHS", "ZFNET_ROWS", "ZeroPadShortcut", "alexnet", "alexnet_family", "available_models",
-    "aux_loss_weights", "basic_block", "blocks", "bottleneck_block", "cifar_resnet", "compile_googlenet",
-    "conv_bn", "get_model", "googlenet", "inception_aux_head", "inception_module", "inception_v3_module",
-    "layers", "lenet5", "min_input_size", "mlpconv_block", "nin", "resnet", "resnet18", "resnet34",
-    "resnet50", "resnet101", "resnet152", "scaled", "vgg", "vgg11", "vgg11_lrn", "vgg13", "vgg16", "vgg16c",
-    "vgg19", "vgg_block", "zfnet",
+    "ALEXNET_CIFAR_ROWS", "ALEXNET_ROWS", "CIFAR_RESNET_DEPTHS", "ConnectionTableConv2D", "ConvRow",
+    "GOOGLENET_STAGES", "GOOGLENET_STEM", "GOOGLENET_TABLE", "InceptionRow", "InceptionV3Filters",
+    "LENET5_C3_TABLE", "LENET5_ROWS", "LocalResponseNormalization", "NIN_CIFAR_ROWS", "NIN_IMAGENET_ROWS",
+    "RESNET_SPECS", "Step", "VGG_CONFIGS", "VGG_DEPTHS", "VGG_NAMES", "ZFNET_ROWS", "ZeroPadShortcut",
+    "alexnet", "alexnet_family", "architecture_only", "aux_loss_weights", "basic_block", "blocks",
+    "bottleneck_block", "cifar_resnet", "conv_bn", "get_model", "googlenet", "inception_aux_head",
+    "inception_module", "inception_v3_module", "layers", "lenet5", "list_models", "min_input_size",
+    "mlpconv_block", "nin", "register_model", "resnet", "scaled", "vgg", "vgg_block", "zfnet",
 ]

@@ -11,9 +11,11 @@ from typing import NamedTuple
 import keras
 from keras import layers
 
+from ..validation import check_bool, check_choice, check_int, check_probability
 from .blocks import dense_head, model_input
-from .common import check_choice, check_common, check_rate, scaled
+from .common import Step, check_common, scaled
 from .layers import LocalResponseNormalization
+from .registry import register_model
 
 
 class ConvRow(NamedTuple):
@@ -25,7 +27,8 @@ class ConvRow(NamedTuple):
         stride: convolution stride.
         padding: zeros on each side (an int).
         grouped: split into ``groups`` towers as in the two-GPU original (each sees half the input maps).
-        pool: None, or the padding of the 3x3 stride-2 overlapping max-pool after it ("valid" or "same").
+        pool: None, or the padding of the overlapping max-pool after it (``POOL``: 3x3 stride 2), "valid" or
+            "same".
         lrn: a LocalResponseNormalization after the pool.
     """
 
@@ -69,14 +72,17 @@ ALEXNET_CIFAR_ROWS = (
 
 STEMS = {"imagenet": ALEXNET_ROWS, "cifar": ALEXNET_CIFAR_ROWS}
 
+# Section 3.4 of the AlexNet paper: overlapping pooling, z x z windows at stride s with z = 3, s = 2.
+POOL_SIZE, POOL_STRIDE = 3, 2
 
-def chain_of(rows) -> list[tuple]:
-    """The (kernel, stride, padding) downsampling chain of a row table (convolutions and pools)."""
+
+def downsampling_chain(rows) -> list[Step]:
+    """The windows of a row table in order (each convolution and the pool after it): the minimum input."""
     chain = []
     for row in rows:
-        chain.append((row.kernel, row.stride, row.padding))
+        chain.append(Step(row.kernel, row.stride, row.padding))
         if row.pool:
-            chain.append((3, 2, row.pool))
+            chain.append(Step(POOL_SIZE, POOL_STRIDE, row.pool))
     return chain
 
 
@@ -116,14 +122,16 @@ def alexnet_family(
     Returns:
         A ``keras.Model`` with layers ``conv1``..``conv5``, ``pool1``, ``pool2``, ``pool5``, ``lrn1``,
         ``lrn2``, ``flatten``, ``fc1``, ``dropout1``, ``fc2``, ``dropout2``, ``predictions``.
+
+    Raises:
+        TypeError / ValueError: bad groups, lrn, dropout or shared arguments, or an input smaller than the
+            rows' windows allow.
     """
-    if groups not in (1, 2) or isinstance(groups, bool):
-        raise ValueError(f"groups must be 1 or 2, got {groups!r}")
-    if not isinstance(lrn, bool):
-        raise TypeError(f"lrn must be True or False, got {lrn!r}")
-    dropout = check_rate("dropout", dropout)
+    groups = check_int(groups, "groups", minimum=1, maximum=2)
+    lrn = check_bool(lrn, "lrn")
+    dropout = check_probability(dropout, "dropout")
     input_shape, num_classes, wm = check_common(
-        input_shape, num_classes, width_multiplier, chain=chain_of(rows), model_name=name
+        input_shape, num_classes, width_multiplier, chain=downsampling_chain(rows), model_name=name
     )
     inputs = model_input(input_shape)
     x = inputs
@@ -138,7 +146,7 @@ def alexnet_family(
             groups=groups if row.grouped else 1, activation="relu", name=f"conv{i}",
         )(x)
         if row.pool:
-            x = layers.MaxPooling2D(3, strides=2, padding=row.pool, name=f"pool{i}")(x)
+            x = layers.MaxPooling2D(POOL_SIZE, strides=POOL_STRIDE, padding=row.pool, name=f"pool{i}")(x)
         if row.lrn and lrn:
             x = LocalResponseNormalization(name=f"lrn{i}")(x)
     units = scaled(fc_units, wm)
@@ -146,6 +154,7 @@ def alexnet_family(
     return keras.Model(inputs, outputs, name=name)
 
 
+@register_model
 def alexnet(
     *,
     input_shape=None,
@@ -183,21 +192,26 @@ def alexnet(
         A ``keras.Model`` named ``alexnet`` (``alexnet_cifar``), output ``(batch, num_classes)`` softmax.
 
     Raises:
-        ValueError: bad groups / stem / dropout / shared arguments, or an input below the minimum size.
+        TypeError / ValueError: bad groups / stem / dropout / shared arguments, or an input below the minimum
+            size.
 
     Reference: Krizhevsky, Sutskever and Hinton, "ImageNet Classification with Deep Convolutional Neural
     Networks", NIPS 2012, Section 3 and Figure 2.
     """
-    check_choice("stem", stem, tuple(STEMS))
+    check_choice(stem, "stem", STEMS)
     if input_shape is None:
         input_shape = (227, 227, 3) if stem == "imagenet" else (32, 32, 3)
     return alexnet_family(
         STEMS[stem], input_shape=input_shape, num_classes=num_classes, groups=groups, lrn=lrn,
         dropout=dropout, width_multiplier=width_multiplier, fc_units=fc_units,
-        name="alexnet" if stem == "imagenet" else "alexnet_cifar",
+        name="alexnet" if stem == "imagenet" else f"alexnet_{stem}",
     )
 
 
+register_model(alexnet, name="alexnet_cifar", stem="cifar")
+
+
+@register_model
 def zfnet(
     *,
     input_shape=(224, 224, 3),

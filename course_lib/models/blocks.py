@@ -14,6 +14,7 @@ from typing import NamedTuple
 import keras
 from keras import layers
 
+from ..validation import check_choice
 from .common import scaled
 from .layers import LocalResponseNormalization, ZeroPadShortcut
 
@@ -53,6 +54,10 @@ def conv_bn(x, filters: int, kernel_size, *, strides=1, padding="same", activati
 # ----------------------------------------------------------------------------------------------------------
 # VGG
 # ----------------------------------------------------------------------------------------------------------
+# Every VGG stage ends in a 2x2 max-pool of stride 2 (Simonyan and Zisserman, Section 2.1).
+VGG_POOL = (2, 2)
+
+
 def vgg_block(x, filters: Sequence, *, use_batch_norm: bool = False, lrn_after: int | None = None, name: str):
     """A VGG stage: 3x3 (or 1x1) convolutions with ReLU, then a 2x2 max-pool of stride 2.
 
@@ -80,7 +85,8 @@ def vgg_block(x, filters: Sequence, *, use_batch_norm: bool = False, lrn_after: 
             x = layers.Conv2D(n, kernel, padding="same", activation="relu", name=f"{name}_conv{i}")(x)
         if lrn_after == i:
             x = LocalResponseNormalization(name=f"{name}_lrn")(x)
-    return layers.MaxPooling2D(2, strides=2, name=f"{name}_pool")(x)
+    size, stride = VGG_POOL
+    return layers.MaxPooling2D(size, strides=stride, name=f"{name}_pool")(x)
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -232,10 +238,13 @@ def inception_v3_module(
 # ----------------------------------------------------------------------------------------------------------
 SHORTCUTS = ("A", "B", None)
 
+# Where a residual stage halves the map: the window (kernel, zeros per side) of the block's strided
+# convolution. The basic block strides its first 3x3 (padded by one), the bottleneck its first 1x1.
+STRIDED_WINDOW = {"basic": (3, 1), "bottleneck": (1, 0)}
+
 
 def _check_shortcut(shortcut):
-    if shortcut not in SHORTCUTS:
-        raise ValueError(f"shortcut must be 'A', 'B' or None (a plain network), got {shortcut!r}")
+    check_choice(shortcut, "shortcut", SHORTCUTS)  # None: the plain network
 
 
 def _shortcut(x, out_channels: int, stride: int, shortcut, name: str):
@@ -251,10 +260,11 @@ def _strided_conv3x3_bn(x, filters, stride, *, activation, name):
     # Explicit one-pixel padding then a valid convolution: for stride 2 the windows start at the top-left
     # corner exactly as in the reference (PyTorch/Caffe) code, while padding="same" would pad only at the
     # bottom/right. At stride 1 both are the same.
+    kernel, pad = STRIDED_WINDOW["basic"]
     if stride == 1:
-        return conv_bn(x, filters, 3, activation=activation, name=name)
-    x = layers.ZeroPadding2D(1, name=f"{name}_pad")(x)
-    return conv_bn(x, filters, 3, strides=stride, padding="valid", activation=activation, name=name)
+        return conv_bn(x, filters, kernel, activation=activation, name=name)
+    x = layers.ZeroPadding2D(pad, name=f"{name}_pad")(x)
+    return conv_bn(x, filters, kernel, strides=stride, padding="valid", activation=activation, name=name)
 
 
 def basic_block(x, filters: int, *, stride: int = 1, shortcut="B", name: str):
@@ -307,7 +317,9 @@ def bottleneck_block(x, filters: int, *, stride: int = 1, expansion: int = 4, sh
     """
     _check_shortcut(shortcut)
     out_channels = expansion * filters
-    residual = conv_bn(x, filters, 1, strides=stride, padding="valid", name=f"{name}_1")
+    kernel, pad = STRIDED_WINDOW["bottleneck"]
+    assert pad == 0, "the strided 1x1 convolution reads no padding"
+    residual = conv_bn(x, filters, kernel, strides=stride, padding="valid", name=f"{name}_1")
     residual = conv_bn(residual, filters, 3, name=f"{name}_2")
     residual = conv_bn(residual, out_channels, 1, activation=None, name=f"{name}_3")
     if shortcut is not None:

@@ -1,21 +1,38 @@
-"""Argument checks and small arithmetic shared by every model builder.
+"""Small arithmetic and argument checks shared by every model builder.
 
-Each builder validates its arguments *before* creating a layer, so a mistake is reported as a ValueError that
-names the argument and the value received (instead of a negative-dimension error from deep inside TensorFlow).
-The minimum input size of a network is worked out from its chain of downsampling layers with
-``course_lib.shapes.conv_output_size``, the same arithmetic the notebooks teach.
+Each builder validates its arguments *before* creating a layer, so a mistake is reported as a TypeError or
+ValueError that names the argument and the value received (instead of a negative-dimension error from deep
+inside TensorFlow). The checks are those of ``course_lib.validation``, so a builder reports a mistake with the
+same error type and message as the rest of the kit; only ``input_shape`` has a model-specific wrapper here.
+
+The minimum input size of a network is worked out from its chain of downsampling steps, which each builder
+derives from the same row tables it builds its layers from, with ``course_lib.shapes.conv_output_size``, the
+arithmetic the notebooks teach.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
+from .. import keras_adapter
 from ..shapes import conv_output_size
+from ..validation import check_float, check_int, check_positive_int, type_error, value_error
 
-# One downsampling step: (kernel, stride, padding) with padding an int or "same"/"valid", as in shapes.
-Step = tuple[int, int, Any]
+
+class Step(NamedTuple):
+    """One layer of a downsampling chain, as ``course_lib.shapes.conv_output_size`` takes it.
+
+    Attributes:
+        kernel: window side.
+        stride: step between windows.
+        padding: zeros per side (an int) or ``"same"``/``"valid"`` as in Keras.
+    """
+
+    kernel: int
+    stride: int
+    padding: Any = 0
 
 
 def scaled(n: int, width_multiplier: float) -> int:
@@ -31,53 +48,31 @@ def scaled(n: int, width_multiplier: float) -> int:
     return max(1, int(round(n * width_multiplier)))
 
 
-def check_num_classes(num_classes: Any) -> int:
-    """Return ``num_classes`` if it is an int >= 1, else raise TypeError/ValueError naming it."""
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int):
-        raise TypeError(f"num_classes must be an int >= 1, got {type(num_classes).__name__} {num_classes!r}")
-    if num_classes < 1:
-        raise ValueError(f"num_classes must be an int >= 1, got {num_classes}")
-    return num_classes
-
-
-def check_width_multiplier(width_multiplier: Any) -> float:
-    """Return ``width_multiplier`` as a float if it is a number > 0, else raise TypeError/ValueError."""
-    if isinstance(width_multiplier, bool) or not isinstance(width_multiplier, (int, float)):
-        raise TypeError(
-            "width_multiplier must be a float > 0, got "
-            f"{type(width_multiplier).__name__} {width_multiplier!r}"
-        )
-    if not width_multiplier > 0:  # also catches NaN
-        raise ValueError(f"width_multiplier must be a float > 0, got {width_multiplier}")
-    return float(width_multiplier)
-
-
 def check_input_shape(input_shape: Any) -> tuple[int, int, int]:
     """Return ``input_shape`` as ``(height, width, channels)`` of positive ints, else raise.
 
+    A wrapper of ``course_lib.validation`` for the one argument whose meaning is model-specific: three
+    entries, channels last, no batch dimension (``check_int_tuple`` would broadcast a single int).
+
     Args:
-        input_shape: a sequence of three positive ints, channels last (no batch dimension).
+        input_shape: a tuple or list of three positive ints, channels last (no batch dimension).
+
+    Returns:
+        ``(height, width, channels)`` as Python ints.
 
     Raises:
-        TypeError: not a sequence of ints.
+        TypeError: not a tuple/list, or an entry that is not an int.
         ValueError: not three entries, or an entry < 1.
     """
-    if not isinstance(input_shape, Sequence) or isinstance(input_shape, str):
-        raise TypeError(
-            f"input_shape must be a (height, width, channels) tuple, got {type(input_shape).__name__} "
-            f"{input_shape!r}"
-        )
+    expected = "a (height, width, channels) tuple without the batch dimension"
+    if not isinstance(input_shape, (tuple, list)):
+        raise type_error("input_shape", expected, input_shape)
     if len(input_shape) != 3:
-        raise ValueError(
-            "input_shape must be (height, width, channels) without the batch dimension, got "
-            f"{tuple(input_shape)!r}"
-        )
-    for v in input_shape:
-        if isinstance(v, bool) or not isinstance(v, int):
-            raise TypeError(f"input_shape must hold ints, got {tuple(input_shape)!r}")
-        if v < 1:
-            raise ValueError(f"input_shape entries must be >= 1, got {tuple(input_shape)!r}")
-    return tuple(input_shape)  # type: ignore[return-value]
+        raise value_error("input_shape", expected, tuple(input_shape))
+    height, width, channels = (
+        check_int(v, f"input_shape[{i}]", minimum=1) for i, v in enumerate(input_shape)
+    )
+    return height, width, channels
 
 
 def output_size(n: int, chain: Sequence[Step]) -> int:
@@ -118,10 +113,11 @@ def check_common(
 
     Args:
         input_shape: ``(height, width, channels)``.
-        num_classes: an int >= 1.
+        num_classes: a positive int.
         width_multiplier: a float > 0.
-        chain: the network's downsampling steps, ``(kernel, stride, padding)`` each.
-        model_name: used in the error message ("input_shape (16, 16, 3) is too small for AlexNet ...").
+        chain: the network's downsampling steps (``Step`` or ``(kernel, stride, padding)`` each), derived by
+            the builder from its row table.
+        model_name: used in the error message ("input_shape (16, 16, 3) is too small for alexnet ...").
 
     Returns:
         ``(input_shape, num_classes, width_multiplier)`` normalised.
@@ -131,8 +127,8 @@ def check_common(
             gives the minimum size.
     """
     input_shape = check_input_shape(input_shape)
-    num_classes = check_num_classes(num_classes)
-    width_multiplier = check_width_multiplier(width_multiplier)
+    num_classes = check_positive_int(num_classes, "num_classes")
+    width_multiplier = check_float(width_multiplier, "width_multiplier", minimum=0.0, include_minimum=False)
     if chain:
         need = min_input_size(chain)
         height, width, _ = input_shape
@@ -142,22 +138,6 @@ def check_common(
                 f"an input of at least {need}x{need} pixels"
             )
     return input_shape, num_classes, width_multiplier
-
-
-def check_choice(name: str, value: Any, choices: Sequence[Any]) -> Any:
-    """Return ``value`` if it is one of ``choices``, else raise ValueError naming the argument."""
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(repr(c) for c in choices)}; got {value!r}")
-    return value
-
-
-def check_rate(name: str, value: Any) -> float:
-    """Return a dropout rate in [0, 1) as a float, else raise TypeError/ValueError naming the argument."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{name} must be a float in [0, 1), got {type(value).__name__} {value!r}")
-    if not 0 <= value < 1:
-        raise ValueError(f"{name} must be a float in [0, 1), got {value}")
-    return float(value)
 
 
 @contextlib.contextmanager
@@ -179,12 +159,11 @@ def architecture_only() -> Iterator[None]:
         None.
     """
     import keras
-    from keras.src.backend.common import global_state
 
     try:
         with keras.StatelessScope(initialize_variables=False):
             yield
     finally:
-        # Keras keeps a global list of variables waiting for their values; the next symbolic call (any later
-        # model build) would otherwise allocate and initialise all of them.
-        global_state.set_global_attribute("uninitialized_variables", [])
+        # The scope leaves its variables on a global "to initialise" list; without this, a later build would
+        # allocate and initialise all of them.
+        keras_adapter.discard_uninitialized_variables()

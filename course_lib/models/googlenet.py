@@ -2,17 +2,52 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import keras
 from keras import layers
 
+from ..validation import check_bool, check_probability
 from .blocks import InceptionRow, InceptionV3Filters, inception_module, inception_v3_module, model_input
-from .common import check_common, check_rate, scaled
+from .common import Step, check_common, scaled
 from .layers import LocalResponseNormalization
+from .registry import register_model
 
 __all__ = [
-    "GOOGLENET_TABLE", "GOOGLENET_STAGES", "InceptionRow", "InceptionV3Filters", "aux_loss_weights",
-    "compile_googlenet", "googlenet", "inception_aux_head", "inception_module", "inception_v3_module",
+    "AUX_AFTER", "AUX_POOL", "GOOGLENET_STEM", "GOOGLENET_TABLE", "GOOGLENET_STAGES", "InceptionRow",
+    "InceptionV3Filters", "StemRow", "aux_loss_weights", "downsampling_chain", "googlenet",
+    "inception_aux_head", "inception_module", "inception_v3_module",
 ]
+
+
+class StemRow(NamedTuple):
+    """One layer of GoogLeNet's stem (Table 1, the rows above inception 3a).
+
+    Attributes:
+        name: the layer's name.
+        kind: ``"conv"`` (with ReLU), ``"max"`` (max-pool) or ``"lrn"`` (LocalResponseNormalization).
+        filters: convolution width before ``width_multiplier`` (None otherwise).
+        kernel, stride, padding: the window (unused for LRN).
+    """
+
+    name: str
+    kind: str
+    filters: int | None = None
+    kernel: int = 1
+    stride: int = 1
+    padding: str = "same"
+
+
+# Table 1 of Szegedy et al. (2015), the stem; every stride-2 step rounds up ("same").
+GOOGLENET_STEM = (
+    StemRow("conv1", "conv", 64, 7, 2),  # 112x112x64
+    StemRow("pool1", "max", None, 3, 2),  # 56x56x64
+    StemRow("lrn1", "lrn"),
+    StemRow("conv2_reduce", "conv", 64, 1, 1),  # 56x56x64
+    StemRow("conv2", "conv", 192, 3, 1),  # 56x56x192
+    StemRow("lrn2", "lrn"),
+    StemRow("pool2", "max", None, 3, 2),  # 28x28x192
+)
 
 # Table 1 of Szegedy et al. (2015): #1x1, #3x3 reduce, #3x3, #5x5 reduce, #5x5, pool proj.
 GOOGLENET_TABLE: dict[str, InceptionRow] = {
@@ -27,15 +62,28 @@ GOOGLENET_TABLE: dict[str, InceptionRow] = {
     "5b": InceptionRow(384, 192, 384, 48, 128, 128),  # 7x7x1024
 }
 
-# Stages separated by 3x3 stride-2 max-pools (pool3 after 3b, pool4 after 4e).
+# Stages separated by max-pools (pool3 after 3b, pool4 after 4e), each ``STAGE_POOL``.
 GOOGLENET_STAGES = (("3a", "3b"), ("4a", "4b", "4c", "4d", "4e"), ("5a", "5b"))
+STAGE_POOL = Step(3, 2, "same")
 
-# Where the auxiliary classifiers branch off.
+# Where the auxiliary classifiers branch off, and the average pool that opens each (Section 5: 5x5/3).
 AUX_AFTER = {"4a": "aux1", "4d": "aux2"}
+AUX_POOL = Step(5, 3, "valid")
 
-# Each stride-2 step rounds up ("same"); the auxiliary heads add a 5x5 stride-3 valid average pool on 4a.
-_CHAIN = [(7, 2, "same"), (3, 2, "same"), (3, 2, "same"), (3, 2, "same")]
-_AUX_CHAIN = _CHAIN + [(5, 3, 0)]
+
+def downsampling_chain(*, aux_logits: bool) -> list[Step]:
+    """The windows from the input to the deepest layer that can run out of pixels.
+
+    Without auxiliary heads that is the whole network (all "same", so any input fits); with them it is the
+    stem, the stage pools before the first ``AUX_AFTER`` row, and the heads' valid 5x5 average pool.
+    """
+    chain = [Step(r.kernel, r.stride, r.padding) for r in GOOGLENET_STEM if r.kind != "lrn"]
+    for index, stage in enumerate(GOOGLENET_STAGES):
+        if index > 0:
+            chain.append(STAGE_POOL)
+        if aux_logits and set(stage) & set(AUX_AFTER):
+            return chain + [AUX_POOL]
+    return chain
 
 
 def inception_aux_head(
@@ -56,7 +104,8 @@ def inception_aux_head(
 
     Reference: Szegedy et al., "Going Deeper with Convolutions", CVPR 2015, Section 5.
     """
-    x = layers.AveragePooling2D(5, strides=3, name=f"{name}_pool")(x)  # 4x4xc
+    x = layers.AveragePooling2D(AUX_POOL.kernel, strides=AUX_POOL.stride, padding=AUX_POOL.padding,
+                                name=f"{name}_pool")(x)  # 4x4xc
     x = layers.Conv2D(scaled(128, width_multiplier), 1, activation="relu", name=f"{name}_conv")(x)  # 4x4x128
     x = layers.Flatten(name=f"{name}_flatten")(x)  # 2048
     x = layers.Dense(scaled(1024, width_multiplier), activation="relu", name=f"{name}_fc")(x)
@@ -64,6 +113,7 @@ def inception_aux_head(
     return layers.Dense(num_classes, activation="softmax", name=name)(x)
 
 
+@register_model
 def googlenet(
     *,
     aux_logits: bool = False,
@@ -83,8 +133,8 @@ def googlenet(
 
     Args:
         aux_logits: add the two auxiliary classifiers after 4a and 4d; the model then has three outputs,
-            named ``predictions``, ``aux1`` and ``aux2`` (train with ``compile_googlenet``, loss weights
-            1, 0.3, 0.3; at test time use only ``predictions``).
+            named ``predictions``, ``aux1`` and ``aux2`` (``course_lib.training.compile_model`` weights their
+            losses 1, 0.3, 0.3; at test time use only ``predictions``).
         input_shape: ``(h, w, c)``; any size >= 1 without the auxiliary heads, >= 65 with them.
         num_classes: width of each softmax.
         width_multiplier: scales every filter and hidden unit count.
@@ -100,37 +150,37 @@ def googlenet(
         ``dropout``, ``predictions``.
 
     Raises:
-        ValueError: bad shared arguments, dropout, an input too small for the auxiliary heads, or a table
-            without the keys 3a..5b.
+        TypeError / ValueError: bad shared arguments, aux_logits, lrn or dropout, an input too small for the
+            auxiliary heads, or a table without the keys 3a..5b.
 
     Reference: Szegedy et al., "Going Deeper with Convolutions", CVPR 2015, Table 1, Figures 2-3, Section 5.
     """
-    if not isinstance(aux_logits, bool):
-        raise TypeError(f"aux_logits must be True or False, got {aux_logits!r}")
-    dropout = check_rate("dropout", dropout)
+    aux_logits = check_bool(aux_logits, "aux_logits")
+    lrn = check_bool(lrn, "lrn")
+    dropout = check_probability(dropout, "dropout")
     table = GOOGLENET_TABLE if table is None else table
     missing = sorted(set(GOOGLENET_TABLE) - set(table))
     if missing:
         raise ValueError(f"table must have rows {', '.join(GOOGLENET_TABLE)}; missing {', '.join(missing)}")
     input_shape, num_classes, wm = check_common(
-        input_shape, num_classes, width_multiplier, chain=_AUX_CHAIN if aux_logits else _CHAIN,
+        input_shape, num_classes, width_multiplier, chain=downsampling_chain(aux_logits=aux_logits),
         model_name="GoogLeNet" + (" with auxiliary classifiers" if aux_logits else ""),
     )
     inputs = model_input(input_shape)
-    x = layers.Conv2D(scaled(64, wm), 7, strides=2, padding="same", activation="relu", name="conv1")(inputs)
-    # 112x112x64
-    x = layers.MaxPooling2D(3, strides=2, padding="same", name="pool1")(x)  # 56x56x64
-    if lrn:
-        x = LocalResponseNormalization(name="lrn1")(x)
-    x = layers.Conv2D(scaled(64, wm), 1, activation="relu", name="conv2_reduce")(x)  # 56x56x64
-    x = layers.Conv2D(scaled(192, wm), 3, padding="same", activation="relu", name="conv2")(x)  # 56x56x192
-    if lrn:
-        x = LocalResponseNormalization(name="lrn2")(x)
-    x = layers.MaxPooling2D(3, strides=2, padding="same", name="pool2")(x)  # 28x28x192
+    x = inputs
+    for row in GOOGLENET_STEM:  # 224 -> 112 -> 56 -> 28
+        if row.kind == "conv":
+            x = layers.Conv2D(scaled(row.filters, wm), row.kernel, strides=row.stride, padding=row.padding,
+                              activation="relu", name=row.name)(x)
+        elif row.kind == "max":
+            x = layers.MaxPooling2D(row.kernel, strides=row.stride, padding=row.padding, name=row.name)(x)
+        elif lrn:
+            x = LocalResponseNormalization(name=row.name)(x)
     aux_outputs = []
     for stage_index, stage in enumerate(GOOGLENET_STAGES):
         if stage_index > 0:  # pool3: 28 -> 14, pool4: 14 -> 7
-            x = layers.MaxPooling2D(3, strides=2, padding="same", name=f"pool{stage_index + 2}")(x)
+            x = layers.MaxPooling2D(STAGE_POOL.kernel, strides=STAGE_POOL.stride, padding=STAGE_POOL.padding,
+                                    name=f"pool{stage_index + 2}")(x)
         for key in stage:
             x = inception_module(x, InceptionRow(*table[key]).scaled(wm), name=f"inception{key}")
             if aux_logits and key in AUX_AFTER:
@@ -156,31 +206,3 @@ def aux_loss_weights(model: keras.Model, aux_weight: float = 0.3) -> dict[str, f
     """
     return {name: (1.0 if name == "predictions" else float(aux_weight)) for name in model.output_names}
 
-
-def compile_googlenet(model: keras.Model, *, optimizer="adam", aux_weight: float = 0.3,
-                      loss="sparse_categorical_crossentropy", **compile_kwargs) -> keras.Model:
-    """Compile a (possibly multi-output) GoogLeNet: the same loss on every output, weighted 1 / 0.3 / 0.3.
-
-    The auxiliary losses only shape training: accuracy is reported for ``predictions`` alone. Fit with the
-    same labels for every output (``course_lib.training.fit`` repeats them for you).
-
-    Args:
-        model: from ``googlenet(...)``.
-        optimizer: anything ``keras.Model.compile`` accepts.
-        aux_weight: weight of each auxiliary loss.
-        loss: the loss for every output (integer labels by default).
-        **compile_kwargs: passed to ``model.compile``.
-
-    Returns:
-        The model, compiled.
-
-    Reference: Szegedy et al., CVPR 2015, Section 5 ("weighted by 0.3").
-    """
-    names = model.output_names
-    compile_kwargs.setdefault("metrics", {"predictions": ["accuracy"]} if len(names) > 1 else ["accuracy"])
-    if len(names) > 1:
-        model.compile(optimizer=optimizer, loss={n: loss for n in names},
-                      loss_weights=aux_loss_weights(model, aux_weight), **compile_kwargs)
-    else:
-        model.compile(optimizer=optimizer, loss=loss, **compile_kwargs)
-    return model

@@ -16,6 +16,9 @@ import keras
 import numpy as np
 from keras import ops
 
+from ..shapes import conv_output_size
+from ..validation import check_float, check_int, check_int_tuple, check_positive_int, value_error
+
 _PACKAGE = "course_lib"
 
 
@@ -37,21 +40,22 @@ class LocalResponseNormalization(keras.layers.Layer):
 
     Input/Output shape: ``(batch, height, width, channels)``, unchanged.
 
+    Raises:
+        TypeError / ValueError: size not a positive odd int, or k, alpha, beta not real numbers.
+
     Reference: Krizhevsky, Sutskever and Hinton, "ImageNet Classification with Deep Convolutional Neural
     Networks", NIPS 2012, Section 3.3.
     """
 
     def __init__(self, size: int = 5, k: float = 2.0, alpha: float = 1e-4, beta: float = 0.75, **kwargs):
         super().__init__(**kwargs)
-        if isinstance(size, bool) or not isinstance(size, int) or size < 1 or size % 2 == 0:
-            raise ValueError(f"size must be a positive odd int (a centred window), got {size!r}")
-        for name, value in (("k", k), ("alpha", alpha), ("beta", beta)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise TypeError(f"{name} must be a float, got {type(value).__name__} {value!r}")
+        size = check_int(size, "size", minimum=1)
+        if size % 2 == 0:
+            raise value_error("size", "a positive odd int (a centred window)", size)
         self.size = size
-        self.k = float(k)
-        self.alpha = float(alpha)
-        self.beta = float(beta)
+        self.k = check_float(k, "k")
+        self.alpha = check_float(alpha, "alpha")
+        self.beta = check_float(beta, "beta")
 
     def call(self, inputs):
         channels = inputs.shape[-1]
@@ -111,6 +115,10 @@ class ConnectionTableConv2D(keras.layers.Layer):
 
     Input shape: ``(batch, height, width, in_channels)``; output ``(batch, height', width', filters)``.
 
+    Raises:
+        TypeError / ValueError: filters, kernel_size or strides not positive ints; a connection table that
+            does not list one non-empty entry per output map.
+
     Reference: LeCun, Bottou, Bengio and Haffner, "Gradient-based learning applied to document recognition",
     Proc. IEEE 1998, Section II.B and Table I.
     """
@@ -130,11 +138,9 @@ class ConnectionTableConv2D(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if isinstance(filters, bool) or not isinstance(filters, int) or filters < 1:
-            raise ValueError(f"filters must be a positive int, got {filters!r}")
-        self.filters = filters
-        self.kernel_size = (kernel_size, kernel_size) if isinstance(kernel_size, int) else tuple(kernel_size)
-        self.strides = (strides, strides) if isinstance(strides, int) else tuple(strides)
+        self.filters = filters = check_positive_int(filters, "filters")
+        self.kernel_size = check_int_tuple(kernel_size, "kernel_size", 2, minimum=1)
+        self.strides = check_int_tuple(strides, "strides", 2, minimum=1)
         self.padding = padding
         self.connections = _connections_from(connections)
         if len(self.connections) != filters:
@@ -218,14 +224,9 @@ class ConnectionTableConv2D(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         batch, height, width, _ = input_shape
-        sizes = []
-        for n, k, s in zip((height, width), self.kernel_size, self.strides):
-            if n is None:
-                sizes.append(None)
-            elif self.padding == "same":
-                sizes.append(-(-n // s))
-            else:
-                sizes.append((n - k) // s + 1)
+        # the same output-size rule as Conv2D, written once in shapes
+        sizes = [None if n is None else conv_output_size(n, k, st, self.padding)
+                 for n, k, st in zip((height, width), self.kernel_size, self.strides)]
         return (batch, sizes[0], sizes[1], self.filters)
 
     def get_config(self):
@@ -262,14 +263,18 @@ class ZeroPadShortcut(keras.layers.Layer):
 
     Input shape ``(batch, h, w, c)``; output ``(batch, ceil(h / s), ceil(w / s), filters)``.
 
+    Raises:
+        TypeError / ValueError: filters or strides not a positive int; (when built) fewer filters than input
+            channels.
+
     Reference: He, Zhang, Ren and Sun, "Deep Residual Learning for Image Recognition", CVPR 2016, Section 3.3
     (option A) and Section 4.2.
     """
 
     def __init__(self, filters: int, strides: int = 2, **kwargs):
         super().__init__(**kwargs)
-        self.filters = int(filters)
-        self.strides = int(strides)
+        self.filters = check_positive_int(filters, "filters")
+        self.strides = check_positive_int(strides, "strides")
 
     def build(self, input_shape):
         if input_shape[-1] > self.filters:
@@ -285,8 +290,9 @@ class ZeroPadShortcut(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         batch, h, w, _ = input_shape
-        s = self.strides
-        return (batch, None if h is None else -(-h // s), None if w is None else -(-w // s), self.filters)
+        # a strided subsample keeps ceil(n / s) positions: a 1-wide window at stride s with "same" padding
+        h, w = (None if n is None else conv_output_size(n, 1, self.strides, "same") for n in (h, w))
+        return (batch, h, w, self.filters)
 
     def get_config(self):
         config = super().get_config()

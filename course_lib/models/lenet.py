@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import keras
 from keras import layers
 
+from ..validation import check_choice
 from .blocks import model_input
-from .common import check_choice, check_common, scaled
+from .common import Step, check_common, scaled
 from .layers import ConnectionTableConv2D
+from .registry import register_model
 
 # Table I of LeCun et al. (1998): which S2 maps (0-5) feed each of the 16 C3 maps. Maps 0-5 read three
 # neighbouring S2 maps, 6-11 four neighbouring maps, 12-14 four non-neighbouring ones, 15 all six.
@@ -19,16 +23,59 @@ LENET5_C3_TABLE: tuple[tuple[int, ...], ...] = (
     (0, 1, 2, 3, 4, 5),
 )
 
-VARIANTS = ("classic", "modern")
-DEFAULT_INPUT = {"classic": (32, 32, 1), "modern": (28, 28, 1)}
 
-# Downsampling chains (kernel, stride, padding), used to report the smallest input each variant accepts.
-_CHAINS = {
-    "classic": [(5, 1, 0), (2, 2, 0), (5, 1, 0), (2, 2, 0), (5, 1, 0)],
-    "modern": [(5, 1, "same"), (2, 2, 0), (5, 1, "same"), (2, 2, 0)],
+
+class LeNetRow(NamedTuple):
+    """One layer of a LeNet-5 variant.
+
+    Attributes:
+        name: the layer's name (the paper's C1, S2, ... for the classic network).
+        kind: ``"conv"``, ``"avg"`` or ``"max"`` (pooling), or ``"dense"`` (the first one flattens).
+        width: filters or units before ``width_multiplier`` (None for a pool).
+        kernel, stride, padding: the window (convolutions and pools; unused for dense rows).
+    """
+
+    name: str
+    kind: str
+    width: int | None = None
+    kernel: int = 1
+    stride: int = 1
+    padding: str = "valid"
+
+
+# Figure 2 of the paper (32x32x1 input) and the EECS 498 variant (28x28x1). The builder makes one layer per
+# row, and the rows' windows give the smallest input each variant accepts.
+LENET5_ROWS: dict[str, tuple[LeNetRow, ...]] = {
+    "classic": (
+        LeNetRow("c1", "conv", 6, 5),  # 28x28x6
+        LeNetRow("s2", "avg", None, 2, 2),  # 14x14x6
+        LeNetRow("c3", "conv", 16, 5),  # 10x10x16
+        LeNetRow("s4", "avg", None, 2, 2),  # 5x5x16
+        LeNetRow("c5", "conv", 120, 5),  # 1x1x120
+        LeNetRow("f6", "dense", 84),  # 84
+    ),
+    "modern": (
+        LeNetRow("conv1", "conv", 20, 5, 1, "same"),  # 28x28x20
+        LeNetRow("pool1", "max", None, 2, 2),  # 14x14x20
+        LeNetRow("conv2", "conv", 50, 5, 1, "same"),  # 14x14x50
+        LeNetRow("pool2", "max", None, 2, 2),  # 7x7x50
+        LeNetRow("fc1", "dense", 500),  # flatten 2450 -> 500
+    ),
 }
+VARIANTS = tuple(LENET5_ROWS)
+DEFAULT_INPUT = {"classic": (32, 32, 1), "modern": (28, 28, 1)}
+DEFAULT_ACTIVATION = {"classic": "tanh", "modern": "relu"}
+_POOLS = {"avg": layers.AveragePooling2D, "max": layers.MaxPooling2D}
 
 
+def downsampling_chain(rows) -> list[Step]:
+    """The windows of a LeNet row table (convolutions and pools), for the minimum input size."""
+    return [Step(r.kernel, r.stride, r.padding) for r in rows if r.kind != "dense"]
+
+
+
+
+@register_model
 def lenet5(
     variant: str = "classic",
     *,
@@ -67,48 +114,46 @@ def lenet5(
         ``conv1, pool1, conv2, pool2, flatten, fc1, predictions``.
 
     Raises:
-        ValueError: unknown variant or c3_table, bad input_shape / num_classes / width_multiplier, an input
-            smaller than the minimum, or a C3 table with width_multiplier != 1.
+        TypeError / ValueError: unknown variant or c3_table, bad input_shape / num_classes /
+            width_multiplier, an input smaller than the minimum, or a C3 table with the modern variant or
+            width_multiplier != 1.
 
     Reference: LeCun, Bottou, Bengio and Haffner, "Gradient-based learning applied to document recognition",
     Proc. IEEE 86(11), 1998, Section II.B, Figure 2 and Table I.
     """
-    check_choice("variant", variant, VARIANTS)
+    check_choice(variant, "variant", VARIANTS)
+    rows = LENET5_ROWS[variant]
     if input_shape is None:
         input_shape = DEFAULT_INPUT[variant]
     input_shape, num_classes, wm = check_common(
-        input_shape, num_classes, width_multiplier, chain=_CHAINS[variant], model_name=f"LeNet-5 ({variant})"
+        input_shape, num_classes, width_multiplier, chain=downsampling_chain(rows),
+        model_name=f"LeNet-5 ({variant})",
     )
-    if variant == "modern":
-        act = activation or "relu"
-        inputs = model_input(input_shape)
-        x = layers.Conv2D(scaled(20, wm), 5, padding="same", activation=act, name="conv1")(inputs)  # 28x28x20
-        x = layers.MaxPooling2D(2, strides=2, name="pool1")(x)  # 14x14x20
-        x = layers.Conv2D(scaled(50, wm), 5, padding="same", activation=act, name="conv2")(x)  # 14x14x50
-        x = layers.MaxPooling2D(2, strides=2, name="pool2")(x)  # 7x7x50
-        x = layers.Flatten(name="flatten")(x)  # 2450
-        x = layers.Dense(scaled(500, wm), activation=act, name="fc1")(x)  # 500
-        outputs = layers.Dense(num_classes, activation="softmax", name="predictions")(x)
-        return keras.Model(inputs, outputs, name="lenet5_modern")
-
-    act = activation or "tanh"
     if isinstance(c3_table, str):
-        check_choice("c3_table", c3_table, ("full", "paper"))
-    if c3_table != "full" and wm != 1.0:
+        check_choice(c3_table, "c3_table", ("full", "paper"))
+    if c3_table != "full" and (variant != "classic" or wm != 1.0):
         raise ValueError(
-            f"c3_table={c3_table!r} fixes C3 at 6 -> 16 maps, so width_multiplier must be 1.0, got {wm}"
+            f"c3_table={c3_table!r} fixes the classic C3 at 6 -> 16 maps, so it needs variant 'classic' and "
+            f"width_multiplier 1.0, got {variant!r} and {wm}"
         )
+    act = activation or DEFAULT_ACTIVATION[variant]
     inputs = model_input(input_shape)
-    x = layers.Conv2D(scaled(6, wm), 5, activation=act, name="c1")(inputs)  # 28x28x6
-    x = layers.AveragePooling2D(2, strides=2, name="s2")(x)  # 14x14x6
-    if c3_table == "full":
-        x = layers.Conv2D(scaled(16, wm), 5, activation=act, name="c3")(x)  # 10x10x16
-    else:
-        table = LENET5_C3_TABLE if c3_table == "paper" else c3_table
-        x = ConnectionTableConv2D(16, 5, table, activation=act, name="c3")(x)  # 10x10x16, 1,516 params
-    x = layers.AveragePooling2D(2, strides=2, name="s4")(x)  # 5x5x16
-    x = layers.Conv2D(scaled(120, wm), 5, activation=act, name="c5")(x)  # 1x1x120
-    x = layers.Flatten(name="flatten")(x)  # 120
-    x = layers.Dense(scaled(84, wm), activation=act, name="f6")(x)  # 84
+    x = inputs
+    for row in rows:
+        if row.kind == "conv" and row.name == "c3" and c3_table != "full":
+            table = LENET5_C3_TABLE if c3_table == "paper" else c3_table
+            x = ConnectionTableConv2D(row.width, row.kernel, table, activation=act, name=row.name)(x)
+        elif row.kind == "conv":
+            x = layers.Conv2D(scaled(row.width, wm), row.kernel, strides=row.stride, padding=row.padding,
+                              activation=act, name=row.name)(x)
+        elif row.kind in _POOLS:
+            x = _POOLS[row.kind](row.kernel, strides=row.stride, padding=row.padding, name=row.name)(x)
+        else:
+            if len(x.shape) > 2:
+                x = layers.Flatten(name="flatten")(x)
+            x = layers.Dense(scaled(row.width, wm), activation=act, name=row.name)(x)
     outputs = layers.Dense(num_classes, activation="softmax", name="predictions")(x)
-    return keras.Model(inputs, outputs, name="lenet5_classic")
+    return keras.Model(inputs, outputs, name=f"lenet5_{variant}")
+
+
+register_model(lenet5, name="lenet5_modern", variant="modern")

@@ -11,8 +11,10 @@ from typing import NamedTuple
 import keras
 from keras import layers
 
+from ..validation import check_choice, check_probability
 from .blocks import mlpconv_block, model_input
-from .common import check_choice, check_common, check_rate, scaled
+from .common import Step, check_common, scaled
+from .registry import register_model
 
 
 class MlpconvRow(NamedTuple):
@@ -21,35 +23,50 @@ class MlpconvRow(NamedTuple):
     Attributes:
         filters: ``(spatial conv, 1x1, 1x1)`` widths; the last block's final width is replaced by num_classes.
         kernel, stride, padding: of the spatial convolution.
-        pool: None, or ``(kind, size, stride)`` with kind "max" or "avg" (padding "same").
+        pool: None, or ``(kind, size, stride, padding)`` with kind "max" or "avg" and padding "same" or
+            "valid".
     """
 
     filters: tuple[int, int, int]
     kernel: int
     stride: int
     padding: str
-    pool: tuple[str, int, int] | None
+    pool: tuple[str, int, int, str] | None
 
 
 # CIFAR-10 network of Lin et al. (2013): three mlpconv layers, dropout between them, global average pooling.
-# The widths are those of the authors' released configuration (966,986 parameters for 10 classes).
+# The widths are those of the authors' released configuration (966,986 parameters for 10 classes); its pools
+# round up (32 -> 16 -> 8).
 NIN_CIFAR_ROWS = (
-    MlpconvRow((192, 160, 96), 5, 1, "same", ("max", 3, 2)),  # 32x32 -> 16x16x96
-    MlpconvRow((192, 192, 192), 5, 1, "same", ("avg", 3, 2)),  # 16x16 -> 8x8x192
+    MlpconvRow((192, 160, 96), 5, 1, "same", ("max", 3, 2, "same")),  # 32x32 -> 16x16x96
+    MlpconvRow((192, 192, 192), 5, 1, "same", ("avg", 3, 2, "same")),  # 16x16 -> 8x8x192
     MlpconvRow((192, 192, 10), 3, 1, "same", None),  # 8x8x10 -> global average
 )
 
 # ImageNet network (the authors' released model, also in d2l): AlexNet-like first layers, four mlpconv blocks.
 NIN_IMAGENET_ROWS = (
-    MlpconvRow((96, 96, 96), 11, 4, "valid", ("max", 3, 2)),  # 224 -> 54 -> 26
-    MlpconvRow((256, 256, 256), 5, 1, "same", ("max", 3, 2)),  # 26 -> 12
-    MlpconvRow((384, 384, 384), 3, 1, "same", ("max", 3, 2)),  # 12 -> 5
+    MlpconvRow((96, 96, 96), 11, 4, "valid", ("max", 3, 2, "valid")),  # 224 -> 54 -> 26
+    MlpconvRow((256, 256, 256), 5, 1, "same", ("max", 3, 2, "valid")),  # 26 -> 12
+    MlpconvRow((384, 384, 384), 3, 1, "same", ("max", 3, 2, "valid")),  # 12 -> 5
     MlpconvRow((1024, 1024, 1000), 3, 1, "same", None),  # 5x5x1000 -> global average
 )
 
 VARIANTS = {"cifar": (NIN_CIFAR_ROWS, (32, 32, 3)), "imagenet": (NIN_IMAGENET_ROWS, (224, 224, 3))}
+_POOLS = {"max": layers.MaxPooling2D, "avg": layers.AveragePooling2D}
 
 
+def downsampling_chain(rows) -> list[Step]:
+    """The windows of a row table in order (each block's spatial convolution and its pool)."""
+    chain = []
+    for row in rows:
+        chain.append(Step(row.kernel, row.stride, row.padding))
+        if row.pool:
+            _, size, stride, padding = row.pool
+            chain.append(Step(size, stride, padding))
+    return chain
+
+
+@register_model
 def nin(
     *,
     variant: str = "cifar",
@@ -78,23 +95,18 @@ def nin(
         (a softmax Activation: the model has no Dense layer).
 
     Raises:
-        ValueError: unknown variant, bad shared arguments, or an input below the minimum size.
+        TypeError / ValueError: unknown variant, bad shared arguments, or an input below the minimum size.
 
     Reference: Lin, Chen and Yan, "Network In Network", ICLR 2014, Sections 3-4.
     """
-    check_choice("variant", variant, tuple(VARIANTS))
+    check_choice(variant, "variant", VARIANTS)
     rows, default_shape = VARIANTS[variant]
     if num_classes is None:
         num_classes = 10 if variant == "cifar" else 1000
-    dropout = check_rate("dropout", dropout)
-    chain = []
-    for row in rows:
-        chain.append((row.kernel, row.stride, row.padding))
-        if row.pool:
-            chain.append((row.pool[1], row.pool[2], "same" if variant == "cifar" else "valid"))
+    dropout = check_probability(dropout, "dropout")
     input_shape, num_classes, wm = check_common(
-        default_shape if input_shape is None else input_shape, num_classes, width_multiplier, chain=chain,
-        model_name=f"NiN ({variant})",
+        default_shape if input_shape is None else input_shape, num_classes, width_multiplier,
+        chain=downsampling_chain(rows), model_name=f"NiN ({variant})",
     )
     inputs = model_input(input_shape)
     x = inputs
@@ -108,13 +120,13 @@ def nin(
         x = mlpconv_block(x, widths, kernel_size=row.kernel, strides=row.stride, padding=row.padding,
                           name=f"mlpconv{i}")
         if row.pool:
-            kind, size, stride = row.pool
-            # CIFAR pools round up (32 -> 16 -> 8, as in the released model); ImageNet ones are plain valid.
-            pad = "same" if variant == "cifar" else "valid"
-            pool = layers.MaxPooling2D if kind == "max" else layers.AveragePooling2D
-            x = pool(size, strides=stride, padding=pad, name=f"pool{i}")(x)
+            kind, size, stride, padding = row.pool
+            x = _POOLS[kind](size, strides=stride, padding=padding, name=f"pool{i}")(x)
             if variant == "cifar" and dropout:
                 x = layers.Dropout(dropout, name=f"dropout{i}")(x)
     x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
     outputs = layers.Activation("softmax", name="predictions")(x)
     return keras.Model(inputs, outputs, name=f"nin_{variant}")
+
+
+register_model(nin, name="nin_imagenet", variant="imagenet")

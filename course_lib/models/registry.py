@@ -1,42 +1,85 @@
-"""Look up a model builder by name: ``get_model("resnet18", num_classes=10)``."""
+"""The one table of model names: builders register themselves where they are defined (timm's habit).
+
+A family builder is registered with the decorator on its ``def``::
+
+    @register_model
+    def vgg(config="D", *, input_shape=..., ...): ...
+
+and a named variant of a family (a paper's column, a depth of Table 1) is registered next to the table it
+comes from, with the keywords it fixes::
+
+    for config, name in VGG_NAMES.items():
+        register_model(vgg, name=name, config=config)
+
+so every name is written once. ``get_model(name, **kwargs)`` builds any of them and ``list_models()`` lists
+them (the tests are parametrized over it, so a registered model without an expected parameter count fails).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import partial
+from typing import Any
 
 import keras
 
-from .alexnet import alexnet, zfnet
-from .googlenet import googlenet
-from .lenet import lenet5
-from .nin import nin
-from .resnet import CIFAR_RESNET_DEPTHS, RESNET_SPECS, cifar_resnet, resnet
-from .vgg import vgg
+from ..validation import check_str
 
-_VGG_NAMES = {"vgg11": "A", "vgg11_lrn": "A-LRN", "vgg13": "B", "vgg16c": "C", "vgg16": "D", "vgg19": "E"}
+__all__ = ["get_model", "list_models", "register_model"]
 
-_REGISTRY: dict[str, Callable[..., keras.Model]] = {
-    "lenet5": lenet5,
-    "lenet5_classic": partial(lenet5, "classic"),
-    "lenet5_modern": partial(lenet5, "modern"),
-    "alexnet": alexnet,
-    "alexnet_cifar": partial(alexnet, stem="cifar"),
-    "zfnet": zfnet,
-    "vgg": vgg,
-    **{name: partial(vgg, config) for name, config in _VGG_NAMES.items()},
-    "nin": nin,
-    "nin_cifar": partial(nin, variant="cifar"),
-    "nin_imagenet": partial(nin, variant="imagenet"),
-    "googlenet": googlenet,
-    "inception_v1": googlenet,
-    "resnet": resnet,
-    **{f"resnet{d}": partial(resnet, d) for d in RESNET_SPECS},
-    **{f"plain{d}": partial(resnet, d, plain=True) for d in (18, 34)},
-    "cifar_resnet": cifar_resnet,
-    **{f"cifar_resnet{d}": partial(cifar_resnet, d) for d in CIFAR_RESNET_DEPTHS},
-    **{f"cifar_plain{d}": partial(cifar_resnet, d, plain=True) for d in CIFAR_RESNET_DEPTHS},
-}
+_REGISTRY: dict[str, Callable[..., keras.Model]] = {}
+
+
+class _Variant:
+    """A family builder with some keywords fixed (``vgg`` with ``config="D"`` is ``vgg16``)."""
+
+    def __init__(self, builder: Callable[..., keras.Model], name: str, fixed: dict[str, Any]):
+        self.builder, self.__name__, self.fixed = builder, name, dict(fixed)
+        shown = ", ".join(f"{k}={v!r}" for k, v in self.fixed.items())
+        self.__doc__ = f"``{builder.__name__}({shown}, ...)``; other keywords as for ``{builder.__name__}``."
+
+    def __call__(self, **kwargs) -> keras.Model:
+        clash = sorted(set(kwargs) & set(self.fixed))
+        if clash:
+            raise TypeError(
+                f"model {self.__name__!r} fixes {', '.join(f'{k}={self.fixed[k]!r}' for k in clash)}; "
+                f"call {self.builder.__name__}(...) or get_model({self.builder.__name__!r}, ...) to choose it"
+            )
+        return self.builder(**self.fixed, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<model variant {self.__name__}: {self.__doc__}>"
+
+
+def register_model(builder: Callable[..., keras.Model] | None = None, /, *, name: str | None = None,
+                   **fixed: Any):
+    """Register a model builder under a name, once.
+
+    Use it as a decorator on a family builder (``@register_model`` registers it under its function name), or
+    call it with ``name=`` and the keywords that a named variant fixes
+    (``register_model(resnet, name="resnet18", depth=18)``).
+
+    Args:
+        builder: a function returning a ``keras.Model``; omitted when used as ``@register_model(name=...)``.
+        name: the registry name; default ``builder.__name__``. Lower case, as ``get_model`` normalises.
+        **fixed: keywords the variant passes to ``builder`` (a caller may not override them).
+
+    Returns:
+        ``builder`` itself (so the decorated function is unchanged), or a decorator when ``builder`` is None.
+
+    Raises:
+        ValueError: the name is already registered (each name is written once), or not lower case.
+    """
+
+    def register(fn: Callable[..., keras.Model]):
+        key = check_str(name if name is not None else fn.__name__, "name")
+        if key != _normalise(key):
+            raise ValueError(f"model names are registered lower case, got {key!r}; use {_normalise(key)!r}")
+        if key in _REGISTRY:
+            raise ValueError(f"model name {key!r} is already registered (by {_REGISTRY[key]!r})")
+        _REGISTRY[key] = _Variant(fn, key, fixed) if fixed else fn
+        return fn
+
+    return register if builder is None else register(builder)
 
 
 def _normalise(name: str) -> str:
@@ -48,8 +91,8 @@ def _normalise(name: str) -> str:
     return key
 
 
-def available_models() -> list[str]:
-    """Names ``get_model`` accepts, sorted."""
+def list_models() -> list[str]:
+    """Names ``get_model`` accepts, sorted: the family builders and their named variants."""
     return sorted(_REGISTRY)
 
 
@@ -57,7 +100,7 @@ def get_model(name: str, **kwargs) -> keras.Model:
     """Build a model by name.
 
     Args:
-        name: a name from ``available_models()`` ("lenet5", "alexnet", "zfnet", "vgg16", "nin", "googlenet",
+        name: a name from ``list_models()`` ("lenet5", "alexnet", "zfnet", "vgg16", "nin", "googlenet",
             "resnet50", "cifar_resnet20", "cifar_plain56", ...); case and hyphens are ignored ("ResNet-50").
         **kwargs: passed to the builder (``input_shape=``, ``num_classes=``, ``width_multiplier=`` ...).
 
@@ -65,12 +108,11 @@ def get_model(name: str, **kwargs) -> keras.Model:
         A new ``keras.Model``.
 
     Raises:
-        TypeError: name is not a str.
+        TypeError: name is not a str, or a keyword the named variant fixes (``get_model("vgg16",
+            config="A")``).
         ValueError: unknown name (the message lists the known ones), or the builder's own argument errors.
     """
-    if not isinstance(name, str):
-        raise TypeError(f"name must be a str, got {type(name).__name__} {name!r}")
-    key = _normalise(name)
+    key = _normalise(check_str(name, "name"))
     if key not in _REGISTRY:
-        raise ValueError(f"unknown model name {name!r}; known models: {', '.join(available_models())}")
+        raise ValueError(f"unknown model name {name!r}; known models: {', '.join(list_models())}")
     return _REGISTRY[key](**kwargs)

@@ -7,8 +7,10 @@ from collections.abc import Sequence
 import keras
 from keras import layers
 
-from .blocks import basic_block, bottleneck_block, conv_bn, model_input
-from .common import check_common, scaled
+from ..validation import check_bool, check_choice, check_int, value_error
+from .blocks import STRIDED_WINDOW, basic_block, bottleneck_block, conv_bn, model_input
+from .common import Step, check_common, scaled
+from .registry import register_model
 
 # Table 1 of He et al. (2016): depth -> (block kind, blocks in conv2_x, conv3_x, conv4_x, conv5_x).
 RESNET_SPECS: dict[int, tuple[str, tuple[int, ...]]] = {
@@ -19,12 +21,34 @@ RESNET_SPECS: dict[int, tuple[str, tuple[int, ...]]] = {
     152: ("bottleneck", (3, 8, 36, 3)),
 }
 RESNET_WIDTHS = (64, 128, 256, 512)  # 3x3 (basic) or bottleneck widths of conv2_x .. conv5_x
+PLAIN_DEPTHS = (18, 34)  # the plain baselines of Table 2 and Figure 4
+
+# The stem of Table 1: conv1 as (filters, kernel, stride, zeros per side), the max-pool as (size, stride,
+# zeros per side); 224 -> 112 -> 56.
+RESNET_STEM_CONV = (64, 7, 2, 3)
+RESNET_STEM_POOL = (3, 2, 1)
 
 # Section 4.2: three stages of 2n layers on 32x32, 16x16 and 8x8 maps with 16, 32 and 64 filters.
 CIFAR_RESNET_WIDTHS = (16, 32, 64)
 CIFAR_RESNET_DEPTHS = (20, 32, 44, 56, 110)  # the paper's Table 6 (any 6n + 2 >= 8 is accepted)
 
 _BLOCKS = {"basic": basic_block, "bottleneck": bottleneck_block}
+
+
+def model_name(depth: int, *, plain: bool = False, cifar: bool = False) -> str:
+    """The registry and model name of a residual network: ``resnet50``, ``plain34``, ``cifar_resnet20`` ..."""
+    return ("cifar_" if cifar else "") + ("plain" if plain else "resnet") + str(depth)
+
+
+def downsampling_chain(kind: str, blocks, *, stem: bool) -> list[Step]:
+    """The windows that shrink the map: the ImageNet stem (when ``stem``), then the strided convolution that
+    opens every stage after the first (``blocks.STRIDED_WINDOW``)."""
+    chain = []
+    if stem:
+        _, kernel, stride, pad = RESNET_STEM_CONV
+        chain += [Step(kernel, stride, pad), Step(*RESNET_STEM_POOL)]
+    kernel, pad = STRIDED_WINDOW[kind]
+    return chain + [Step(kernel, 2, pad)] * (len(blocks) - 1)
 
 
 def residual_stages(
@@ -57,6 +81,7 @@ def _classifier(x, num_classes):
     return layers.Dense(num_classes, activation="softmax", name="predictions")(x)
 
 
+@register_model
 def resnet(
     depth: int = 50,
     *,
@@ -88,29 +113,33 @@ def resnet(
         (projection), ``conv2_block1_out``, ``avg_pool``, ``predictions``.
 
     Raises:
-        ValueError: an unsupported depth (the message lists the supported ones) or bad shared arguments.
+        TypeError / ValueError: an unsupported depth (the message lists the supported ones), or bad plain or
+            shared arguments.
 
     Reference: He, Zhang, Ren and Sun, "Deep Residual Learning for Image Recognition", CVPR 2016, Table 1.
     """
-    if depth not in RESNET_SPECS or isinstance(depth, bool):
-        raise ValueError(f"depth must be one of {', '.join(map(str, RESNET_SPECS))}; got {depth!r}")
+    depth = check_choice(check_int(depth, "depth"), "depth", RESNET_SPECS)
+    plain = check_bool(plain, "plain")
     kind, blocks = RESNET_SPECS[depth]
-    chain = [(7, 2, 3), (3, 2, 1)] + [(1, 2, 0)] * (len(blocks) - 1)
     input_shape, num_classes, wm = check_common(
-        input_shape, num_classes, width_multiplier, chain=chain, model_name=f"ResNet-{depth}"
+        input_shape, num_classes, width_multiplier, chain=downsampling_chain(kind, blocks, stem=True),
+        model_name=f"ResNet-{depth}",
     )
     inputs = model_input(input_shape)
-    x = layers.ZeroPadding2D(3, name="conv1_pad")(inputs)
-    x = conv_bn(x, scaled(64, wm), 7, strides=2, padding="valid", name="conv1")  # 112x112x64
-    x = layers.ZeroPadding2D(1, name="pool1_pad")(x)
-    x = layers.MaxPooling2D(3, strides=2, name="pool1_pool")(x)  # 56x56x64
+    filters, kernel, stride, pad = RESNET_STEM_CONV
+    x = layers.ZeroPadding2D(pad, name="conv1_pad")(inputs)
+    x = conv_bn(x, scaled(filters, wm), kernel, strides=stride, padding="valid", name="conv1")  # 112x112x64
+    size, stride, pad = RESNET_STEM_POOL
+    x = layers.ZeroPadding2D(pad, name="pool1_pad")(x)
+    x = layers.MaxPooling2D(size, strides=stride, name="pool1_pool")(x)  # 56x56x64
     widths = [scaled(w, wm) for w in RESNET_WIDTHS]
     # 56 -> 56 -> 28 -> 14 -> 7; 512 channels (basic) or 2048 (bottleneck) at the end
     x = residual_stages(x, kind, blocks, widths, shortcut=None if plain else "B", first_stage=2)
     outputs = _classifier(x, num_classes)
-    return keras.Model(inputs, outputs, name=f"{'plain' if plain else 'resnet'}{depth}")
+    return keras.Model(inputs, outputs, name=model_name(depth, plain=plain))
 
 
+@register_model
 def cifar_resnet(
     depth: int = 20,
     *,
@@ -141,40 +170,38 @@ def cifar_resnet(
         A ``keras.Model`` named ``cifar_resnet{depth}`` (``cifar_plain{depth}``).
 
     Raises:
-        ValueError: a depth that is not 6n + 2, an unknown shortcut, or bad shared arguments.
+        TypeError / ValueError: a depth that is not 6n + 2, an unknown shortcut, or bad plain or shared
+            arguments.
 
     Reference: He, Zhang, Ren and Sun, "Deep Residual Learning for Image Recognition", CVPR 2016,
     Section 4.2 and Table 6.
     """
-    if isinstance(depth, bool) or not isinstance(depth, int) or depth < 8 or (depth - 2) % 6:
-        raise ValueError(f"depth must be 6n + 2 with n >= 1 (e.g. {CIFAR_RESNET_DEPTHS}); got {depth!r}")
-    if shortcut not in ("A", "B"):
-        raise ValueError(f"shortcut must be 'A' or 'B', got {shortcut!r}")
+    expected = f"6n + 2 with n >= 1 (the paper's {', '.join(map(str, CIFAR_RESNET_DEPTHS))})"
+    depth = check_int(depth, "depth")
+    if depth < 8 or (depth - 2) % 6:
+        raise value_error("depth", expected, depth)
+    check_choice(shortcut, "shortcut", ("A", "B"))
+    plain = check_bool(plain, "plain")
     n = (depth - 2) // 6
+    blocks = (n,) * len(CIFAR_RESNET_WIDTHS)
     input_shape, num_classes, wm = check_common(
-        input_shape, num_classes, width_multiplier, chain=[(3, 2, 1), (3, 2, 1)],
+        input_shape, num_classes, width_multiplier, chain=downsampling_chain("basic", blocks, stem=False),
         model_name=f"CIFAR ResNet-{depth}",
     )
     inputs = model_input(input_shape)
     x = conv_bn(inputs, scaled(16, wm), 3, name="conv1")  # 32x32x16
     widths = [scaled(w, wm) for w in CIFAR_RESNET_WIDTHS]
-    x = residual_stages(x, "basic", (n, n, n), widths, shortcut=None if plain else shortcut,
+    x = residual_stages(x, "basic", blocks, widths, shortcut=None if plain else shortcut,
                         first_stage=2)  # 8x8x64
     outputs = _classifier(x, num_classes)
-    return keras.Model(inputs, outputs, name=f"cifar_{'plain' if plain else 'resnet'}{depth}")
+    return keras.Model(inputs, outputs, name=model_name(depth, plain=plain, cifar=True))
 
 
-def _named(depth):
-    def build(**kwargs) -> keras.Model:
-        return resnet(depth, **kwargs)
 
-    build.__name__ = f"resnet{depth}"
-    build.__doc__ = f"ResNet-{depth}; keywords as for ``resnet``."
-    return build
-
-
-resnet18 = _named(18)
-resnet34 = _named(34)
-resnet50 = _named(50)
-resnet101 = _named(101)
-resnet152 = _named(152)
+for _depth in RESNET_SPECS:
+    register_model(resnet, name=model_name(_depth), depth=_depth)
+for _depth in PLAIN_DEPTHS:
+    register_model(resnet, name=model_name(_depth, plain=True), depth=_depth, plain=True)
+for _depth in CIFAR_RESNET_DEPTHS:
+    register_model(cifar_resnet, name=model_name(_depth, cifar=True), depth=_depth)
+    register_model(cifar_resnet, name=model_name(_depth, plain=True, cifar=True), depth=_depth, plain=True)

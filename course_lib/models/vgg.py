@@ -10,8 +10,10 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from .blocks import dense_head, model_input, vgg_block
-from .common import check_choice, check_common, check_rate, scaled
+from ..validation import check_bool, check_choice, check_probability
+from .blocks import VGG_POOL, dense_head, model_input, vgg_block
+from .common import Step, check_common, scaled
+from .registry import register_model
 
 VGG_CONFIGS: dict[str, list] = {
     "A": [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
@@ -27,8 +29,11 @@ VGG_CONFIGS: dict[str, list] = {
 # Weight layers of each configuration (convolutions + 3 fully connected), the paper's column headings.
 VGG_DEPTHS = {"A": 11, "A-LRN": 11, "B": 13, "C": 16, "D": 16, "E": 19}
 
+# The registry (and model) name of each configuration: its weight layers, and "c" for C, which has as many
+# as D (the usual "VGG-16") but 1x1 convolutions in stages 3-5.
+VGG_NAMES = {"A": "vgg11", "A-LRN": "vgg11_lrn", "B": "vgg13", "C": "vgg16c", "D": "vgg16", "E": "vgg19"}
+
 HEADS = ("paper", "gap")
-_MODEL_NAMES = {"A": "vgg11", "A-LRN": "vgg11_lrn", "B": "vgg13", "C": "vgg16c", "D": "vgg16", "E": "vgg19"}
 
 
 def _stages(config: list) -> list[tuple[list, bool]]:
@@ -45,6 +50,19 @@ def _stages(config: list) -> list[tuple[list, bool]]:
     return stages
 
 
+def downsampling_chain(config: list) -> list[Step]:
+    """The windows of a configuration in order: its convolutions ("same", stride 1) and its "M" pools."""
+    chain = []
+    for entry in config:
+        if entry == "M":
+            chain.append(Step(*VGG_POOL, "valid"))
+        elif entry != "LRN":
+            kernel = entry[1] if isinstance(entry, tuple) else 3
+            chain.append(Step(kernel, 1, "same"))
+    return chain
+
+
+@register_model
 def vgg(
     config: str = "D",
     *,
@@ -85,19 +103,21 @@ def vgg(
         ``block1_conv1`` ... ``block5_pool``, ``block1_lrn``, ``flatten``, ``fc1``, ``fc2``, ``predictions``.
 
     Raises:
-        ValueError: an unknown config or head, bad shared arguments, or an input smaller than 32x32.
+        TypeError / ValueError: an unknown config or head, bad shared arguments, or an input smaller than
+            32x32.
 
     Reference: Simonyan and Zisserman, "Very Deep Convolutional Networks for Large-Scale Image Recognition",
     ICLR 2015, Tables 1 and 2.
     """
-    check_choice("config", config, tuple(VGG_CONFIGS))
-    check_choice("head", head, HEADS)
-    dropout = check_rate("dropout", dropout)
-    if lrn is not None and not isinstance(lrn, bool):
-        raise TypeError(f"lrn must be None, True or False, got {lrn!r}")
+    check_choice(config, "config", VGG_CONFIGS)
+    check_choice(head, "head", HEADS)
+    batch_norm = check_bool(batch_norm, "batch_norm")
+    dropout = check_probability(dropout, "dropout")
+    if lrn is not None:
+        lrn = check_bool(lrn, "lrn")
     stages = _stages(VGG_CONFIGS[config])
     input_shape, num_classes, wm = check_common(
-        input_shape, num_classes, width_multiplier, chain=[(2, 2, 0)] * len(stages),
+        input_shape, num_classes, width_multiplier, chain=downsampling_chain(VGG_CONFIGS[config]),
         model_name=f"VGG configuration {config}",
     )
     inputs = model_input(input_shape)
@@ -113,35 +133,10 @@ def vgg(
     else:
         x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
         outputs = layers.Dense(num_classes, activation="softmax", name="predictions")(x)
-    name = _MODEL_NAMES[config] + ("_bn" if batch_norm else "")
+    name = VGG_NAMES[config] + ("_bn" if batch_norm else "")
     return keras.Model(inputs, outputs, name=name)
 
 
-def vgg11(**kwargs) -> keras.Model:
-    """VGG configuration A (11 weight layers); keywords as for ``vgg``."""
-    return vgg("A", **kwargs)
 
-
-def vgg11_lrn(**kwargs) -> keras.Model:
-    """VGG configuration A-LRN (A with an LRN after the first convolution); keywords as for ``vgg``."""
-    return vgg("A-LRN", **kwargs)
-
-
-def vgg13(**kwargs) -> keras.Model:
-    """VGG configuration B (13 weight layers); keywords as for ``vgg``."""
-    return vgg("B", **kwargs)
-
-
-def vgg16c(**kwargs) -> keras.Model:
-    """VGG configuration C (16 weight layers, three of them 1x1); keywords as for ``vgg``."""
-    return vgg("C", **kwargs)
-
-
-def vgg16(**kwargs) -> keras.Model:
-    """VGG configuration D (16 weight layers, the usual "VGG-16"); keywords as for ``vgg``."""
-    return vgg("D", **kwargs)
-
-
-def vgg19(**kwargs) -> keras.Model:
-    """VGG configuration E (19 weight layers); keywords as for ``vgg``."""
-    return vgg("E", **kwargs)
+for _config, _name in VGG_NAMES.items():
+    register_model(vgg, name=_name, config=_config)

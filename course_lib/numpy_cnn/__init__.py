@@ -4,6 +4,7 @@ Never imports TensorFlow or Keras, so it loads in a blink and reads on its own. 
 ``(KH, KW, C_in, C_out)``, as in Keras, so every op can be checked against its Keras twin.
 """
 
+from ..shapes import same_pads  # the one home of TensorFlow's "same" split, re-exported for the ops
 from .conv import (
     conv_backward,
     conv_forward,
@@ -11,7 +12,6 @@ from .conv import (
     correlate2d,
     pad2d,
     resolve_padding,
-    same_pads,
 )
 from .gradcheck import normwise_error, numeric_gradient, numeric_gradient_array, rel_error
 from .layers import (

@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from ..shapes import same_pads
+from .. import shapes
+from ..validation import check_array, check_choice, check_int_tuple, type_error
 
 METHODS = ("im2col", "loop")
 MODES_2D = ("valid", "same", "full")
@@ -28,26 +29,8 @@ Pads = tuple[tuple[int, int], tuple[int, int]]
 
 
 # --------------------------------------------------------------------------------------------------- checks
-# Shared with pool.py and layers.py: one place that words the error messages.
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
-
-
-def _as_array(x: Any, name: str) -> np.ndarray:
-    try:
-        arr = np.asarray(x)
-    except Exception as exc:  # ragged lists and the like
-        raise TypeError(f"{name} must be array-like, got {type(x).__name__}") from exc
-    if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
-        raise TypeError(f"{name} must hold numbers, got dtype {arr.dtype}")
-    return arr
-
-
-def _check_ndim(arr: np.ndarray, ndim: int, name: str, layout: str) -> None:
-    if arr.ndim != ndim:
-        raise ValueError(f"{name} must be a {ndim}-D array {layout}, got shape {arr.shape} ({arr.ndim}-D)")
+# Generic argument checks come from course_lib.validation and the size arithmetic from course_lib.shapes;
+# what stays here is specific to arrays in NHWC (shared with pool.py and layers.py).
 
 
 def _float_dtype(*arrays: np.ndarray) -> np.dtype:
@@ -56,29 +39,38 @@ def _float_dtype(*arrays: np.ndarray) -> np.dtype:
     return dtype if dtype in (np.float32, np.float64) else np.dtype(np.float64)
 
 
-def _pair(value: Any, name: str, *, minimum: int = 1) -> tuple[int, int]:
-    """An int or a pair of ints, each >= minimum, as a pair (rows, columns)."""
-    what = "a positive int" if minimum == 1 else f"an int >= {minimum}"
-    if _is_int(value):
-        pair = (int(value), int(value))
-    elif isinstance(value, (tuple, list)) and len(value) == 2 and all(_is_int(v) for v in value):
-        pair = (int(value[0]), int(value[1]))
-    else:
-        raise ValueError(f"{name} must be {what} or a pair of them, got {value!r}")
-    if min(pair) < minimum:
-        raise ValueError(f"{name} must be {what} or a pair of them, got {value!r}")
-    return pair
+def _check_maps(x: Any, name: str, layout: str) -> np.ndarray:
+    """A batch of feature maps: a numeric 4-D array whose images are not empty."""
+    arr = check_array(x, name, ndim=4, layout=layout)
+    if 0 in arr.shape[1:3]:
+        raise ValueError(f"{name} must hold images of at least 1x1 pixels, got shape {arr.shape}")
+    return arr
 
 
-def _check_choice(value: Any, choices: tuple[str, ...], name: str) -> str:
-    if not isinstance(value, str) or value.lower() not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}, got {value!r}")
-    return value.lower()
+def _check_cache(cache: Any, keys: tuple[str, ...], producer: str) -> dict:
+    """The cache a backward pass receives must be the dict its forward pass returned."""
+    expected = f"the dict returned by {producer}"
+    if not isinstance(cache, dict):
+        raise type_error("cache", expected, cache)
+    missing = [key for key in keys if key not in cache]
+    if missing:
+        raise ValueError(f"cache must be {expected}, got a dict without {', '.join(map(repr, missing))}")
+    return cache
+
+
+def _check_dout(dout: Any, shape: tuple[int, ...], dtype: Any = None) -> np.ndarray:
+    """The upstream gradient, as an array of the forward output's shape (in ``dtype``, default float)."""
+    dout = check_array(dout, "dout")
+    if dout.shape != tuple(shape):
+        raise ValueError(f"dout must have the forward output's shape {tuple(shape)}, got {dout.shape}")
+    return dout.astype(_float_dtype(dout) if dtype is None else dtype, copy=False)
 
 
 def resolve_padding(pad: Any, in_hw: tuple[int, int], kernel_hw: tuple[int, int],
                     stride_hw: tuple[int, int], name: str = "pad") -> Pads:
     """Turn any accepted padding spelling into ``((top, bottom), (left, right))``.
+
+    A 2-D view of :func:`course_lib.shapes.resolve_padding`, where the padding arithmetic lives.
 
     Args:
         pad: a non-negative int (all four sides), a pair ``(ph, pw)``, a pair of pairs
@@ -92,35 +84,15 @@ def resolve_padding(pad: Any, in_hw: tuple[int, int], kernel_hw: tuple[int, int]
         ((top, bottom), (left, right)), all ints >= 0.
 
     Raises:
+        TypeError: padding of the wrong type (a float, None).
         ValueError: negative or malformed padding, or an unknown string.
     """
-    if isinstance(pad, str):
-        mode = _check_choice(pad, ("valid", "same"), name)
-        if mode == "valid":
-            return (0, 0), (0, 0)
-        return (same_pads(in_hw[0], kernel_hw[0], stride_hw[0]),
-                same_pads(in_hw[1], kernel_hw[1], stride_hw[1]))
-    message = (f"{name} must be a non-negative int, a pair of them, ((top, bottom), (left, right)), "
-               f"'same' or 'valid', got {pad!r}")
-    if _is_int(pad):
-        if pad < 0:
-            raise ValueError(message)
-        return (int(pad), int(pad)), (int(pad), int(pad))
-    if isinstance(pad, (tuple, list)) and len(pad) == 2:
-        if all(_is_int(p) for p in pad):
-            if min(pad) < 0:
-                raise ValueError(message)
-            return (int(pad[0]), int(pad[0])), (int(pad[1]), int(pad[1]))
-        if all(isinstance(p, (tuple, list)) and len(p) == 2 and all(_is_int(q) for q in p) for p in pad):
-            if min(min(p) for p in pad) < 0:
-                raise ValueError(message)
-            return (int(pad[0][0]), int(pad[0][1])), (int(pad[1][0]), int(pad[1][1]))
-    raise ValueError(message)
+    return shapes.resolve_padding(pad, tuple(in_hw), tuple(kernel_hw), tuple(stride_hw), name=name)
 
 
 def output_hw(in_hw: tuple[int, int], kernel_hw: tuple[int, int], stride_hw: tuple[int, int], pads: Pads,
               kernel_name: str = "kernel") -> tuple[int, int]:
-    """Output (OH, OW) of a sliding window; raises when the window does not fit in the padded input.
+    """Output (OH, OW) of a sliding window (``shapes.conv_output_size``), naming the window in errors.
 
     Args:
         in_hw: input (H, W); kernel_hw: window (KH, KW); stride_hw: (SH, SW).
@@ -135,9 +107,10 @@ def output_hw(in_hw: tuple[int, int], kernel_hw: tuple[int, int], stride_hw: tup
     """
     padded = (in_hw[0] + sum(pads[0]), in_hw[1] + sum(pads[1]))
     if kernel_hw[0] > padded[0] or kernel_hw[1] > padded[1]:
-        raise ValueError(f"{kernel_name} window {kernel_hw} is larger than the padded input {padded} "
-                         f"(input {in_hw}, padding {pads})")
-    return ((padded[0] - kernel_hw[0]) // stride_hw[0] + 1, (padded[1] - kernel_hw[1]) // stride_hw[1] + 1)
+        # Checked here rather than left to shapes so that the message names this op's argument (w, size).
+        raise ValueError(f"{kernel_name} window {tuple(kernel_hw)} is larger than the padded input {padded} "
+                         f"(input {tuple(in_hw)}, padding {pads})")
+    return shapes.conv_output_size(tuple(in_hw), tuple(kernel_hw), tuple(stride_hw), pads)
 
 
 def _windows(xp: np.ndarray, out_hw: tuple[int, int], kernel_hw: tuple[int, int],
@@ -172,14 +145,14 @@ def pad2d(x: Any, pad: Any, value: float = 0.0) -> np.ndarray:
         The padded array, spatial axes grown by the padding: ``(H + top + bottom, W + left + right, ...)``.
 
     Raises:
-        ValueError: x has fewer than 2 or more than 4 axes, or the padding is malformed.
+        TypeError: pad is a string or not made of ints.
+        ValueError: x has fewer than 2 or more than 4 axes, or the padding is negative or malformed.
     """
-    arr = _as_array(x, "x")
-    if arr.ndim not in (2, 3, 4):
-        raise ValueError(f"x must be 2-D (H, W), 3-D (H, W, C) or 4-D (N, H, W, C), got shape {arr.shape}")
+    arr = check_array(x, "x", ndim=(2, 3, 4), layout="(H, W), (H, W, C) or (N, H, W, C)")
     if isinstance(pad, str):
-        raise ValueError(f"pad must be a non-negative int or pairs of them for pad2d, got {pad!r}")
-    pads = resolve_padding(pad, (0, 0), (1, 1), (1, 1), "pad")
+        # "same"/"valid" depend on a kernel and a stride, which pad2d does not have.
+        raise type_error("pad", "a non-negative int or pairs of them (pad2d takes no 'same'/'valid')", pad)
+    pads = shapes.explicit_padding(pad, 2, name="pad")
     spatial_axis = 1 if arr.ndim == 4 else 0
     widths = [(0, 0)] * arr.ndim
     widths[spatial_axis] = pads[0]
@@ -188,16 +161,28 @@ def pad2d(x: Any, pad: Any, value: float = 0.0) -> np.ndarray:
 
 
 def _check_2d(x: Any, k: Any, mode: Any) -> tuple[np.ndarray, np.ndarray, str]:
-    x = _as_array(x, "x")
-    k = _as_array(k, "k")
-    _check_ndim(x, 2, "x", "(H, W)")
-    _check_ndim(k, 2, "k", "(KH, KW)")
-    mode = _check_choice(mode, MODES_2D, "mode")
+    x = check_array(x, "x", ndim=2, layout="(H, W)")
+    k = check_array(k, "k", ndim=2, layout="(KH, KW)")
+    mode = check_choice(mode, "mode", MODES_2D, ignore_case=True)
     if mode == "valid" and (k.shape[0] > x.shape[0] or k.shape[1] > x.shape[1]):
         raise ValueError(f"k of shape {k.shape} is larger than x of shape {x.shape} for mode 'valid'")
     if 0 in k.shape or 0 in x.shape:
         raise ValueError(f"x and k must be non-empty, got shapes {x.shape} and {k.shape}")
     return x, k, mode
+
+
+def _mode_pads(kernel_hw: tuple[int, int], mode: str, *, flipped: bool) -> Pads:
+    """Zeros around x for the 2-D modes: none ("valid"), ``k - 1`` per side ("full"), or ``k - 1`` split for
+    "same": Keras's split (odd zero after, ``shapes.same_padding``) for correlation; convolution mirrors it,
+    because flipping an even kernel moves its centre one pixel back (SciPy's convention)."""
+    if mode == "valid":
+        return (0, 0), (0, 0)
+    if mode == "full":
+        return (kernel_hw[0] - 1, kernel_hw[0] - 1), (kernel_hw[1] - 1, kernel_hw[1] - 1)
+    split = shapes.same_padding(tuple(kernel_hw), asymmetric=True)
+    if flipped:
+        split = tuple((after, before) for before, after in split)
+    return split[0], split[1]
 
 
 def _correlate_padded(x: np.ndarray, k: np.ndarray, pads: Pads) -> np.ndarray:
@@ -220,17 +205,11 @@ def correlate2d(x: Any, k: Any, mode: str = "valid") -> np.ndarray:
         The correlation, dtype of ``x * k`` (integers stay integers).
 
     Raises:
+        TypeError: x or k not numeric, or mode not a string.
         ValueError: x or k not 2-D, empty, k larger than x in "valid" mode, or an unknown mode.
     """
     x, k, mode = _check_2d(x, k, mode)
-    kh, kw = k.shape
-    if mode == "valid":
-        pads: Pads = ((0, 0), (0, 0))
-    elif mode == "full":
-        pads = ((kh - 1, kh - 1), (kw - 1, kw - 1))
-    else:
-        pads = (((kh - 1) // 2, kh // 2), ((kw - 1) // 2, kw // 2))
-    return _correlate_padded(x, k, pads)
+    return _correlate_padded(x, k, _mode_pads(k.shape, mode, flipped=False))
 
 
 def convolve2d(x: Any, k: Any, mode: str = "valid") -> np.ndarray:
@@ -249,28 +228,18 @@ def convolve2d(x: Any, k: Any, mode: str = "valid") -> np.ndarray:
         ValueError: as ``correlate2d``.
     """
     x, k, mode = _check_2d(x, k, mode)
-    kh, kw = k.shape
-    flipped = k[::-1, ::-1]
-    if mode == "valid":
-        pads: Pads = ((0, 0), (0, 0))
-    elif mode == "full":
-        pads = ((kh - 1, kh - 1), (kw - 1, kw - 1))
-    else:
-        pads = ((kh // 2, (kh - 1) // 2), (kw // 2, (kw - 1) // 2))
-    return _correlate_padded(x, flipped, pads)
+    return _correlate_padded(x, k[::-1, ::-1], _mode_pads(k.shape, mode, flipped=True))
 
 
 # ------------------------------------------------------------------------------------------ the conv layer
 
 
 def _check_conv_inputs(x: Any, w: Any, b: Any, stride: Any, pad: Any, method: Any):
-    x = _as_array(x, "x")
-    w = _as_array(w, "w")
-    _check_ndim(x, 4, "x", "(N, H, W, C_in)")
-    _check_ndim(w, 4, "w", "(KH, KW, C_in, C_out)")
+    x = _check_maps(x, "x", "(N, H, W, C_in)")
+    w = check_array(w, "w", ndim=4, layout="(KH, KW, C_in, C_out)")
     if b is None:
         b = np.zeros(w.shape[3], dtype=w.dtype)
-    b = _as_array(b, "b")
+    b = check_array(b, "b")
     if x.shape[3] != w.shape[2]:
         raise ValueError(f"channel mismatch: x has {x.shape[3]} channels (x.shape={x.shape}) but w expects "
                          f"{w.shape[2]} (w.shape={w.shape})")
@@ -278,8 +247,8 @@ def _check_conv_inputs(x: Any, w: Any, b: Any, stride: Any, pad: Any, method: An
         raise ValueError(f"b must have shape (C_out,) = ({w.shape[3]},), got {b.shape}")
     if min(w.shape[:2]) < 1:
         raise ValueError(f"w must have a non-empty window, got shape {w.shape}")
-    stride_hw = _pair(stride, "stride")
-    method = _check_choice(method, METHODS, "method")
+    stride_hw = check_int_tuple(stride, "stride", 2, minimum=1)
+    method = check_choice(method, "method", METHODS, ignore_case=True)
     pads = resolve_padding(pad, x.shape[1:3], w.shape[:2], stride_hw, "pad")
     out_hw = output_hw(x.shape[1:3], w.shape[:2], stride_hw, pads, "w")
     return x, w, b, stride_hw, pads, out_hw, method
@@ -306,6 +275,8 @@ def conv_forward(x: Any, w: Any, b: Any = None, stride: Any = 1, pad: Any = 0,
         what ``conv_backward`` needs.
 
     Raises:
+        TypeError: a non-numeric array, a stride or padding that is not made of ints, a method that is not
+            a string.
         ValueError: wrong number of axes, channel mismatch, b of the wrong shape, non-positive stride, bad
             padding, window larger than the padded input, or an unknown method.
     """
@@ -315,7 +286,8 @@ def conv_forward(x: Any, w: Any, b: Any = None, stride: Any = 1, pad: Any = 0,
     xp = np.pad(x, ((0, 0), pads[0], pads[1], (0, 0)))
     n = x.shape[0]
     kh, kw, c_in, c_out = w.shape
-    cache = {"x_shape": x.shape, "w": w, "stride": stride_hw, "pads": pads, "method": method}
+    cache = {"x_shape": x.shape, "w": w, "stride": stride_hw, "pads": pads, "out_hw": out_hw,
+             "method": method}
     if method == "im2col":
         # (N*OH*OW, KH*KW*C_in): row r holds the receptive field of output pixel r, in w's (KH, KW, C) order,
         # so that the whole layer is one GEMM with w reshaped to (KH*KW*C_in, C_out).
@@ -352,21 +324,17 @@ def conv_backward(dout: Any, cache: dict) -> tuple[np.ndarray, np.ndarray, np.nd
         ``(dx, dw, db)`` with shapes ``(N, H, W, C_in)``, ``(KH, KW, C_in, C_out)``, ``(C_out,)``.
 
     Raises:
+        TypeError: cache is not a dict.
         ValueError: dout's shape does not match the forward output, or cache is not a conv cache.
     """
-    if not isinstance(cache, dict) or "pads" not in cache or "w" not in cache:
-        raise ValueError(f"cache must be the dict returned by conv_forward, got {type(cache).__name__}")
+    cache = _check_cache(cache, ("x_shape", "w", "stride", "pads", "out_hw", "method"), "conv_forward")
     w = cache["w"]
     kh, kw, c_in, c_out = w.shape
     n, h, wid, _ = cache["x_shape"]
     (top, bottom), (left, right) = cache["pads"]
     sh, sw = cache["stride"]
-    oh = (h + top + bottom - kh) // sh + 1
-    ow = (wid + left + right - kw) // sw + 1
-    dout = _as_array(dout, "dout")
-    if dout.shape != (n, oh, ow, c_out):
-        raise ValueError(f"dout must have the forward output's shape {(n, oh, ow, c_out)}, got {dout.shape}")
-    dout = dout.astype(w.dtype, copy=False)
+    oh, ow = cache["out_hw"]
+    dout = _check_dout(dout, (n, oh, ow, c_out), w.dtype)
     hp, wp = h + top + bottom, wid + left + right
     if cache["method"] == "im2col":
         dout2d = dout.reshape(n * oh * ow, c_out)

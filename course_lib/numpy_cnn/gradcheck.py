@@ -12,19 +12,14 @@ from typing import Any
 
 import numpy as np
 
-from .conv import _as_array
-
-
-def _check_h(h: Any) -> float:
-    if isinstance(h, bool) or not isinstance(h, (int, float, np.floating)) or not h > 0:
-        raise ValueError(f"h must be a positive float, got {h!r}")
-    return float(h)
+from ..validation import check_array, check_float
 
 
 def _check_x(x: Any) -> np.ndarray:
+    # A float array only: x is perturbed in place, and an integer array would silently round x + h to x.
     if not isinstance(x, np.ndarray) or x.dtype.kind != "f":
         got = f"ndarray of dtype {x.dtype}" if isinstance(x, np.ndarray) else type(x).__name__
-        raise ValueError(f"x must be a float NumPy array (it is perturbed in place), got {got}")
+        raise TypeError(f"x must be a float NumPy array (it is perturbed in place), got {got}")
     return x
 
 
@@ -40,10 +35,11 @@ def numeric_gradient(f: Callable[[np.ndarray], Any], x: np.ndarray, h: float = 1
         The gradient, shaped like x.
 
     Raises:
-        ValueError: x not a float array, h not positive, or f not scalar-valued.
+        TypeError: x not a float NumPy array, or h not a number.
+        ValueError: h not positive, or f not scalar-valued.
     """
     x = _check_x(x)
-    h = _check_h(h)
+    h = check_float(h, "h", minimum=0.0, include_minimum=False)
     grad = np.zeros_like(x)
     for i, plus, minus in _centred_differences(f, x, h):
         if plus.size != 1:
@@ -67,11 +63,12 @@ def numeric_gradient_array(f: Callable[[np.ndarray], Any], x: np.ndarray, dout: 
         The vector-Jacobian product ``J^T dout``, shaped like x.
 
     Raises:
-        ValueError: x not a float array, h not positive, or f(x) not shaped like dout.
+        TypeError: x not a float NumPy array, or h not a number.
+        ValueError: h not positive, or f(x) not shaped like dout.
     """
     x = _check_x(x)
-    h = _check_h(h)
-    dout = _as_array(dout, "dout")
+    h = check_float(h, "h", minimum=0.0, include_minimum=False)
+    dout = check_array(dout, "dout")
     grad = np.zeros_like(x)
     for i, plus, minus in _centred_differences(f, x, h):
         if plus.shape != dout.shape:
@@ -106,12 +103,26 @@ def rel_error(a: Any, b: Any) -> float:
     Raises:
         ValueError: the shapes differ.
     """
-    a, b = _as_array(a, "a").astype(np.float64), _as_array(b, "b").astype(np.float64)
+    err = elementwise_rel_error(a, b)
+    return float(np.max(err)) if err.size else 0.0
+
+
+def elementwise_rel_error(a: Any, b: Any) -> np.ndarray:
+    """``|a - b| / max(1e-8, |a| + |b|)`` entry by entry (what ``rel_error`` takes the maximum of).
+
+    Args:
+        a, b: arrays of the same shape (or scalars).
+
+    Returns:
+        A float64 array of that shape, so that the worst entry can be located.
+
+    Raises:
+        ValueError: the shapes differ.
+    """
+    a, b = check_array(a, "a").astype(np.float64), check_array(b, "b").astype(np.float64)
     if a.shape != b.shape:
         raise ValueError(f"a and b must have the same shape, got {a.shape} and {b.shape}")
-    if a.size == 0:
-        return 0.0
-    return float(np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))))
+    return np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))
 
 
 def normwise_error(got: Any, ref: Any) -> float:

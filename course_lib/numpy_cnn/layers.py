@@ -11,19 +11,19 @@ from typing import Any
 
 import numpy as np
 
-from .conv import _as_array, _check_choice, _check_ndim, _float_dtype
+from ..validation import check_array, check_choice
+from .conv import _check_dout, _float_dtype
 
 
-def _as_float(x: Any, name: str) -> np.ndarray:
-    arr = _as_array(x, name)
+def _as_float(x: Any, name: str, **checks: Any) -> np.ndarray:
+    """A numeric array (``checks`` as for ``validation.check_array``) computed in float32 or float64."""
+    arr = check_array(x, name, **checks)
     return arr.astype(_float_dtype(arr), copy=False)
 
 
-def _check_dout(dout: Any, shape: tuple[int, ...]) -> np.ndarray:
-    dout = _as_float(dout, "dout")
-    if dout.shape != tuple(shape):
-        raise ValueError(f"dout must have the forward output's shape {tuple(shape)}, got {dout.shape}")
-    return dout
+def _check_batch(x: np.ndarray, name: str = "x") -> None:
+    if x.ndim < 2:
+        raise ValueError(f"{name} must have a batch axis and at least one feature axis, got shape {x.shape}")
 
 
 # ----------------------------------------------------------------------------------------------- dense
@@ -43,10 +43,8 @@ def dense_forward(x: Any, w: Any, b: Any) -> tuple[np.ndarray, tuple]:
     Raises:
         ValueError: x has fewer than 2 axes, w not 2-D, or the sizes disagree.
     """
-    x, w, b = _as_float(x, "x"), _as_float(w, "w"), _as_float(b, "b")
-    if x.ndim < 2:
-        raise ValueError(f"x must have a batch axis and at least one feature axis, got shape {x.shape}")
-    _check_ndim(w, 2, "w", "(D, M)")
+    x, w, b = _as_float(x, "x"), _as_float(w, "w", ndim=2, layout="(D, M)"), _as_float(b, "b")
+    _check_batch(x)
     flat = x.reshape(x.shape[0], -1)
     if flat.shape[1] != w.shape[0]:
         raise ValueError(f"x has {flat.shape[1]} features per example (x.shape={x.shape}) but w expects "
@@ -98,9 +96,8 @@ def flatten_forward(x: Any, order: str = "C") -> tuple[np.ndarray, tuple]:
         ValueError: x has fewer than 2 axes, or an unknown order.
     """
     x = _as_float(x, "x")
-    order = _check_choice(order, ("c", "f"), "order").upper()
-    if x.ndim < 2:
-        raise ValueError(f"x must have a batch axis and at least one feature axis, got shape {x.shape}")
+    order = check_choice(order, "order", ("c", "f"), ignore_case=True).upper()
+    _check_batch(x)
     if order == "F":
         # Column-major per example: reverse the feature axes, then read row-major.
         out = x.transpose((0, *range(x.ndim - 1, 0, -1))).reshape(x.shape[0], -1)
@@ -238,7 +235,7 @@ def softmax_backward(dout: Any, cache: np.ndarray) -> np.ndarray:
 
 
 def _check_labels(y: Any, n: int, num_classes: int | None) -> np.ndarray:
-    y = _as_array(y, "y")
+    y = check_array(y, "y")
     if y.shape != (n,):
         raise ValueError(f"y must have shape (N,) = ({n},), got {y.shape}")
     if num_classes is None:
@@ -294,8 +291,7 @@ def softmax_cross_entropy(scores: Any, y: Any) -> tuple[float, np.ndarray]:
     Raises:
         ValueError: scores not 2-D, or y of the wrong shape or out of range.
     """
-    scores = _as_float(scores, "scores")
-    _check_ndim(scores, 2, "scores", "(N, K)")
+    scores = _as_float(scores, "scores", ndim=2, layout="(N, K)")
     n, k = scores.shape
     labels = _check_labels(y, n, k)
     shifted = scores - scores.max(axis=1, keepdims=True)

@@ -9,21 +9,17 @@ from typing import Any
 
 import numpy as np
 
-from .conv import _as_array, _check_ndim, _is_int, conv_backward, conv_forward
+from .. import shapes
+from ..validation import (
+    check_array,
+    check_float,
+    check_positive_int,
+    type_error,
+    value_error,
+)
+from .conv import _check_maps, conv_backward, conv_forward
 from .layers import dense_backward, dense_forward, relu_backward, relu_forward, softmax_cross_entropy
 from .pool import pool_backward, pool_forward
-
-
-def _positive_int(value: Any, name: str) -> int:
-    if not _is_int(value) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return int(value)
-
-
-def _non_negative_float(value: Any, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not value >= 0:
-        raise ValueError(f"{name} must be a non-negative number, got {value!r}")
-    return float(value)
 
 
 class TinyCNN:
@@ -44,7 +40,8 @@ class TinyCNN:
         dtype: np.float32 (fast) or np.float64 (for gradient checks).
 
     Raises:
-        ValueError: any size not a positive int, a negative reg, a pool larger than the map, or a bad dtype.
+        TypeError: a size that is not an int, a reg that is not a number.
+        ValueError: a size below 1, a negative reg, a pool larger than the map, or a bad dtype.
 
     Reference: Y. LeCun et al., "Gradient-Based Learning Applied to Document Recognition", Proc. IEEE 1998;
     K. He et al., "Delving Deep into Rectifiers", ICCV 2015 (the initialisation).
@@ -53,23 +50,27 @@ class TinyCNN:
     def __init__(self, input_shape: tuple[int, int, int] = (8, 8, 1), num_filters: int = 8,
                  kernel_size: int = 3, pool_size: int = 2, num_classes: int = 10, reg: float = 0.0,
                  seed: int = 0, dtype: Any = np.float32) -> None:
-        if not (isinstance(input_shape, (tuple, list)) and len(input_shape) == 3):
-            raise ValueError(f"input_shape must be (H, W, C), got {input_shape!r}")
-        h, w, c = (_positive_int(v, "input_shape") for v in input_shape)
-        self.num_filters = _positive_int(num_filters, "num_filters")
-        self.kernel_size = _positive_int(kernel_size, "kernel_size")
-        self.pool_size = _positive_int(pool_size, "pool_size")
-        self.num_classes = _positive_int(num_classes, "num_classes")
-        self.reg = _non_negative_float(reg, "reg")
+        if not isinstance(input_shape, (tuple, list)):
+            raise type_error("input_shape", "a tuple (H, W, C)", input_shape)
+        if len(input_shape) != 3:
+            raise value_error("input_shape", "a tuple (H, W, C)", tuple(input_shape))
+        h, w, c = (check_positive_int(v, f"input_shape[{i}]") for i, v in enumerate(input_shape))
+        self.num_filters = check_positive_int(num_filters, "num_filters")
+        self.kernel_size = check_positive_int(kernel_size, "kernel_size")
+        self.pool_size = check_positive_int(pool_size, "pool_size")
+        self.num_classes = check_positive_int(num_classes, "num_classes")
+        self.reg = check_float(reg, "reg", minimum=0.0)
         if np.dtype(dtype) not in (np.float32, np.float64):
-            raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
+            raise value_error("dtype", "float32 or float64", dtype)
         if self.pool_size > min(h, w):
             raise ValueError(f"pool_size {pool_size} is larger than the {h}x{w} feature map")
         self.input_shape = (h, w, c)
         self.dtype = np.dtype(dtype)
         rng = np.random.default_rng(seed)
         k, f = self.kernel_size, self.num_filters
-        hidden = (h // self.pool_size) * (w // self.pool_size) * f
+        conv_hw = shapes.conv_output_size((h, w), k, 1, "same")  # "same" at stride 1 keeps H x W
+        pool_h, pool_w = shapes.conv_output_size(conv_hw, self.pool_size, self.pool_size)
+        hidden = pool_h * pool_w * f
         self.params = {
             "W1": rng.normal(0, np.sqrt(2 / (k * k * c)), (k, k, c, f)),
             "b1": np.zeros(f),
@@ -80,8 +81,7 @@ class TinyCNN:
         self.params = {name: p.astype(self.dtype) for name, p in self.params.items()}
 
     def _check_x(self, x: Any) -> np.ndarray:
-        x = _as_array(x, "x")
-        _check_ndim(x, 4, "x", "(N, H, W, C)")
+        x = _check_maps(x, "x", "(N, H, W, C)")
         if x.shape[1:] != self.input_shape:
             raise ValueError(f"x must have images of shape {self.input_shape}, got {x.shape[1:]}")
         return x.astype(self.dtype, copy=False)
@@ -127,7 +127,7 @@ class TinyCNN:
     def predict(self, x: Any, batch_size: int = 512) -> np.ndarray:
         """Predicted labels ``(N,)`` (argmax of the scores), computed in batches to bound memory."""
         x = self._check_x(x)
-        batch_size = _positive_int(batch_size, "batch_size")
+        batch_size = check_positive_int(batch_size, "batch_size")
         return np.concatenate([self._forward(x[i:i + batch_size])[0].argmax(axis=1)
                                for i in range(0, len(x), batch_size)]) if len(x) else np.zeros(0, int)
 
@@ -152,18 +152,17 @@ class TinyCNN:
             "val_accuracy" when a validation set is given.
 
         Raises:
-            ValueError: bad shapes or hyper-parameters.
+            TypeError: a hyper-parameter of the wrong type (epochs=2.0, lr="0.1").
+            ValueError: bad shapes, or a hyper-parameter out of range.
         """
         x = self._check_x(x)
-        y = _as_array(y, "y")
+        y = check_array(y, "y")
         if y.shape != (x.shape[0],):
             raise ValueError(f"y must have shape (N,) = ({x.shape[0]},), got {y.shape}")
-        epochs = _positive_int(epochs, "epochs")
-        batch_size = _positive_int(batch_size, "batch_size")
-        lr = _non_negative_float(lr, "lr")
-        momentum = _non_negative_float(momentum, "momentum")
-        if momentum >= 1:
-            raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
+        epochs = check_positive_int(epochs, "epochs")
+        batch_size = check_positive_int(batch_size, "batch_size")
+        lr = check_float(lr, "lr", minimum=0.0)
+        momentum = check_float(momentum, "momentum", minimum=0.0, maximum=1.0, include_maximum=False)
         rng = np.random.default_rng(seed)
         velocity = {name: np.zeros_like(p) for name, p in self.params.items()}
         history: dict[str, list[float]] = {"loss": [], "accuracy": []}

@@ -14,12 +14,12 @@ from typing import Any
 
 import numpy as np
 
+from ..validation import check_array, check_choice, check_int_tuple
 from .conv import (
-    _as_array,
-    _check_choice,
-    _check_ndim,
+    _check_cache,
+    _check_dout,
+    _check_maps,
     _float_dtype,
-    _pair,
     _window_slice,
     _windows,
     output_hw,
@@ -45,15 +45,16 @@ def pool_forward(x: Any, size: Any = 2, stride: Any = None, mode: str = "max",
         ``pool_backward``.
 
     Raises:
+        TypeError: size or stride not made of ints, mode or padding not a string.
         ValueError: x not 4-D, non-positive size or stride, window larger than the padded input, unknown
             mode or padding.
     """
-    x = _as_array(x, "x")
-    _check_ndim(x, 4, "x", "(N, H, W, C)")
-    size_hw = _pair(size, "size")
-    stride_hw = size_hw if stride is None else _pair(stride, "stride")
-    mode = _check_choice(mode, POOL_MODES, "mode")
-    padding = _check_choice(padding, ("valid", "same"), "padding")
+    x = _check_maps(x, "x", "(N, H, W, C)")
+    size_hw = check_int_tuple(size, "size", 2, minimum=1)
+    stride_hw = size_hw if stride is None else check_int_tuple(stride, "stride", 2, minimum=1)
+    mode = check_choice(mode, "mode", POOL_MODES, ignore_case=True)
+    # Pooling takes Keras's padding strings only, not a number of zeros (a padded zero could win a max).
+    padding = check_choice(padding, "padding", ("valid", "same"), ignore_case=True)
     pads = resolve_padding(padding, x.shape[1:3], size_hw, stride_hw, "padding")
     out_hw = output_hw(x.shape[1:3], size_hw, stride_hw, pads, "size")
     x = x.astype(_float_dtype(x), copy=False)
@@ -63,7 +64,7 @@ def pool_forward(x: Any, size: Any = 2, stride: Any = None, mode: str = "max",
     xp = np.pad(x, ((0, 0), pads[0], pads[1], (0, 0)), constant_values=fill)
     windows = _windows(xp, out_hw, size_hw, stride_hw)  # (N, OH, OW, PH, PW, C), a view
     cache: dict[str, Any] = {"x_shape": x.shape, "size": size_hw, "stride": stride_hw, "pads": pads,
-                             "mode": mode, "dtype": x.dtype}
+                             "out_hw": out_hw, "mode": mode, "dtype": x.dtype}
     if mode == "max":
         flat = windows.reshape(n, out_hw[0], out_hw[1], area, c)
         # The first maximum in row-major window order takes the gradient, as in TensorFlow.
@@ -97,19 +98,17 @@ def pool_backward(dout: Any, cache: dict) -> np.ndarray:
         dx ``(N, H, W, C)``.
 
     Raises:
+        TypeError: cache is not a dict.
         ValueError: dout's shape differs from the forward output, or cache is not a pooling cache.
     """
-    if not isinstance(cache, dict) or "mode" not in cache or "size" not in cache:
-        raise ValueError(f"cache must be the dict returned by pool_forward, got {type(cache).__name__}")
+    keys = ("x_shape", "size", "stride", "pads", "out_hw", "mode", "dtype")
+    cache = _check_cache(cache, keys, "pool_forward")
     n, h, w, c = cache["x_shape"]
     (top, bottom), (left, right) = cache["pads"]
     ph, pw = cache["size"]
     sh, sw = cache["stride"]
-    oh, ow = output_hw((h, w), (ph, pw), (sh, sw), cache["pads"])
-    dout = _as_array(dout, "dout")
-    if dout.shape != (n, oh, ow, c):
-        raise ValueError(f"dout must have the forward output's shape {(n, oh, ow, c)}, got {dout.shape}")
-    dout = dout.astype(cache["dtype"], copy=False)
+    oh, ow = cache["out_hw"]
+    dout = _check_dout(dout, (n, oh, ow, c), cache["dtype"])
     mode = cache["mode"]
     dxp = np.zeros((n, h + top + bottom, w + left + right, c), dtype=cache["dtype"])
     if mode == "avg":
@@ -145,8 +144,7 @@ def max_pool2d(x: Any, size: Any = 2, stride: Any = None) -> np.ndarray:
     Raises:
         ValueError: x not 2-D, or as ``pool_forward``.
     """
-    arr = _as_array(x, "x")
-    _check_ndim(arr, 2, "x", "(H, W)")
+    arr = check_array(x, "x", ndim=2, layout="(H, W)")
     out, _ = pool_forward(arr[None, :, :, None], size, stride, mode="max")
     # A maximum of integers is an integer: keep the input's dtype so hand-worked examples print as ints.
     return out[0, :, :, 0].astype(arr.dtype) if arr.dtype.kind in "iu" else out[0, :, :, 0]
@@ -166,8 +164,7 @@ def global_avg_pool_forward(x: Any) -> tuple[np.ndarray, tuple[int, ...]]:
 
     Reference: M. Lin, Q. Chen, S. Yan, "Network In Network", ICLR 2014.
     """
-    x = _as_array(x, "x")
-    _check_ndim(x, 4, "x", "(N, H, W, C)")
+    x = _check_maps(x, "x", "(N, H, W, C)")
     x = x.astype(_float_dtype(x), copy=False)
     return x.mean(axis=(1, 2)), x.shape
 
@@ -186,8 +183,5 @@ def global_avg_pool_backward(dout: Any, cache: tuple[int, ...]) -> np.ndarray:
         ValueError: dout's shape is not ``(N, C)``.
     """
     n, h, w, c = cache
-    dout = _as_array(dout, "dout")
-    if dout.shape != (n, c):
-        raise ValueError(f"dout must have shape (N, C) = {(n, c)}, got {dout.shape}")
-    dout = dout.astype(_float_dtype(dout), copy=False)
+    dout = _check_dout(dout, (n, c))
     return np.broadcast_to(dout[:, None, None, :] / (h * w), (n, h, w, c)).copy()

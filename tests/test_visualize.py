@@ -1,7 +1,11 @@
-"""Tests of course_lib.inspect: each result is checked against a computation that does not use the module
-(finite differences, separately built sub-models, NumPy formulas from the weights, brute force, gradients)."""
+"""Tests of course_lib.visualize: each result is checked against a computation that does not use the package
+(finite differences, separately built sub-models, NumPy formulas from the weights, brute force, gradients,
+receptive fields worked out by hand with the Distill recurrence)."""
 
 from __future__ import annotations
+
+import importlib
+import importlib.util
 
 import keras
 import numpy as np
@@ -10,8 +14,7 @@ import tensorflow as tf
 from keras import layers
 from scipy.stats import spearmanr
 
-from course_lib import inspect as ins
-from course_lib import shapes
+from course_lib import visualize as viz
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -52,6 +55,29 @@ def cnn() -> keras.Model:
 
 
 # ----------------------------------------------------------------------------------------------------
+# the package
+# ----------------------------------------------------------------------------------------------------
+# The public names of the former course_lib.inspect module, which notebooks and callers rely on.
+PUBLIC_NAMES = {
+    "conv_layer_names", "spatial_layer_names", "first_layer_filters", "feature_maps", "class_scores",
+    "receptive_field_geometry", "FieldGeometry", "top_activating_patches", "TopPatches",
+    "activation_maximization", "saliency_map", "grad_cam", "occlusion_sensitivity", "randomized_copy",
+    "rank_correlation", "KernelSnapshots",
+}
+
+
+def test_package_reexports_each_submodule_name_and_leaves_no_inspect_module():
+    submodules = [importlib.import_module(f"course_lib.visualize.{name}")
+                  for name in ("layers", "receptive", "attribution", "synthesis", "sanity", "snapshots")]
+    homes = {name: module for module in submodules for name in module.__all__}
+    assert set(viz.__all__) == PUBLIC_NAMES == set(homes)
+    for name, module in homes.items():
+        assert getattr(viz, name) is getattr(module, name)
+    # the old name shadowed the standard library's inspect module; no alias of it may remain
+    assert importlib.util.find_spec("course_lib.inspect") is None
+
+
+# ----------------------------------------------------------------------------------------------------
 # layer lookup and errors
 # ----------------------------------------------------------------------------------------------------
 def test_conv_layer_names_lists_all_conv_kinds_in_order():
@@ -62,8 +88,8 @@ def test_conv_layer_names_lists_all_conv_kinds_in_order():
     x = layers.ReLU(name="relu")(x)
     x = layers.Flatten(name="flat")(x)
     model = keras.Model(inp, layers.Dense(2, name="d")(x))
-    assert ins.conv_layer_names(model) == ["a", "b", "c"]
-    assert ins.spatial_layer_names(model) == ["a", "b", "c", "relu"]
+    assert viz.conv_layer_names(model) == ["a", "b", "c"]
+    assert viz.spatial_layer_names(model) == ["a", "b", "c", "relu"]
 
 
 def test_sequential_models_work():
@@ -71,19 +97,19 @@ def test_sequential_models_work():
     model = keras.Sequential([keras.Input((8, 8, 1)), layers.Conv2D(2, 3, name="c"), layers.Flatten(),
                               layers.Dense(2, activation="softmax")])
     x = rng_images(1, (8, 8, 1))[0]
-    maps = ins.feature_maps(model, x)
+    maps = viz.feature_maps(model, x)
     expected = keras.Model(model.inputs[0], model.get_layer("c").output)(x[None])[0]
     np.testing.assert_allclose(maps["c"], expected, atol=1e-6)
-    assert ins.receptive_field_geometry(model, "c") == ins.FieldGeometry((3, 3), (1, 1), (0, 0))
+    assert viz.receptive_field_geometry(model, "c") == viz.FieldGeometry((3, 3), (1, 1), (0, 0))
 
 
 CALLS = {
-    "feature_maps": lambda m, name: ins.feature_maps(m, rng_images(1)[0], [name]),
-    "grad_cam": lambda m, name: ins.grad_cam(m, rng_images(1)[0], name),
-    "top_activating_patches": lambda m, name: ins.top_activating_patches(m, rng_images(3), name, 0, k=2),
-    "activation_maximization": lambda m, name: ins.activation_maximization(m, name, 0, steps=1),
-    "receptive_field_geometry": lambda m, name: ins.receptive_field_geometry(m, name),
-    "first_layer_filters": lambda m, name: ins.first_layer_filters(m, name),
+    "feature_maps": lambda m, name: viz.feature_maps(m, rng_images(1)[0], [name]),
+    "grad_cam": lambda m, name: viz.grad_cam(m, rng_images(1)[0], name),
+    "top_activating_patches": lambda m, name: viz.top_activating_patches(m, rng_images(3), name, 0, k=2),
+    "activation_maximization": lambda m, name: viz.activation_maximization(m, name, 0, steps=1),
+    "receptive_field_geometry": lambda m, name: viz.receptive_field_geometry(m, name),
+    "first_layer_filters": lambda m, name: viz.first_layer_filters(m, name),
 }
 
 
@@ -102,47 +128,84 @@ def test_non_convolutional_layer_raises(cnn, call, name):
         CALLS[call](cnn, name)
 
 
-def test_bad_arguments_raise(cnn):
-    img = rng_images(1)[0]
-    with pytest.raises(ValueError, match="channel must be an int in \\[0, 5\\).*got 5"):
-        ins.top_activating_patches(cnn, rng_images(2), "conv2", 5)
-    with pytest.raises(ValueError, match="k must be a positive int, got 0"):
-        ins.top_activating_patches(cnn, rng_images(2), "conv2", 0, k=0)
-    with pytest.raises(ValueError, match="class_index .* got 3"):
-        ins.saliency_map(cnn, img, class_index=3)
-    with pytest.raises(ValueError, match="class_index must give one class per image \\(2\\), got 3"):
-        ins.grad_cam(cnn, rng_images(2), class_index=[0, 1, 2])
-    with pytest.raises(ValueError, match="image must match the model input"):
-        ins.saliency_map(cnn, np.zeros((10, 12, 3)))
-    with pytest.raises(ValueError, match="patch must be at most the image size 12, got 13"):
-        ins.occlusion_sensitivity(cnn, img, patch=13)
-    with pytest.raises(ValueError, match="stride must be a positive int, got 0"):
-        ins.occlusion_sensitivity(cnn, img, stride=0)
-    with pytest.raises(ValueError, match="fill must be"):
-        ins.occlusion_sensitivity(cnn, img, fill="median")
-    with pytest.raises(TypeError, match="model must be a keras.Model"):
-        ins.conv_layer_names("not a model")
+IMG = rng_images(1)[0]
+
+# (call, error type, message): a wrong type is a TypeError, a wrong value a ValueError, and the message names
+# the argument and what was received, as everywhere in the kit (course_lib.validation).
+BAD_ARGUMENTS = [
+    (lambda m: viz.top_activating_patches(m, rng_images(2), "conv2", 5), ValueError,
+     r"channel must be an int in \[0, 4\], got 5"),
+    (lambda m: viz.top_activating_patches(m, rng_images(2), "conv2", [1, -1]), ValueError,
+     r"channel\[1\] must be an int in \[0, 4\], got -1"),
+    (lambda m: viz.top_activating_patches(m, rng_images(2), "conv2", 1.0), TypeError,
+     "channel must be an int in .*got float 1.0"),
+    (lambda m: viz.top_activating_patches(m, rng_images(2), "conv2", []), ValueError,
+     "channel must be an int or a non-empty sequence"),
+    (lambda m: viz.top_activating_patches(m, rng_images(2), "conv2", 0, k=0), ValueError,
+     "k must be a positive int, got 0"),
+    (lambda m: viz.top_activating_patches(m, rng_images(2), "conv2", 0, k=1.5), TypeError,
+     "k must be a positive int, got float 1.5"),
+    (lambda m: viz.saliency_map(m, IMG, class_index=3), ValueError, "class_index .* got 3"),
+    (lambda m: viz.saliency_map(m, IMG, class_index="cat"), TypeError, "class_index must be an int.*'cat'"),
+    (lambda m: viz.grad_cam(m, rng_images(2), class_index=[0, 1, 2]), ValueError,
+     r"class_index must give one class per image \(2\), got 3"),
+    (lambda m: viz.grad_cam(m, rng_images(2), class_index=[0, 7]), ValueError,
+     r"class_index\[1\] must be an int in \[0, 2\], got 7"),
+    (lambda m: viz.grad_cam(m, IMG, upsample=1), TypeError, "upsample must be a bool, got int 1"),
+    (lambda m: viz.grad_cam(m, IMG, layer_name=3), TypeError, "layer_name must be a str, got int 3"),
+    (lambda m: viz.saliency_map(m, np.zeros((10, 12, 3))), ValueError, "image must match the model input"),
+    (lambda m: viz.saliency_map(m, np.full((12, 12, 3), "x")), TypeError, "image must hold numbers"),
+    (lambda m: viz.occlusion_sensitivity(m, IMG, patch=13), ValueError,
+     r"patch must be an int in \[1, 12\], got 13"),
+    (lambda m: viz.occlusion_sensitivity(m, IMG, stride=0), ValueError,
+     "stride must be a positive int, got 0"),
+    (lambda m: viz.occlusion_sensitivity(m, IMG, fill="median"), ValueError,
+     "fill must be one of 'mean', got 'median'"),
+    (lambda m: viz.occlusion_sensitivity(m, IMG, fill=[0.0, 1.0]), ValueError,
+     r"fill must be one number or 3 numbers \(one per channel\), got \[0.0, 1.0\]"),
+    (lambda m: viz.activation_maximization(m, "conv1", 0, steps=2.5), TypeError,
+     "steps must be a positive int, got float 2.5"),
+    (lambda m: viz.activation_maximization(m, "conv1", 0, lr=0), ValueError, "lr must be a float > 0, got 0"),
+    (lambda m: viz.activation_maximization(m, "conv1", 0, decay=1.0), ValueError,
+     r"decay must be a float in \[0, 1\), got 1.0"),
+    (lambda m: viz.activation_maximization(m, "conv1", 0, value_range=(1, 0)), ValueError,
+     "value_range must be .*low < high, got \\(1, 0\\)"),
+    (lambda m: viz.activation_maximization(m, "conv1", 0, image_shape=12), TypeError,
+     "image_shape must be a \\(H, W, C\\) tuple, got int 12"),
+    (lambda m: viz.randomized_copy(m, seed=-1), ValueError, "seed must be a non-negative int, got -1"),
+    (lambda m: viz.rank_correlation(np.zeros(3), ["a", "b", "c"]), TypeError, "b must hold numbers"),
+    (lambda m: viz.KernelSnapshots(3), TypeError, "layer_name must be a str, got int 3"),
+    (lambda m: viz.KernelSnapshots("conv1", steps=[2, 0]), ValueError,
+     r"steps\[1\] must be a positive int, got 0"),
+    (lambda m: viz.conv_layer_names("not a model"), TypeError, "model must be a keras.Model, got str"),
+]
+
+
+@pytest.mark.parametrize("call, error, match", BAD_ARGUMENTS, ids=[m for _, _, m in BAD_ARGUMENTS])
+def test_bad_arguments_raise(cnn, call, error, match):
+    with pytest.raises(error, match=match):
+        call(cnn)
 
 
 # ----------------------------------------------------------------------------------------------------
 # filters, feature maps, scores
 # ----------------------------------------------------------------------------------------------------
 def test_first_layer_filters_is_the_first_kernel(cnn):
-    w = ins.first_layer_filters(cnn)
+    w = viz.first_layer_filters(cnn)
     np.testing.assert_array_equal(w, cnn.get_layer("conv1").get_weights()[0])
     assert w.shape == (3, 3, 3, 4)
 
 
 def test_feature_maps_equal_separate_submodels(cnn):
     img = rng_images(1, seed=3)[0]
-    maps = ins.feature_maps(cnn, img)
+    maps = viz.feature_maps(cnn, img)
     assert list(maps) == ["conv1", "conv2"]
     for name, got in maps.items():
         layer = cnn.get_layer(name)
         assert got.shape == tuple(layer.output.shape[1:])
         expected = keras.Model(cnn.inputs, layer.output).predict(img[None], verbose=0)[0]
         np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
-    pooled = ins.feature_maps(cnn, img[None], ["pool1"])["pool1"]
+    pooled = viz.feature_maps(cnn, img[None], ["pool1"])["pool1"]
     np.testing.assert_allclose(pooled, maps["conv1"].reshape(6, 2, 6, 2, 4).max(axis=(1, 3)), atol=1e-6)
 
 
@@ -150,7 +213,7 @@ def test_feature_maps_equal_separate_submodels(cnn):
 def test_class_scores_are_the_logits(head):
     model = small_cnn(head=head)
     x = rng_images(4)
-    z = ins.class_scores(model, x)
+    z = viz.class_scores(model, x)
     probs = model.predict(x, verbose=0)
     np.testing.assert_allclose(np.exp(z) / np.exp(z).sum(1, keepdims=True), probs, rtol=1e-5, atol=1e-6)
     if head == "dense":
@@ -177,7 +240,7 @@ def test_saliency_matches_finite_differences_of_the_logit():
     lin = logits_model(model)
     img = rng_images(1, seed=5)[0].astype(np.float64)
     c = 1
-    got = ins.saliency_map(model, img, class_index=c)
+    got = viz.saliency_map(model, img, class_index=c)
     assert got.shape == (12, 12)
     h = 1e-4
     # every pixel and channel, perturbed up and down, in one batch
@@ -216,10 +279,10 @@ def test_grad_cam_equals_class_activation_map(strides, class_index):
     c = int(np.argmax(logits)) if class_index is None else class_index
     cam = np.maximum(np.tensordot(maps, kernel[:, c], axes=([2], [0])), 0.0)
     expected = cam / cam.max() if cam.max() > 0 else cam
-    got = ins.grad_cam(model, img, class_index=class_index, upsample=False)
+    got = viz.grad_cam(model, img, class_index=class_index, upsample=False)
     assert got.shape == maps.shape[:2]
     np.testing.assert_allclose(got, expected, atol=1e-5)
-    up = ins.grad_cam(model, img, "conv", class_index)
+    up = viz.grad_cam(model, img, "conv", class_index)
     assert up.shape == (8, 8)
     assert up.min() >= 0.0 and up.max() <= 1.0 + 1e-6
     if strides == 1:  # same size: resizing changes nothing
@@ -228,7 +291,7 @@ def test_grad_cam_equals_class_activation_map(strides, class_index):
 
 @pytest.mark.parametrize("method", ["saliency_map", "grad_cam"])
 def test_a_batch_gives_the_maps_of_its_images(cnn, method):
-    fn = getattr(ins, method)
+    fn = getattr(viz, method)
     images = rng_images(3, seed=21)
     classes = [2, 0, 1]
     batch = fn(cnn, images, class_index=classes)
@@ -242,7 +305,7 @@ def test_a_batch_gives_the_maps_of_its_images(cnn, method):
 
 def test_grad_cam_default_layer_is_the_last_conv(cnn):
     img = rng_images(1)[0]
-    np.testing.assert_allclose(ins.grad_cam(cnn, img), ins.grad_cam(cnn, img, "conv2"), atol=1e-7)
+    np.testing.assert_allclose(viz.grad_cam(cnn, img), viz.grad_cam(cnn, img, "conv2"), atol=1e-7)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -261,7 +324,7 @@ def test_occlusion_drop_is_confined_to_the_region_the_model_sees():
     model = corner_model()
     img = rng_images(1, (12, 12, 1), seed=9)[0]
     patch, stride = 3, 1
-    drops = ins.occlusion_sensitivity(model, img, patch=patch, stride=stride, class_index=0, fill=0.0)
+    drops = viz.occlusion_sensitivity(model, img, patch=patch, stride=stride, class_index=0, fill=0.0)
     assert drops.shape == (10, 10)
     corners = np.arange(10) * stride
     overlaps = (corners[:, None] < 4) & (corners[None, :] < 4)  # square [r, r+3) meets rows/cols 0..3
@@ -276,18 +339,29 @@ def test_occlusion_drop_is_confined_to_the_region_the_model_sees():
 
 def test_occlusion_batches_and_fill_options_agree(cnn):
     img = rng_images(1, seed=11)[0]
-    a = ins.occlusion_sensitivity(cnn, img, patch=4, stride=2, batch_size=3)
-    b = ins.occlusion_sensitivity(cnn, img, patch=4, stride=2, batch_size=1000)
+    a = viz.occlusion_sensitivity(cnn, img, patch=4, stride=2, batch_size=3)
+    b = viz.occlusion_sensitivity(cnn, img, patch=4, stride=2, batch_size=1000)
     np.testing.assert_allclose(a, b, atol=1e-6)
     assert a.shape == (5, 5)
-    mean = ins.occlusion_sensitivity(cnn, img, patch=4, stride=2, fill="mean")
-    explicit = ins.occlusion_sensitivity(cnn, img, patch=4, stride=2, fill=img.reshape(-1, 3).mean(0))
+    mean = viz.occlusion_sensitivity(cnn, img, patch=4, stride=2, fill="mean")
+    explicit = viz.occlusion_sensitivity(cnn, img, patch=4, stride=2, fill=img.reshape(-1, 3).mean(0))
     np.testing.assert_allclose(mean, explicit, atol=1e-6)
 
 
 # ----------------------------------------------------------------------------------------------------
 # receptive fields: analytic walk vs the support of an input gradient
 # ----------------------------------------------------------------------------------------------------
+class Subsample(layers.Layer):
+    """``x[:, ::s, ::s]``: a strided subsampling without a window, like the kit's ZeroPadShortcut."""
+
+    def __init__(self, strides: int, **kwargs):
+        super().__init__(**kwargs)
+        self.strides = strides
+
+    def call(self, x):
+        return x[:, :: self.strides, :: self.strides, :]
+
+
 def field_models():
     ones = {"kernel_initializer": "ones", "use_bias": False}
     inp = keras.Input((20, 20, 1))
@@ -307,13 +381,18 @@ def field_models():
     b = layers.Conv2D(1, (3, 5), strides=2, padding="same", **ones)(x)  # same rows as a: the union is a box
     x = layers.Add(name="t")([a, b])
     yield "padding and a branch", keras.Model(inp, x), ((-2, -3), (3, 5), (2, 2))
+    inp = keras.Input((20, 20, 1))
+    x = layers.Conv2D(1, 3, **ones)(inp)  # 18x18: field 3, jump 1
+    x = Subsample(2)(x)  # 9x9: every other unit, a window of 1 at stride 2: jump 2
+    x = layers.Conv2D(1, 3, name="t", **ones)(x)  # 3 + (3 - 1) * 2 = 7
+    yield "subsampling shortcut", keras.Model(inp, x), ((0, 0), (7, 7), (2, 2))
 
 
 @pytest.mark.parametrize("case", list(field_models()), ids=lambda c: c[0])
 def test_receptive_field_matches_gradient_support(case):
     _, model, (start, size, jump) = case
-    geo = ins.receptive_field_geometry(model, "t")
-    assert geo == ins.FieldGeometry(size=size, jump=jump, start=start)
+    geo = viz.receptive_field_geometry(model, "t")
+    assert geo == viz.FieldGeometry(size=size, jump=jump, start=start)
     # Independent check: with all-ones kernels and linear layers, d unit / d input is positive exactly on
     # the part of the field that lies inside the image.
     x = tf.constant(np.ones((1, 20, 20, 1), np.float32))
@@ -335,14 +414,15 @@ def test_receptive_field_ignores_squeeze_excitation_gates():
     gate = layers.Reshape((1, 1, 4), name="gate")(layers.GlobalAveragePooling2D()(x))
     y = layers.Multiply(name="scaled")([x, gate])
     model = keras.Model(inp, y)
-    assert ins.receptive_field_geometry(model, "scaled") == ins.receptive_field_geometry(model, "conv")
+    assert viz.receptive_field_geometry(model, "scaled") == viz.receptive_field_geometry(model, "conv")
     with pytest.raises(ValueError, match="'gate'.*whole image"):
-        ins.receptive_field_geometry(model, "gate")
+        viz.receptive_field_geometry(model, "gate")
 
 
-def test_receptive_field_size_agrees_with_shapes_module(cnn):
-    geo = ins.receptive_field_geometry(cnn, "conv2")
-    assert geo.size == (shapes.receptive_field([(3, 1), (2, 2), (3, 1)]),) * 2
+def test_receptive_field_of_the_small_cnn_worked_by_hand(cnn):
+    # Distill recurrence r += (k - 1) * j, j *= s: conv1 3x3 -> r 3, j 1; pool 2/2 -> r 4, j 2; conv2 3x3 ->
+    # r 4 + 2 * 2 = 8. "same" padding puts one zero before conv1's input, so the fields start at -1.
+    assert viz.receptive_field_geometry(cnn, "conv2") == viz.FieldGeometry((8, 8), (2, 2), (-1, -1))
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -357,7 +437,7 @@ def test_top_activating_patches_are_the_brute_force_argmax():
     model = keras.Model(inp, layers.Dense(2)(layers.Flatten()(x)))
     images = rng_images(30, seed=13)
     channel, k = 2, 7
-    result = ins.top_activating_patches(model, images, "c2", channel, k=k, batch_size=8)
+    result = viz.top_activating_patches(model, images, "c2", channel, k=k, batch_size=8)
     acts = keras.Model(inp, x).predict(images, verbose=0)[..., channel]
     maxima = acts.reshape(30, -1).max(axis=1)
     order = sorted(range(30), key=lambda n: -maxima[n])[:k]
@@ -371,16 +451,16 @@ def test_top_activating_patches_are_the_brute_force_argmax():
 
 def test_top_patches_for_several_channels_equal_one_call_each(cnn):
     images = rng_images(20, seed=4)
-    several = ins.top_activating_patches(cnn, images, "conv2", [3, 0], k=4, batch_size=7)
+    several = viz.top_activating_patches(cnn, images, "conv2", [3, 0], k=4, batch_size=7)
     for c, got in zip([3, 0], several):
-        one = ins.top_activating_patches(cnn, images, "conv2", c, k=4)
+        one = viz.top_activating_patches(cnn, images, "conv2", c, k=4)
         for a, b in zip(got, one):
             np.testing.assert_array_equal(a, b)
 
 
 def test_top_patches_outside_the_image_are_zero_padded(cnn):
     images = rng_images(5, seed=2)
-    result = ins.top_activating_patches(cnn, images, "conv1", 0, k=5)
+    result = viz.top_activating_patches(cnn, images, "conv1", 0, k=5)
     assert result.patches.shape == (5, 3, 3, 3)  # 3x3 field of the first conv
     for n, (top, left, _, _), patch in zip(result.indices, result.boxes, result.patches):
         padded = np.pad(images[n], ((1, 1), (1, 1), (0, 0)))
@@ -393,7 +473,7 @@ def test_top_patches_outside_the_image_are_zero_padded(cnn):
 @pytest.mark.parametrize("layer_name, channel", [("conv1", 1), ("conv2", 3)])
 def test_activation_maximization_raises_the_target_activation(cnn, layer_name, channel):
     start = 0.5 + 0.05 * np.random.default_rng(0).standard_normal((12, 12, 3)).astype(np.float32)
-    image = ins.activation_maximization(cnn, layer_name, channel, steps=40, lr=0.05, init=start, seed=1)
+    image = viz.activation_maximization(cnn, layer_name, channel, steps=40, lr=0.05, init=start, seed=1)
     assert image.shape == (12, 12, 3)
     assert image.min() >= 0.0 and image.max() <= 1.0
     probe = keras.Model(cnn.inputs, cnn.get_layer(layer_name).output)
@@ -402,11 +482,11 @@ def test_activation_maximization_raises_the_target_activation(cnn, layer_name, c
 
 
 def test_activation_maximization_batches_channels_and_is_seeded(cnn):
-    images = ins.activation_maximization(cnn, "conv2", [0, 4], steps=5, seed=3)
+    images = viz.activation_maximization(cnn, "conv2", [0, 4], steps=5, seed=3)
     assert images.shape == (2, 12, 12, 3)
-    again = ins.activation_maximization(cnn, "conv2", [0, 4], steps=5, seed=3)
+    again = viz.activation_maximization(cnn, "conv2", [0, 4], steps=5, seed=3)
     np.testing.assert_array_equal(images, again)
-    single = ins.activation_maximization(cnn, "conv2", 4, steps=5, seed=3, init=images[1])
+    single = viz.activation_maximization(cnn, "conv2", 4, steps=5, seed=3, init=images[1])
     assert single.shape == (12, 12, 3)
 
 
@@ -415,7 +495,7 @@ def test_activation_maximization_batches_channels_and_is_seeded(cnn):
 # ----------------------------------------------------------------------------------------------------
 def test_randomized_copy_reinitialises_only_the_chosen_layers(cnn):
     before = [w.copy() for w in cnn.get_weights()]
-    copy = ins.randomized_copy(cnn, ["pred", "conv2"], seed=5)
+    copy = viz.randomized_copy(cnn, ["pred", "conv2"], seed=5)
     def kernel(m, name):
         return m.get_layer(name).get_weights()[0]
 
@@ -424,10 +504,10 @@ def test_randomized_copy_reinitialises_only_the_chosen_layers(cnn):
         assert not np.allclose(kernel(copy, name), kernel(cnn, name))
     for a, b in zip(before, cnn.get_weights()):
         np.testing.assert_array_equal(a, b)
-    again = ins.randomized_copy(cnn, ["pred", "conv2"], seed=5)
+    again = viz.randomized_copy(cnn, ["pred", "conv2"], seed=5)
     np.testing.assert_array_equal(kernel(again, "pred"), kernel(copy, "pred"))
     with pytest.raises(ValueError, match="'nope'"):
-        ins.randomized_copy(cnn, ["nope"])
+        viz.randomized_copy(cnn, ["nope"])
 
 
 def test_rank_correlation_matches_scipy():
@@ -435,18 +515,18 @@ def test_rank_correlation_matches_scipy():
     a = rng.random((6, 6))
     b = a + 0.3 * rng.random((6, 6))
     b[0, :3] = b[0, 0]  # ties
-    assert ins.rank_correlation(a, b) == pytest.approx(spearmanr(a.ravel(), b.ravel())[0], abs=1e-12)
-    assert ins.rank_correlation(a, a) == pytest.approx(1.0)
-    assert ins.rank_correlation(a, -a) == pytest.approx(-1.0)
+    assert viz.rank_correlation(a, b) == pytest.approx(spearmanr(a.ravel(), b.ravel())[0], abs=1e-12)
+    assert viz.rank_correlation(a, a) == pytest.approx(1.0)
+    assert viz.rank_correlation(a, -a) == pytest.approx(-1.0)
     with pytest.raises(ValueError, match="same shape"):
-        ins.rank_correlation(a, a[:3])
+        viz.rank_correlation(a, a[:3])
 
 
 def test_kernel_snapshots_record_init_steps_and_epochs():
     model = small_cnn(seed=6)
     model.compile(optimizer=keras.optimizers.SGD(0.5), loss="sparse_categorical_crossentropy")
     initial = model.get_layer("conv1").get_weights()[0].copy()
-    snaps = ins.KernelSnapshots("conv1", steps=[1])
+    snaps = viz.KernelSnapshots("conv1", steps=[1])
     x, y = rng_images(16, seed=8), np.arange(16) % 3
     model.fit(x, y, batch_size=8, epochs=2, verbose=0, callbacks=[snaps], shuffle=False)
     assert snaps.labels == ["init", "step 1", "epoch 1", "epoch 2"]

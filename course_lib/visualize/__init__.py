@@ -1,0 +1,58 @@
+"""Look inside a trained CNN: filters, feature maps, top-activating patches, saliency, Grad-CAM, occlusion.
+
+One module per job, every public name re-exported here (``cl.visualize.grad_cam(...)``):
+
+- :mod:`~course_lib.visualize.layers`: finding layers by name, first-layer filters, feature maps, class
+  scores;
+- :mod:`~course_lib.visualize.receptive`: receptive-field geometry and top-activating patches;
+- :mod:`~course_lib.visualize.attribution`: saliency, Grad-CAM, occlusion sensitivity;
+- :mod:`~course_lib.visualize.synthesis`: activation maximisation;
+- :mod:`~course_lib.visualize.sanity`: randomised copies and rank correlation (sanity checks for maps);
+- :mod:`~course_lib.visualize.snapshots`: a callback recording a kernel during training.
+
+Every function takes a Keras model built with the functional API (or a built ``Sequential``), such as those of
+``course_lib.models`` and ``keras.applications``, and finds layers by name. A name that is not in the model,
+or names a layer without a spatial ``(batch, height, width, channels)`` output, raises a ``ValueError`` that
+quotes the name and lists close matches and the model's convolution layers. Arguments are checked with
+:mod:`course_lib.validation`: a wrong type raises ``TypeError``, a wrong value ``ValueError``.
+
+Scores. Gradient methods (saliency, Grad-CAM) differentiate the class *score* before the softmax, as the
+papers do: through the softmax, a class's probability can also rise because the others fall, which mixes the
+evidence of every class into the picture. :func:`class_scores` finds those logits: when the model ends with
+``Dense(..., activation="softmax")`` it recomputes ``input @ kernel + bias`` of that layer from its input;
+when it ends with a ``Softmax`` layer or ``Activation("softmax")`` it takes that layer's input; otherwise the
+model's output is used as it is (a model that already outputs logits). Occlusion measures the drop of the
+class *probability* (Zeiler and Fergus plot probabilities).
+
+Images are NHWC like everything in the kit: one image is ``(H, W, C)`` (a leading batch axis of 1 is
+accepted), a batch ``(N, H, W, C)``, in the value range the model was trained on ([0, 1] for the kit's
+data).
+"""
+
+from __future__ import annotations
+
+from .attribution import grad_cam, occlusion_sensitivity, saliency_map
+from .layers import class_scores, conv_layer_names, feature_maps, first_layer_filters, spatial_layer_names
+from .receptive import FieldGeometry, TopPatches, receptive_field_geometry, top_activating_patches
+from .sanity import randomized_copy, rank_correlation
+from .snapshots import KernelSnapshots
+from .synthesis import activation_maximization
+
+__all__ = [
+    "conv_layer_names",
+    "spatial_layer_names",
+    "first_layer_filters",
+    "feature_maps",
+    "class_scores",
+    "receptive_field_geometry",
+    "FieldGeometry",
+    "top_activating_patches",
+    "TopPatches",
+    "activation_maximization",
+    "saliency_map",
+    "grad_cam",
+    "occlusion_sensitivity",
+    "randomized_copy",
+    "rank_correlation",
+    "KernelSnapshots",
+]
