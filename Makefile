@@ -30,7 +30,7 @@ export RUFF_CACHE_DIR := $(TOOL_HOME)/ruff
 NBVAL_FLAGS := --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
                --nbval-cell-timeout 600 --nbval-kernel-startup-timeout 120
 
-.PHONY: setup run data test unit notebooks lab bench assignments grade lint clean
+.PHONY: setup run store data test unit notebooks lab bench assignments grade lint clean
 
 setup: $(STAMP)
 
@@ -45,6 +45,11 @@ $(STAMP): pyproject.toml
 # Execute every notebook into build/ and print one table row per notebook (kernel output goes to build/logs/).
 run: setup
 	$(BIN)/python -m course_lib.notebooks
+
+# Re-execute notebooks in quick mode and store them with their outputs (what nbval compares against):
+# `make store` for all, `make store NB=07_lenet` for one.
+store: setup
+	COURSE_MODE=quick $(BIN)/python -m course_lib.notebooks --store $(NB)
 
 # Download MNIST, Fashion-MNIST and CIFAR-10 into data/keras/ (checksums verified); quick mode then uses them.
 data: setup
