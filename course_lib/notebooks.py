@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import config
+from .noise import strip_ansi, strip_tensorflow_noise
 
 NOTEBOOK_DIR = config.REPO_ROOT / "notebooks"
 
@@ -32,27 +32,6 @@ _VOLATILE_METADATA = ("widgets",)
 
 # TensorFlow's C++ runtime writes these straight to file descriptor 2 (TF_CPP_MIN_LOG_LEVEL does not silence
 # the ones logged before absl is initialised); they say nothing about the lesson and differ on every machine.
-_TF_NOISE = re.compile(
-    r"^(WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
-    r"|[IWE]\d{4} [\d:.]+\s+\d+ \S+:\d+\]"
-    r"|To enable the following instructions:.*rebuild TensorFlow"
-    r"|This TensorFlow binary is optimized to use available CPU instructions)"
-)
-
-
-def strip_tensorflow_noise(text: str) -> str:
-    """Drop the lines of ``text`` that are TensorFlow/absl start-up log lines; keep everything else."""
-    return "".join(line for line in text.splitlines(keepends=True) if not _TF_NOISE.match(line))
-
-
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
-
-
-def strip_ansi(text: str) -> str:
-    """Remove terminal colour codes (IPython colours its tracebacks; a log or a table must not carry them)."""
-    return _ANSI.sub("", text)
-
-
 @dataclass
 class RunResult:
     """Outcome of one notebook.

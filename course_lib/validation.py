@@ -1,6 +1,6 @@
 """Argument checks shared by the whole kit: one mistake, one error, one message everywhere.
 
-The rule the course follows (DESIGN.md, "Errors"):
+The rule the whole kit follows:
 
 - a value of the wrong *type* raises ``TypeError``;
 - a value of the right type but outside what is allowed raises ``ValueError``;

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+from .. import noise
+
 # nbgrader's region markers (nbgrader 0.9 matches them as substrings of a line, after any comment sign).
 SOLUTION_BEGIN = "BEGIN SOLUTION"
 SOLUTION_END = "END SOLUTION"
@@ -35,24 +37,8 @@ CELL_TIMEOUT_MESSAGE = "the cell ran past the per-cell time limit and was interr
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]*$")
 
 # Lines that TensorFlow, absl and Python's warnings machinery write to stderr and that say nothing about
-# whether an answer is right. Each alternative matches at the start of one line. Examples (from TF 2.21):
-#   WARNING: All log messages before absl::InitializeLog() is called are written to STDERR
-#   I0000 00:00:1796031671.242263    6125 port.cc:153] oneDNN custom operations are on. ...
-#   E0000 00:00:1796031674.864491    6125 cuda_platform.cc:52] failed call to cuInit: ...
-#   This TensorFlow binary is optimized to use available CPU instructions in performance-critical operations.
-#   To enable the following instructions: AVX2 FMA, in other operations, rebuild TensorFlow with the ...
-#   2024-01-01 12:00:00.000000: W tensorflow/core/...  (the format of TF 2.15 and older)
-#   WARNING:tensorflow:...  /  WARNING:absl:...        (Python logging)
-#   /path/keras/src/layers/core/dense.py:107: UserWarning: Do not pass an `input_shape` ...
-TF_NOISE_LINES = (
-    r"[IWEF]\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ [\w./-]+:\d+\]",
-    r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: [IWEF] ",
-    r"WARNING: All log messages before absl::InitializeLog\(\) is called",
-    r"This TensorFlow binary is optimized to use available CPU instructions",
-    r"To enable the following instructions: .*rebuild TensorFlow with the appropriate compiler flags",
-    r"WARNING:(tensorflow|absl):",
-    r"\S.*:\d+: \w*Warning: ",
-)
+# whether an answer is right (the forms and examples are in course_lib.noise).
+TF_NOISE_LINES = (*noise.TF_LOG_LINES, noise.PYTHON_WARNING_LINE)
 # For nbgrader's IgnorePattern, which applies re.search to a whole stderr output (several lines): "(?m)" makes
 # each "^" a line start, so one noise line anywhere in the output drops that output.
 TF_NOISE = "(?m)" + "|".join(f"^(?:{line})" for line in TF_NOISE_LINES)
@@ -60,7 +46,7 @@ TF_NOISE = "(?m)" + "|".join(f"^(?:{line})" for line in TF_NOISE_LINES)
 TF_NOISE_LINE = re.compile("|".join(f"(?:{line})" for line in TF_NOISE_LINES))
 
 # ANSI colour codes, which IPython puts into tracebacks.
-ANSI = re.compile(r"\x1b\[[0-9;]*m")
+ANSI = noise.ANSI
 
 
 def is_tf_noise(line: str) -> bool:
