@@ -42,7 +42,7 @@ from pathlib import Path
 import numpy as np
 
 from . import config
-from .validation import check_choice, check_int, check_optional_positive_int, check_positive_int
+from .validation import check_bool, check_choice, check_int, check_optional_positive_int, check_positive_int
 
 KERAS_BASE = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
 
@@ -516,7 +516,7 @@ def _shape_masks(label: int, u: np.ndarray, v: np.ndarray) -> np.ndarray:
     raise AssertionError(label)
 
 
-def make_shapes10(n: int, *, seed: int = 0, image_size: int = 32) -> tuple[np.ndarray, np.ndarray]:
+def make_shapes10(n: int, *, seed: int = 0, image_size: int = 32, return_masks: bool = False):
     """Generate ``n`` coloured shape images in ten classes, deterministically from ``seed``.
 
     Each image has a random dark background colour with a brightness gradient, a random bright foreground
@@ -528,12 +528,17 @@ def make_shapes10(n: int, *, seed: int = 0, image_size: int = 32) -> tuple[np.nd
         n: number of images (positive int).
         seed: generator seed; the same seed always gives the same arrays.
         image_size: side length in pixels (>= 16).
+        return_masks: also return where each shape is, to score a heat map against the object (the images
+            and labels are the same either way).
 
     Returns:
-        images (n, image_size, image_size, 3) float32 in [0, 1], labels (n,) int64 balanced over 10 classes.
+        images (n, image_size, image_size, 3) float32 in [0, 1], labels (n,) int64 balanced over 10 classes;
+        with ``return_masks`` a third array, masks (n, image_size, image_size) bool, True on the pixels
+        painted in the shape's colour (the distractor stroke and the background are False).
     """
     n = check_positive_int(n, "n")
     image_size = check_int(image_size, "image_size", minimum=16)
+    return_masks = check_bool(return_masks, "return_masks")
     rng = np.random.default_rng(seed)
     labels = rng.permutation(np.arange(n) % 10).astype(np.int64)
     size = int(image_size)
@@ -582,7 +587,7 @@ def make_shapes10(n: int, *, seed: int = 0, image_size: int = 32) -> tuple[np.nd
     images[mask] = np.repeat(foreground.astype(f32), mask.reshape(n, -1).sum(1), axis=0)
     images += rng.standard_normal(images.shape, dtype=f32) * f32(0.04)
     np.clip(images, 0, 1, out=images)
-    return images, labels
+    return (images, labels, mask) if return_masks else (images, labels)
 
 
 def _shapes10(n_train, n_test, seed, image_size):

@@ -504,3 +504,23 @@ def test_standardize_per_image_matches_a_loop_over_images_and_channels():
     assert np.all(got[1, :, :, 0] == 0)
     with pytest.raises(ValueError, match=r"images must have shape \(N, H, W, C\), got shape \(5, 4\)"):
         data.standardize_per_image(np.zeros((5, 4)))
+
+
+def test_shapes10_masks_mark_the_shape_and_leave_the_images_unchanged():
+    images, labels = data.make_shapes10(200, seed=3)
+    again, labels_again, masks = data.make_shapes10(200, seed=3, return_masks=True)
+    np.testing.assert_array_equal(images, again)  # asking for masks changes nothing else
+    np.testing.assert_array_equal(labels, labels_again)
+    assert masks.shape == (200, 32, 32) and masks.dtype == bool
+    assert np.bincount(labels, minlength=10).tolist() == [20] * 10
+    # Independent check: inside the mask every pixel is one colour plus the generator's noise (sd 0.04),
+    # so its spread is small; the whole image (background, gradient, stroke, shape) spreads far more.
+    for img, m in zip(images[:50], masks[:50]):
+        assert 10 < m.sum() < m.size / 2  # radius 7-12 px: a real but partial region of the 32x32 frame
+        inside = img[m]
+        assert np.all(inside.std(axis=0) < 0.06)
+        assert np.abs(inside.mean(axis=0) - img[~m].mean(axis=0)).max() > 0.1
+    # The shape is brighter than the background on average (foreground 0.55-1, background 0-0.45 per channel).
+    assert all(img[m].mean() > img[~m].mean() for img, m in zip(images, masks))
+    with pytest.raises(TypeError, match="return_masks"):
+        data.make_shapes10(10, return_masks=1)

@@ -62,7 +62,7 @@ PUBLIC_NAMES = {
     "conv_layer_names", "spatial_layer_names", "first_layer_filters", "feature_maps", "class_scores",
     "receptive_field_geometry", "FieldGeometry", "top_activating_patches", "TopPatches",
     "activation_maximization", "saliency_map", "grad_cam", "occlusion_sensitivity", "randomized_copy",
-    "rank_correlation", "KernelSnapshots",
+    "rank_correlation", "KernelSnapshots", "neighbour_correlation",
 }
 
 
@@ -533,3 +533,48 @@ def test_kernel_snapshots_record_init_steps_and_epochs():
     np.testing.assert_array_equal(snaps.snapshots[0], initial)
     np.testing.assert_array_equal(snaps.snapshots[-1], model.get_layer("conv1").get_weights()[0])
     assert not np.array_equal(snaps.snapshots[1], initial)
+
+
+# ----------------------------------------------------------------------------------------------------
+# filter smoothness
+# ----------------------------------------------------------------------------------------------------
+def _neighbour_pairs_by_loop(f: np.ndarray) -> float:
+    """Pearson correlation of (weight, right neighbour) and (weight, lower neighbour) pairs, by loops."""
+    f = f - f.mean()
+    xs, ys = [], []
+    kh, kw, cin = f.shape
+    for c in range(cin):
+        for i in range(kh):
+            for j in range(kw):
+                if j + 1 < kw:
+                    xs.append(f[i, j, c]), ys.append(f[i, j + 1, c])
+                if i + 1 < kh:
+                    xs.append(f[i, j, c]), ys.append(f[i + 1, j, c])
+    return float(np.corrcoef(xs, ys)[0, 1])
+
+
+def test_neighbour_correlation_matches_a_loop_and_known_patterns():
+    rng = np.random.default_rng(0)
+    k = rng.standard_normal((5, 7, 3, 4))
+    np.testing.assert_allclose(viz.neighbour_correlation(k),
+                               [_neighbour_pairs_by_loop(k[..., f]) for f in range(4)], rtol=1e-10)
+    ii, jj = np.mgrid[0:7, 0:7].astype(float)
+    ramp = np.repeat((ii + jj)[:, :, None, None], 3, axis=2)  # a smooth gradient: neighbours agree exactly
+    checker = np.repeat(((-1.0) ** (ii + jj))[:, :, None, None], 3, axis=2)
+    flat = np.ones((7, 7, 3, 1))
+    got = viz.neighbour_correlation(np.concatenate([ramp, checker, flat], axis=-1))
+    # the ramp's horizontal and vertical pairs lie on one line of slope 1 except at the pooled offsets
+    assert got[0] == pytest.approx(_neighbour_pairs_by_loop(ramp[..., 0]))
+    assert got[0] > 0.9
+    assert got[1] == pytest.approx(-1.0)
+    assert got[2] == 0.0
+    # independent weights (Glorot-like initialisation) are uncorrelated: near 0 over many filters
+    assert abs(viz.neighbour_correlation(rng.standard_normal((7, 7, 3, 400))).mean()) < 0.02
+    assert viz.neighbour_correlation(100 * k).tolist() == pytest.approx(viz.neighbour_correlation(k).tolist())
+
+
+def test_neighbour_correlation_rejects_bad_shapes():
+    with pytest.raises(ValueError, match="kernels"):
+        viz.neighbour_correlation(np.zeros((3, 3, 3)))
+    with pytest.raises(ValueError, match="neighbours"):
+        viz.neighbour_correlation(np.zeros((1, 1, 3, 8)))

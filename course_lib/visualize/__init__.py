@@ -2,8 +2,8 @@
 
 One module per job, every public name re-exported here (``cl.visualize.grad_cam(...)``):
 
-- :mod:`~course_lib.visualize.layers`: finding layers by name, first-layer filters, feature maps, class
-  scores;
+- :mod:`~course_lib.visualize.layers`: finding layers by name, first-layer filters and their smoothness,
+  feature maps, class scores;
 - :mod:`~course_lib.visualize.receptive`: receptive-field geometry and top-activating patches;
 - :mod:`~course_lib.visualize.attribution`: saliency, Grad-CAM, occlusion sensitivity;
 - :mod:`~course_lib.visualize.synthesis`: activation maximisation;
@@ -32,7 +32,14 @@ data).
 from __future__ import annotations
 
 from .attribution import grad_cam, occlusion_sensitivity, saliency_map
-from .layers import class_scores, conv_layer_names, feature_maps, first_layer_filters, spatial_layer_names
+from .layers import (
+    class_scores,
+    conv_layer_names,
+    feature_maps,
+    first_layer_filters,
+    neighbour_correlation,
+    spatial_layer_names,
+)
 from .receptive import FieldGeometry, TopPatches, receptive_field_geometry, top_activating_patches
 from .sanity import randomized_copy, rank_correlation
 from .snapshots import KernelSnapshots
@@ -42,6 +49,7 @@ __all__ = [
     "conv_layer_names",
     "spatial_layer_names",
     "first_layer_filters",
+    "neighbour_correlation",
     "feature_maps",
     "class_scores",
     "receptive_field_geometry",

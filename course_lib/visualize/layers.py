@@ -24,6 +24,7 @@ __all__ = [
     "conv_layer_names",
     "spatial_layer_names",
     "first_layer_filters",
+    "neighbour_correlation",
     "feature_maps",
     "class_scores",
 ]
@@ -227,6 +228,39 @@ def first_layer_filters(model: keras.Model, layer_name: str | None = None) -> np
     else:
         kernel = layer.kernel
     return np.array(keras.ops.convert_to_numpy(kernel), dtype=np.float32)
+
+
+def neighbour_correlation(kernels: Any) -> np.ndarray:
+    """How smooth each filter is: the correlation between every weight and its right and lower neighbours.
+
+    A filter that is a smooth pattern (an edge, a blob, a colour gradient) has neighbouring weights that
+    agree, so the value is close to 1; independent random weights (a fresh initialisation) give about 0;
+    a checkerboard gives -1. Pairs are taken within each input channel, horizontally and vertically, and
+    the Pearson correlation is computed over all of them together. The value does not depend on the
+    filter's scale, so a trained kernel and its much smaller initialisation can be compared directly.
+
+    Args:
+        kernels: (KH, KW, C_in, C_out) array, as ``first_layer_filters`` returns, with KH or KW >= 2.
+
+    Returns:
+        (C_out,) float64 array, one correlation per filter (0 for a filter whose weights are all equal).
+
+    Raises:
+        ValueError: kernels is not 4-D, or is 1x1 (no neighbours).
+    """
+    k = validation.check_array(kernels, "kernels").astype(np.float64)
+    if k.ndim != 4:
+        raise ValueError(f"kernels must have shape (KH, KW, C_in, C_out), got shape {k.shape}")
+    if k.shape[0] < 2 and k.shape[1] < 2:
+        raise ValueError(f"kernels must be at least 2 wide or high to have neighbours, got shape {k.shape}")
+    k = k - k.mean(axis=(0, 1, 2), keepdims=True)  # (KH, KW, C_in, C_out), each filter centred
+    pairs = [(k[:, :-1], k[:, 1:]), (k[:-1, :], k[1:, :])]
+    a = np.concatenate([p.reshape(-1, k.shape[-1]) for p, _ in pairs])  # (pairs, C_out)
+    b = np.concatenate([q.reshape(-1, k.shape[-1]) for _, q in pairs])
+    a = a - a.mean(axis=0)
+    b = b - b.mean(axis=0)
+    denom = np.sqrt((a * a).sum(axis=0) * (b * b).sum(axis=0))
+    return np.divide((a * b).sum(axis=0), denom, out=np.zeros(k.shape[-1]), where=denom > 0)
 
 
 def feature_maps(
