@@ -77,8 +77,13 @@ bench: setup
 assignments: setup
 	$(BIN)/python scripts/assignments.py release
 
+# make grade SUBMISSIONS=dir [ASSIGNMENT="ps1 ps2"] [CELL_TIMEOUT=s] [SUBMISSION_TIMEOUT=s] [TOTAL_TIMEOUT=s]
+# [GRADE_FLAGS=--unsafe-no-sandbox]; exits with grade's status (0 all graded, 1 some not, 2 usage/no sandbox)
 grade: setup
-	$(BIN)/python scripts/assignments.py grade --submissions "$(SUBMISSIONS)"
+	$(BIN)/python scripts/assignments.py grade --submissions "$(SUBMISSIONS)" \
+		$(if $(ASSIGNMENT),--only $(ASSIGNMENT)) $(if $(CELL_TIMEOUT),--cell-timeout $(CELL_TIMEOUT)) \
+		$(if $(SUBMISSION_TIMEOUT),--submission-timeout $(SUBMISSION_TIMEOUT)) \
+		$(if $(TOTAL_TIMEOUT),--total-timeout $(TOTAL_TIMEOUT)) $(GRADE_FLAGS)
 
 lint: setup
 	$(BIN)/ruff check .

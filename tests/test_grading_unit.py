@@ -288,15 +288,17 @@ def test_both_submission_layouts_are_found_and_bad_entries_reported(tmp_path):
                 "dee/ps3/ps3.ipynb"):
         write(tmp_path / rel)
     write(tmp_path / "stray.ipynb")  # a file at the top level is not a student folder
-    found, ignored = submissions.find_submissions(tmp_path, ["ps1", "ps2"])
+    (tmp_path / "eve").mkdir()
+    (tmp_path / "eve" / "ps1.ipynb").symlink_to(tmp_path / "ann" / "ps1" / "ps1.ipynb")
+    found, problems = submissions.find_submissions(tmp_path, ["ps1", "ps2"], ["ps1", "ps2", "ps3"])
     got = [(s.student, s.assignment, s.source.relative_to(tmp_path).as_posix()) for s in found]
-    assert got == [("ann", "ps1", "ann/ps1"), ("bob", "ps2", "bob/ps2.ipynb"),
-                   ("cy", "ps1", "cy/ps1"), ("cy", "ps2", "cy/ps2.ipynb")]
-    reasons = {Path(entry.split(" (")[0]).relative_to(tmp_path).as_posix(): entry.split(" (")[1].rstrip(")")
-               for entry in ignored}
-    assert reasons == {"bad id": "not a valid student id", "-dash": "not a valid student id",
-                       "bob/notes.txt": "not a known assignment", "cy/ps1.ipynb": "not a known assignment",
-                       "dee/ps3": "not a known assignment"}
+    assert got == [("ann", "ps1", "ann/ps1"), ("bob", "ps2", "bob/ps2.ipynb"), ("cy", "ps2", "cy/ps2.ipynb")]
+    rows = {(p.student, p.assignment, p.status) for p in problems}
+    assert rows == {(".hidden", "", "hidden"), ("-dash", "", "misnamed"), ("bad id", "", "misnamed"),
+                    ("stray.ipynb", "", "misnamed"), ("ann", "ps2", "missing"), ("bob", "ps1", "missing"),
+                    ("bob", "", "misnamed"), ("cy", "ps1", "duplicate"), ("dee", "ps1", "missing"),
+                    ("dee", "ps2", "missing"), ("eve", "ps1", "refused"), ("eve", "ps2", "missing")}
+    assert all(p.note for p in problems)
 
 
 @pytest.mark.parametrize("good", ["ann", "a.b@uni.edu", "s_123", "X-9+y"])
@@ -337,8 +339,8 @@ def test_reports_have_the_exact_columns_and_one_row_per_submission(tmp_path):
     build = layout.BuildLayout(tmp_path / "build")
     ann = submissions.Submission("ann", "ps1", Path("x"), status="graded", score=7.5, max_score=14,
                                  by_question=[("test_q1", 2.0, 2.0), ("hidden_q1", 0.0, 3.0)],
-                                 timed_out_cells=["conv2d_fast", "pool2d"])
-    bob = submissions.Submission("bob", "ps2", Path("y"), status="timeout", max_score=13,
+                                 timed_out_cells=["conv2d_fast", "pool2d"], sandbox="bwrap")
+    bob = submissions.Submission("bob", "ps2", Path("y"), status="timeout", max_score=13, sandbox="bwrap",
                                  note="killed after 20 s; see log, with a comma")
     grades, by_question = reports.write_reports([ann, bob], build)
     assert (grades, by_question) == (build.build / "grades.csv", build.build / "grades_by_question.csv")
@@ -346,9 +348,9 @@ def test_reports_have_the_exact_columns_and_one_row_per_submission(tmp_path):
     with open(grades, newline="") as f:
         rows = list(csv.reader(f))
     assert rows == [
-        ["student", "assignment", "score", "max_score", "status", "timed_out_cells", "note"],
-        ["ann", "ps1", "7.5", "14", "graded", "conv2d_fast;pool2d", ""],
-        ["bob", "ps2", "0", "13", "timeout", "", "killed after 20 s; see log, with a comma"],
+        ["student", "assignment", "score", "max_score", "status", "sandbox", "timed_out_cells", "note"],
+        ["ann", "ps1", "7.5", "14", "graded", "bwrap", "conv2d_fast;pool2d", ""],
+        ["bob", "ps2", "0", "13", "timeout", "bwrap", "", "killed after 20 s; see log, with a comma"],
     ]
     with open(by_question, newline="") as f:
         assert list(csv.reader(f)) == [["student", "assignment", "cell", "score", "max_score"],

@@ -3,6 +3,7 @@
     python scripts/assignments.py release [--only ps1 ps2]
     python scripts/assignments.py grade --submissions PATH [--only ps1] [--cell-timeout S]
                                         [--submission-timeout S] [--total-timeout S]
+                                        [--unsafe-no-sandbox]
     python scripts/assignments.py check [--only ps1]     (the instructor versions must score full marks)
     python scripts/assignments.py export-source DIR [--only ps1] [--force]
 
@@ -13,11 +14,13 @@ private folder outside the repository; release and grade from it with ``--source
 variable.
 
 ``grade`` reads ``PATH/<student_id>/<ps>/<ps>.ipynb`` or ``PATH/<student_id>/<ps>.ipynb``, grades one
-submission at a time in a child process that is killed with its kernel if it overruns, writes
+submission at a time in its own bubblewrap sandbox (it refuses to run without one unless given
+``--unsafe-no-sandbox``), writes
 ``build/feedback/<student>/<ps>/<ps>.html`` (hidden tests stripped), ``build/grades.csv`` and
-``build/grades_by_question.csv``. Exit status: 0 when every submission was graded (a submission whose cells
-hit the cell timeout is graded: those cells score zero, and grades.csv names them), 1 when some could not be,
-2 on a usage error.
+``build/grades_by_question.csv``. Exit status: 0 when every expected (student, assignment) pair was graded (a
+submission whose cells hit the cell timeout is graded: those cells score zero, and grades.csv names them), 1
+when some could not be (missing, misnamed, duplicate, hidden, refused, error, timeout, skipped), 2 on a usage
+error or when no sandbox is available.
 """
 
 from __future__ import annotations
@@ -60,6 +63,8 @@ def _parser() -> argparse.ArgumentParser:
                     help="seconds one submission may take before its grader is killed (default 600)")
     gr.add_argument("--total-timeout", type=float, default=runner.DEFAULT_TOTAL_TIMEOUT,
                     help="seconds for the whole run; later submissions are skipped (default 4 h)")
+    gr.add_argument("--unsafe-no-sandbox", action="store_true",
+                    help="run student code WITHOUT the bubblewrap sandbox (as your user); marked UNSAFE")
     chk = sub.add_parser("check", parents=shared,
                          help="grade the instructor versions; every one must score full marks")
     chk.add_argument("--only", nargs="+", metavar="PS", help="check only these assignments")
@@ -122,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         code = runner.check(layout, source, only=args.only)
     else:
         code = runner.grade(layout, args.submissions, source, only=args.only, cell_timeout=args.cell_timeout,
-                            submission_timeout=args.submission_timeout, total_timeout=args.total_timeout)
+                            submission_timeout=args.submission_timeout, total_timeout=args.total_timeout,
+                            unsafe=args.unsafe_no_sandbox)
     print(f"done in {time.monotonic() - start:.1f} s")
     return code

@@ -2,10 +2,13 @@
 
 ``grades.csv`` has one row per submission graded in the run, with the columns ``GRADES_COLUMNS``:
 
-    status           graded   (a cell cut by the per-cell timeout is graded: it scores zero)
-                     timeout  (the whole submission overran its limit; its grader and kernel were killed)
-                     error    (nbgrader could not grade it: not a notebook, or a cell ignored the interrupt)
-                     skipped  (the run's total time budget was used up)
+    status           graded     (a cell cut by the per-cell timeout is graded: it scores zero)
+                     timeout    (the whole submission overran its limit; its sandbox was killed)
+                     error      (it could not be graded: not a notebook, or its sandbox failed; see the note)
+                     skipped    (the run's total time budget was used up)
+                     incomplete (the run was killed or crashed before this submission)
+                     missing, misnamed, duplicate, hidden, refused (see ``submissions.PROBLEM_STATUSES``)
+    sandbox          "bwrap", or "UNSAFE" when the run was started with --unsafe-no-sandbox
     timed_out_cells  the ids of the cells interrupted at the per-cell timeout, separated by ";"
     note             why a row is not plainly graded, or what went wrong with its feedback page
 """
@@ -17,13 +20,41 @@ from pathlib import Path
 from .layout import BuildLayout
 from .submissions import Submission
 
-GRADES_COLUMNS = ("student", "assignment", "score", "max_score", "status", "timed_out_cells", "note")
+GRADES_COLUMNS = ("student", "assignment", "score", "max_score", "status", "sandbox", "timed_out_cells",
+                  "note")
 BY_QUESTION_COLUMNS = ("student", "assignment", "cell", "score", "max_score")
-STATUSES = ("graded", "timeout", "error", "skipped")
+STATUSES = ("graded", "timeout", "error", "skipped", "incomplete", "missing", "misnamed", "duplicate",
+            "hidden",
+            "refused")
+INCOMPLETE_NOTE = "not graded: the run stopped before this submission (crash or kill); run grade again"
+
+
+def _atomic_write(path: Path, rows: list[list[str]], header: tuple[str, ...]) -> None:
+    import csv
+    import os
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(header)
+            writer.writerows(rows)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def write_reports(subs: list[Submission], layout: BuildLayout) -> tuple[Path, Path]:
-    """Write grades.csv and grades_by_question.csv, replacing those of an earlier run.
+    """Write grades.csv and grades_by_question.csv atomically, replacing those of an earlier run.
+
+    A submission still "pending" is written with status ``incomplete`` (see ``INCOMPLETE_NOTE``): the grader
+    writes both files before the first submission and after each one, so a crash or a kill leaves a file
+    that says how far the run got, never the previous run's.
 
     Args:
         subs: the submissions of this run, in the order to list them.
@@ -32,21 +63,15 @@ def write_reports(subs: list[Submission], layout: BuildLayout) -> tuple[Path, Pa
     Returns:
         The two paths written.
     """
-    import csv
-
-    layout.build.mkdir(parents=True, exist_ok=True)
-    with open(layout.grades_csv, "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(GRADES_COLUMNS)
-        for s in subs:
-            writer.writerow([s.student, s.assignment, f"{s.score:g}", f"{s.max_score:g}", s.status,
-                             ";".join(s.timed_out_cells), s.note])
-    with open(layout.by_question_csv, "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(BY_QUESTION_COLUMNS)
-        for s in subs:
-            for name, score, top in s.by_question:
-                writer.writerow([s.student, s.assignment, name, f"{score:g}", f"{top:g}"])
+    rows = []
+    for s in subs:
+        status, note = (s.status, s.note) if s.status != "pending" else ("incomplete", INCOMPLETE_NOTE)
+        rows.append([s.student, s.assignment, f"{s.score:g}", f"{s.max_score:g}", status, s.sandbox,
+                     ";".join(s.timed_out_cells), note])
+    _atomic_write(layout.grades_csv, rows, GRADES_COLUMNS)
+    rows = [[s.student, s.assignment, name, f"{score:g}", f"{top:g}"]
+            for s in subs if s.status != "pending" for name, score, top in s.by_question]
+    _atomic_write(layout.by_question_csv, rows, BY_QUESTION_COLUMNS)
     return layout.grades_csv, layout.by_question_csv
 
 

@@ -19,12 +19,12 @@ from pathlib import Path
 
 from .layout import CONFIG_FILE, REPO_ROOT, BuildLayout
 from .markers import CELL_TIMEOUT_ENAME, HIDDEN_MARKERS, SOLUTION_MARKERS
-from .processes import run_logged
 from .reports import format_summary, show_path, write_reports
 from .sources import copy_assignment, lint_source, notebook_points, source_hash
 from .submissions import Submission, find_submissions, stage
 
 DEFAULT_SUBMISSION_TIMEOUT = 600.0
+DEFAULT_CELL_TIMEOUT = 120
 DEFAULT_TOTAL_TIMEOUT = 4 * 3600.0
 
 
@@ -226,97 +226,160 @@ def feedback_leak(folder: Path) -> str:
     return ""
 
 
-def _grade_one(sub: Submission, layout: BuildLayout, api, budget: float, extra: list[str]) -> None:
-    stage(sub, layout)
-    log = layout.log(sub.student, sub.assignment)
-    runtime = layout.kernel_runtime(sub.student, sub.assignment)
-    runtime.mkdir(parents=True, exist_ok=True)
-    # jupyter_client writes the kernel's connection file with tempfile.mkstemp, i.e. into TMPDIR: pointing
-    # TMPDIR here keeps it (and the student's temporary files) under build/, and names this grader's kernel.
-    env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(runtime), "TMPDIR": str(runtime)}
-    outcome = run_logged([sys.executable, "-m", "nbgrader", "autograde", sub.assignment,
-                          "--student", sub.student, "--force", *extra],
-                         cwd=CONFIG_FILE.parent, log_path=log, timeout=budget, env=env)  # cwd: its config
-    sub.seconds, sub.cpu_seconds = outcome.seconds, outcome.cpu_seconds
-    if outcome.status != "ok":
-        sub.status, sub.score = outcome.status, 0.0
-        why = f"killed after {budget:.0f} s" if outcome.status == "timeout" else "nbgrader failed"
-        sub.note = f"{why}; see {show_path(log)}"
-        return
-    read_scores(sub, layout)
-    sub.status = "graded"
-    for notebook in sorted(layout.autograded(sub.student, sub.assignment).glob("*.ipynb")):
-        sub.timed_out_cells += timed_out_cells(json.loads(notebook.read_text()))
-    result = api.generate_feedback(sub.assignment, sub.student, force=True)
+def copy_course_lib(dest: Path) -> Path:
+    """A fresh copy of course_lib for the sandboxes of this run (read-only inside); returns its parent."""
+    if dest.exists():
+        shutil.rmtree(dest)
+    shutil.copytree(REPO_ROOT / "course_lib", dest / "course_lib",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    return dest
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def _grade_one(sub: Submission, layout: BuildLayout, spec, *, lib: Path, budget: float, cell_timeout: float,
+               unsafe: bool, limits) -> None:
+    from . import feedback, trusted
+
+    start, cpu = time.monotonic(), _children_cpu()
+    sub.sandbox = "UNSAFE" if unsafe else "bwrap"
     folder = layout.feedback(sub.student, sub.assignment)
-    leak = feedback_leak(folder)
-    if not result.get("success") or not folder.is_dir():
-        sub.note = "feedback failed: " + result.get("error", "")[-300:]
-    elif leak:
+    if folder.exists():
         shutil.rmtree(folder)
-        sub.note = f"feedback withheld: hidden tests visible in {leak}"
+    try:
+        notebook = sub.source / f"{sub.assignment}.ipynb" if sub.source.is_dir() else sub.source
+        if notebook.stat().st_size > trusted.MAX_NOTEBOOK_BYTES:
+            raise ValueError(f"the notebook is larger than {trusted.MAX_NOTEBOOK_BYTES} bytes")
+        nb = json.loads(notebook.read_text(errors="strict"))
+        if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
+            raise ValueError("the file is not a notebook (no list of cells)")
+    except (OSError, ValueError) as exc:
+        sub.status, sub.note = "error", f"unreadable notebook: {str(exc)[:200]}"
+        sub.seconds = time.monotonic() - start
+        return
+    staged = stage(sub, layout)
+    work = layout.work / "sandboxes" / f"{sub.student}-{sub.assignment}"
+    work.mkdir(parents=True, exist_ok=True)
+    outcome = trusted.grade_notebook(nb, spec, workdir=work, lib=lib,
+                                     released=layout.released_notebook(sub.assignment).parent,
+                                     submission=staged if sub.source.is_dir() else staged / "__none__",
+                                     cell_timeout=cell_timeout, deadline=time.monotonic() + budget,
+                                     limits=limits, unsafe=unsafe)
+    shutil.rmtree(work / "home", ignore_errors=True)  # the student's scratch files
+    sub.seconds, sub.cpu_seconds = time.monotonic() - start, _children_cpu() - cpu
+    sub.status, sub.note = outcome.status, outcome.note
+    sub.by_question, sub.timed_out_cells = outcome.by_question, outcome.timed_out_cells
+    sub.score = outcome.score if outcome.status == "graded" else 0.0
+    if outcome.status != "graded":
+        sub.by_question = [(g, 0.0, m) for g, _, m in sub.by_question]
+    notes = [sub.note] if sub.note else []
+    page, redacted = feedback.render(f"{sub.assignment}: {sub.student}", outcome.cells, score=sub.score,
+                                     max_score=sub.max_score, hidden_lines=spec.hidden_lines, notes=notes)
+    why = feedback.check_page(page, spec.hidden_lines)
+    if why:
+        sub.note = "; ".join(filter(None, [sub.note, f"feedback withheld: {why}"]))
+    else:
+        _write_atomic(folder / f"{sub.assignment}.html", page)
+        if redacted:
+            sub.note = "; ".join(filter(None, [sub.note, f"feedback: {redacted} line(s) redacted"]))
+
+
+def _children_cpu() -> float:
+    """CPU seconds used so far by this process (the trusted tests run here) and by its reaped children: the
+    sandboxes, whose launcher waits for bwrap's init so that their CPU time is handed up (see ``reaper``)."""
+    import resource
+
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def grade(layout: BuildLayout, submissions: str | Path, source: Path, *, only: list[str] | None = None,
           cell_timeout: int | None = None, submission_timeout: float = DEFAULT_SUBMISSION_TIMEOUT,
-          total_timeout: float = DEFAULT_TOTAL_TIMEOUT) -> int:
-    """Autograde every submission under a folder, one at a time; write feedback, grades.csv and a summary.
+          total_timeout: float = DEFAULT_TOTAL_TIMEOUT, unsafe: bool = False) -> int:
+    """Grade every submission under a folder, one at a time, each in its own sandbox.
 
     Args:
         layout: the build layout (must come from ``prepare_environment``).
         submissions: the folder of student folders (see ``submissions``); never nbgrader's own copy.
         source: the source folder; stale assignments are released from it first.
         only: the assignments to grade; None grades every one in ``source``.
-        cell_timeout: seconds a cell may run before nbgrader interrupts it; None keeps nbgrader_config.py's.
-        submission_timeout: seconds one submission's grader may run before it is killed with its kernel.
+        cell_timeout: seconds a cell (or one call of a student's function) may run; None: 120.
+        submission_timeout: seconds one submission may take before its sandbox is killed.
         total_timeout: seconds for the whole run; later submissions are skipped.
+        unsafe: run student code without a sandbox (only when bubblewrap cannot be used; marked UNSAFE).
 
     Returns:
-        The exit status: 0 when every submission was graded, 1 when some were not (or the release failed),
-        2 when there is nothing to grade or the folder is wrong.
+        The exit status: 0 when every expected (student, assignment) pair was graded, 1 when some were not
+        (missing, misnamed, duplicate, hidden, refused, error, timeout, skipped) or the release failed,
+        2 when there is nothing to grade, the folder is wrong, or no sandbox is available.
     """
+    from .sandbox import Limits, sandbox_works
     from .sources import discover_assignments
+    from .trusted import load_spec
 
     root = Path(submissions).expanduser().resolve()
     if not root.is_dir():
         _err(f"--submissions must be a folder, got {str(submissions)!r}")
         return 2
     try:
-        root.relative_to(layout.nbgrader_dir("submitted_directory"))
-        _err("--submissions must not be nbgrader's own submitted folder; point it at the originals")
+        root.relative_to(layout.work)
+        _err("--submissions must not be inside nbgrader's working folder; point it at the originals")
         return 2
     except ValueError:
         pass
-    assignments = only or discover_assignments(source)
-    subs, ignored = find_submissions(root, assignments)
-    for entry in ignored:
-        print(f"ignored: {entry}")
-    if not subs:
+    if not unsafe:
+        works, why = sandbox_works()
+        if not works:
+            _err(f"refusing to grade without a sandbox: {why}\n(--unsafe-no-sandbox runs student code as "
+                 "your user, with access to everything you can read and write; the CSV marks it UNSAFE)")
+            return 2
+    else:
+        print("WARNING: --unsafe-no-sandbox: student code runs as your user, unconfined")
+    known = discover_assignments(source)
+    assignments = only or known
+    subs, problems = find_submissions(root, assignments, known)
+    if not subs and not problems:
         _err(f"no submissions found under {root} (expected {root}/<student>/<ps>/<ps>.ipynb "
              f"or {root}/<student>/<ps>.ipynb for ps in {', '.join(assignments)})")
         return 2
-    if not ensure_released(sorted({s.assignment for s in subs}), layout, source):
+    if subs and not ensure_released(sorted({s.assignment for s in subs}), layout, source):
         return 1
-    api = nbgrader_api()
-    deadline = time.monotonic() + total_timeout
-    extra = [f"--Execute.timeout={cell_timeout}"] if cell_timeout else []
-    print(f"grading {len(subs)} submission(s) from {root}, one at a time")
+    graded_here = sorted({s.assignment for s in subs})
+    specs = {ps: load_spec(layout.source_copy(ps) / f"{ps}.ipynb") for ps in graded_here}
     for sub in subs:
-        sub.max_score = max_points(sub.assignment, layout)
+        sub.max_score = specs[sub.assignment].max_score
+    rows = sorted(subs + problems, key=lambda s: (s.student, s.assignment))
+    write_reports(rows, layout)  # every row "incomplete" until graded: never a stale file
+    lib = copy_course_lib(layout.work / "sandbox-lib")
+    deadline = time.monotonic() + total_timeout
+    timeout = float(cell_timeout or DEFAULT_CELL_TIMEOUT)
+    print(f"grading {len(subs)} submission(s) from {root}, one at a time, "
+          f"{'WITHOUT A SANDBOX' if unsafe else 'each in its own bubblewrap sandbox'}")
+    for sub in subs:
         budget = min(submission_timeout, deadline - time.monotonic())
         if budget < 5:
             sub.status, sub.note = "skipped", "total time budget used up"
         else:
-            _grade_one(sub, layout, api, budget, extra)
+            _grade_one(sub, layout, specs[sub.assignment], lib=lib, budget=budget, cell_timeout=timeout,
+                       unsafe=unsafe, limits=Limits())
+        write_reports(rows, layout)
         remarks = [sub.note] if sub.note else []
         if sub.timed_out_cells:
             remarks.append(f"cut by the cell timeout: {', '.join(sub.timed_out_cells)}")
         print(f"  {sub.student}/{sub.assignment}: {sub.status} {sub.score:g}/{sub.max_score:g} "
               f"in {sub.seconds:.1f} s" + (f" ({'; '.join(remarks)})" if remarks else ""))
-    write_reports(subs, layout)
+    for p in problems:
+        print(f"  {p.student}/{p.assignment or '-'}: {p.status} ({p.note})")
     print()
-    print(format_summary(subs, layout))
-    return 0 if all(s.status == "graded" for s in subs) else 1
+    print(format_summary(rows, layout))
+    if unsafe:
+        print("UNSAFE: graded without a sandbox (--unsafe-no-sandbox)")
+    return 0 if all(s.status == "graded" for s in rows) else 1
 
 
 def check(layout: BuildLayout, source: Path, *, only: list[str] | None = None) -> int:

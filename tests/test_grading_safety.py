@@ -1,0 +1,149 @@
+"""Fast checks of the pieces that keep grading safe: the wire format, feedback escaping and redaction,
+shortcut detection, atomic and partial reports."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from course_lib.grading import feedback, layout, reports, submissions, trusted, wire
+
+
+def test_wire_round_trips_data_and_refuses_objects():
+    value = {"a": [1, 2.5, float("nan"), (3, "x")], "b": np.arange(6.0).reshape(2, 3), "c": np.int64(4)}
+    back = wire.decode(wire.encode(value))
+    assert back["a"][:2] == [1, 2.5] and np.isnan(back["a"][2]) and back["a"][3] == (3, "x")
+    assert np.array_equal(back["b"], value["b"]) and back["c"] == 4 and type(back["c"]) is np.int64
+
+    class Any(int):
+        def __eq__(self, other):
+            return True
+
+    class A(np.ndarray):
+        pass
+
+    for bad in (Any(1), np.zeros(2).view(A), np.array([object()]), object()):
+        with pytest.raises(wire.WireError):
+            wire.encode(bad)
+    with pytest.raises(wire.WireError):
+        wire.decode({"__nd__": "not base64!"})
+
+
+def test_feedback_escapes_html_and_redacts_hidden_lines_by_content():
+    hidden = {"want_q2h = tf.nn.conv2d(x_q2h, w_q2h, strides=s_q2h).numpy() + b_q2h"}
+    cell = trusted.CellResult(
+        "print(1)",
+        "code",
+        outputs=[
+            {"data": {"text/html": "<script>alert(1)</script>", "text/plain": "<script>alert(1)</script>"}},
+            {
+                "name": "stdout",
+                "text": "ok\n    want_q2h = tf.nn.conv2d(x_q2h,  w_q2h, strides=s_q2h).numpy() + b_q2h\n",
+            },
+        ],
+    )
+    page, redacted = feedback.render("ps1: x", [cell], score=1, max_score=2, hidden_lines=hidden, notes=[])
+    assert "<script" not in page and "&lt;script&gt;" in page
+    assert redacted == 1 and feedback.REDACTED in page and "want_q2h" not in page
+    assert feedback.check_page(page, hidden) == ""
+    assert feedback.check_page("<p>### BEGIN HIDDEN TESTS</p>", hidden)
+
+
+def test_shortcut_use_names_forbidden_libraries():
+    forbid = ("tensorflow", "scipy")
+    assert "tf" in trusted.shortcut_use("def f(x):\n    return tf.nn.conv2d(x)\n", forbid)
+    assert trusted.shortcut_use("import scipy.signal\n", forbid).startswith("scipy")
+    assert "__import__" in trusted.shortcut_use("m = __import__('tensor' + 'flow')\n", forbid)
+    assert trusted.shortcut_use("import numpy as np\ndef f(x):\n    return np.sum(x)\n", forbid) == ""
+
+
+def test_reports_mark_pending_rows_incomplete(tmp_path):
+    build = layout.BuildLayout(tmp_path / "build")
+    subs = [
+        submissions.Submission("ann", "ps1", Path("x"), status="graded", score=3, max_score=14),
+        submissions.Submission("bob", "ps1", Path("y"), max_score=14),
+    ]
+    reports.write_reports(subs, build)
+    with open(build.grades_csv) as f:
+        rows = list(csv.DictReader(f))
+    assert [r["status"] for r in rows] == ["graded", "incomplete"]
+    assert rows[1]["note"] == reports.INCOMPLETE_NOTE
+    assert not list(build.build.glob(".grades*"))  # no temporary file left
+
+
+def test_hidden_regions_are_stripped_and_public_lines_are_not_hidden():
+    src = Path(__file__).resolve().parents[1] / "notebooks" / "assignments" / "source" / "ps1" / "ps1.ipynb"
+    spec = trusted.load_spec(src)
+    assert spec.mode == "trusted" and "tensorflow" in spec.forbid and spec.max_score == 14
+    assert "from course_lib.checks import assert_close" not in spec.hidden_lines
+    for test in spec.tests:
+        assert "BEGIN HIDDEN" not in trusted.strip_hidden(test.source)
+
+
+def test_sandbox_counts_the_cpu_time_of_what_ran_inside(tmp_path):
+    """bwrap's outer process exits without waiting for the sandbox's init, whose CPU time was then lost: the
+    launcher (``reaper``) waits for it, so a busy loop in the sandbox shows up in ``cpu_seconds``."""
+    from course_lib.grading import sandbox
+
+    works, why = sandbox.sandbox_works()
+    assert works, why
+    for name in ("home", "lib", "job"):
+        (tmp_path / name).mkdir()
+    # busy for 0.3 s of CPU time (process time, not wall-clock time), in a child of the sandboxed command
+    busy = ("import subprocess, sys\n"
+            "code = 'import time\\nt = time.process_time()\\nwhile time.process_time() - t < 0.3: pass'\n"
+            "subprocess.run([sys.executable, '-c', code], check=True)\n")
+
+    def argv_for(in_fd, out_fd):
+        return sandbox.sandbox_argv(home=tmp_path / "home", lib=tmp_path / "lib", job=tmp_path / "job",
+                                    command=["python", "-c", busy])
+
+    box = sandbox.SandboxProcess(argv_for, log_path=tmp_path / "log", limits=sandbox.Limits())
+    box.proc.wait(timeout=120)
+    box.close()
+    assert box.proc.returncode == 0, (tmp_path / "log").read_text()
+    assert box.cpu_seconds >= 0.25, box.cpu_seconds
+
+
+def test_redaction_flags_hidden_test_code_not_ordinary_lines():
+    """Only hidden-test lines that give something away are redacted: not one that is part of a line the
+    student is shown anyway (ps4's hidden ``cl.config.set_seed(0)`` redacted the release's
+    ``SEED = cl.config.set_seed(0)``), nor an import."""
+    hidden = {"cl.config.set_seed(0)", "import tensorflow as tf",
+              "assert conv_output_size(9, 4, stride=3, pad=2) == 4, 'hidden case'"}
+    secret = trusted.secret_lines(hidden, ["SEED = cl.config.set_seed(0)", "print('hello')"])
+    assert secret == {"assert conv_output_size(9, 4, stride=3, pad=2) == 4, 'hidden case'"}
+    ordinary = "SEED = cl.config.set_seed(0)\nimport tensorflow as tf\nseed 0\n"
+    assert feedback.redact(ordinary, secret) == (ordinary, 0)
+    leak = "ok\n  assert conv_output_size(9, 4, stride=3,pad=2) == 4, 'hidden case'\n"
+    text, count = feedback.redact(leak, secret)
+    assert count == 1 and "conv_output_size" not in text and text.startswith("ok\n")
+
+
+@pytest.mark.parametrize("ps", ["ps1", "ps2", "ps3", "ps4"])
+def test_honest_solution_feedback_redacts_nothing(ps):
+    """The page of a student who submits the instructor's solution: every cell as written, its code also
+    echoed as output (as a traceback or a print would), the test cells with their hidden part replaced."""
+    src = Path(__file__).resolve().parents[1] / "notebooks" / "assignments" / "source" / ps / f"{ps}.ipynb"
+    spec = trusted.load_spec(src)
+    assert spec.hidden_lines, "the assignment has hidden-test lines to redact"
+    cells = []
+    for cell in json.loads(src.read_text())["cells"]:
+        text = trusted._src(cell)
+        m = trusted._nbmeta(cell)
+        if cell["cell_type"] == "markdown":
+            cells.append(trusted.CellResult(text, "markdown"))
+        elif m.get("grade"):
+            visible = trusted.strip_hidden(text)
+            cells.append(trusted.CellResult(visible, "test", grade_id=m["grade_id"], score=1, max_score=1,
+                                            outputs=[{"name": "stdout", "text": visible}]))
+        else:
+            cells.append(trusted.CellResult(text, "code", outputs=[{"name": "stdout", "text": text}]))
+    page, redacted = feedback.render(f"{ps}: solution", cells, score=1, max_score=1,
+                                     hidden_lines=spec.hidden_lines, notes=[])
+    assert redacted == 0
+    assert feedback.check_page(page, spec.hidden_lines) == ""
