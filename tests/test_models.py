@@ -10,7 +10,14 @@ import pytest
 import tensorflow as tf
 
 from course_lib import graph, keras_adapter, models, training
-from course_lib.models.layers import ConnectionTableConv2D, LocalResponseNormalization, ZeroPadShortcut
+from course_lib.models.layers import (
+    ConnectionTableConv2D,
+    EuclideanRBF,
+    LocalResponseNormalization,
+    Subsampling2D,
+    ZeroPadShortcut,
+    scaled_tanh,
+)
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -117,6 +124,78 @@ def test_connection_table_blocks_gradients_of_missing_connections():
     assert np.all(np.abs(grad[..., :3]).sum(axis=(0, 1, 2)) > 0)
 
 
+# ----------------------------------------------------------------------------------------------------------
+# LeNet-5 as published: squashing function, trainable sub-sampling, fixed RBF output
+# ----------------------------------------------------------------------------------------------------------
+def test_scaled_tanh_is_the_papers_squashing_function():
+    # Appendix A: A = 1.7159, S = 2/3, chosen so that f(1) = 1 and f(-1) = -1.
+    x = np.array([-1.0, 0.0, 1.0, 3.0], dtype="float32")
+    np.testing.assert_allclose(np.asarray(scaled_tanh(x)), 1.7159 * np.tanh(2 * x / 3), rtol=1e-6)
+    np.testing.assert_allclose(np.asarray(scaled_tanh(np.float32(1.0))), 1.0, atol=1e-4)
+
+
+def test_subsampling_is_coefficient_times_block_sum_plus_bias():
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((2, 6, 4, 3)).astype("float32")
+    layer = Subsampling2D(2, activation="tanh")
+    layer.build(x.shape)
+    coef, bias = rng.standard_normal(3).astype("float32"), rng.standard_normal(3).astype("float32")
+    layer.set_weights([coef, bias])
+    sums = x.reshape(2, 3, 2, 2, 2, 3).sum(axis=(2, 4))  # (batch, 3, 2, channels): each 2x2 block added up
+    np.testing.assert_allclose(np.asarray(layer(x)), np.tanh(coef * sums + bias), rtol=1e-5, atol=1e-6)
+    assert layer.count_params() == 2 * 3
+
+
+def test_subsampling_gradient_matches_finite_differences():
+    x = tf.constant(np.random.default_rng(7).standard_normal((1, 4, 4, 2)).astype("float32"))
+    layer = Subsampling2D(2, activation=scaled_tanh)
+    layer.build(x.shape)
+    with tf.GradientTape() as tape:
+        total = tf.reduce_sum(layer(x))
+    grad = tape.gradient(total, layer.coefficient).numpy()
+    base, h = layer.coefficient.numpy().astype(np.float64), 1e-3
+    numeric = []
+    for c in range(2):
+        shifted = [base.copy(), base.copy()]
+        shifted[0][c] += h
+        shifted[1][c] -= h
+        values = []
+        for coefficients in shifted:
+            layer.coefficient.assign(coefficients.astype("float32"))
+            values.append(float(tf.reduce_sum(layer(x))))
+        numeric.append((values[0] - values[1]) / (2 * h))
+    np.testing.assert_allclose(grad, numeric, rtol=1e-2, atol=1e-3)
+
+
+def test_euclidean_rbf_is_the_squared_distance_to_each_code():
+    rng = np.random.default_rng(8)
+    centers = np.sign(rng.standard_normal((84, 10))).astype("float32")
+    x = rng.standard_normal((3, 84)).astype("float32")
+    got = np.asarray(EuclideanRBF(centers)(x))
+    want = ((x[:, :, None] - centers[None]) ** 2).sum(axis=1)
+    np.testing.assert_allclose(got, want, rtol=1e-4)
+    with pytest.raises(ValueError, match="centers must be a 2-D array"):
+        EuclideanRBF(np.zeros(84))
+
+
+def test_lenet5_published_codes_are_fixed_and_distinct():
+    codes = models.rbf_codes()
+    assert codes.shape == (84, 10) and set(np.unique(codes)) == {-1.0, 1.0}
+    assert len({tuple(c) for c in codes.T}) == 10
+    bitmaps = models.LENET5_RBF_BITMAPS.values()
+    assert all(len(rows) == 12 and all(len(r) == 7 for r in rows) for rows in bitmaps)
+    keras.utils.set_random_seed(0)
+    model = models.lenet5("published")
+    np.testing.assert_array_equal(np.asarray(model.get_layer("rbf").centers), codes)
+    training.compile_model(model, recipe="sgd", run_eagerly=True)
+    x = np.random.default_rng(9).random((4, 32, 32, 1), dtype=np.float32)
+    model.train_on_batch(x, np.array([0, 1, 2, 3]))
+    np.testing.assert_array_equal(np.asarray(model.get_layer("rbf").centers), codes)  # not trained
+    # a perfect F6 (equal to digit 3's code) makes class 3 the most probable
+    head = keras.Model(model.get_layer("rbf").input, model.output)
+    assert int(np.argmax(np.asarray(head(codes[:, 3][None])))) == 3
+
+
 def test_lenet_c3_table_needs_full_width():
     with pytest.raises(ValueError, match="width_multiplier"):
         models.lenet5(c3_table="paper", width_multiplier=0.5)
@@ -178,11 +257,14 @@ def test_inception_v3_module_params(asymmetric, n):
 TINY = [
     ("lenet5", {}, (10,)),
     ("lenet5", {"c3_table": "paper"}, (10,)),
+    ("lenet5_published", {}, (10,)),
+    ("caffenet", {"input_shape": (67, 67, 3), "width_multiplier": 0.03, "num_classes": 7}, (7,)),
     ("lenet5_modern", {"width_multiplier": 0.2}, (10,)),
     ("lenet5", {"variant": "modern", "input_shape": (4, 4, 1), "width_multiplier": 0.2}, (10,)),
     ("alexnet", {"input_shape": (67, 67, 3), "width_multiplier": 0.03, "num_classes": 7}, (7,)),
     ("alexnet", {"stem": "cifar", "groups": 2, "width_multiplier": 0.05, "num_classes": 10}, (10,)),
     ("zfnet", {"input_shape": (53, 53, 3), "width_multiplier": 0.02, "num_classes": 5}, (5,)),
+    ("zfnet", {"wide": True, "input_shape": (53, 53, 3), "width_multiplier": 0.02, "num_classes": 5}, (5,)),
     ("vgg", {"config": "A-LRN", "input_shape": (32, 32, 3), "width_multiplier": 0.05, "num_classes": 10,
              "fc_units": 64}, (10,)),
     ("vgg", {"config": "C", "input_shape": (32, 32, 3), "width_multiplier": 0.05, "num_classes": 10,
@@ -243,7 +325,7 @@ def test_layer_names_follow_keras_conventions():
 def test_models_with_custom_layers_save_and_load(tmp_path):
     keras.utils.set_random_seed(0)
     x = np.random.default_rng(5).random((2, 32, 32, 1), dtype=np.float32)
-    for model in (models.lenet5(c3_table="paper"),
+    for model in (models.lenet5(c3_table="paper"), models.lenet5("published"),
                   models.cifar_resnet(8, width_multiplier=0.25, input_shape=(32, 32, 1)),
                   models.alexnet(stem="cifar", width_multiplier=0.05, input_shape=(32, 32, 1),
                                  num_classes=4)):
@@ -298,6 +380,10 @@ BAD_ARGUMENTS = [
     (models.lenet5, {"variant": "vintage"}, ValueError, "variant must be one of"),
     (models.alexnet, {"groups": 3}, ValueError, "groups must be an int in \\[1, 2\\], got 3"),
     (models.lenet5, {"variant": "modern", "c3_table": "paper"}, ValueError, "needs variant 'classic'"),
+    (models.lenet5, {"variant": "published", "num_classes": 5}, ValueError, "num_classes 10"),
+    (models.lenet5, {"variant": "published", "c3_table": "full"}, ValueError, "Table I's C3"),
+    (models.alexnet, {"order": "lrn_last"}, ValueError, "order must be one of 'paper', 'caffenet'"),
+    (models.zfnet, {"wide": 1}, TypeError, "wide must be a bool, got int 1"),
     (models.vgg, {"head": "mlp"}, ValueError, "head must be one of"),
     (models.alexnet, {"input_shape": (227, 227)}, ValueError,
      "input_shape must be a \\(height, width, channels\\) tuple"),
@@ -326,6 +412,7 @@ MINIMUM_INPUTS = [
     (models.zfnet, {}, 3, 53, "pool5"),
     (models.vgg, {}, 3, 32, "block5_pool"),  # five 2x2/2 pools: 2**5
     (models.lenet5, {}, 1, 32, "c5"),  # c5 5 <- s4 10 <- c3 14 <- s2 28 <- c1 32
+    (models.lenet5, {"variant": "published"}, 1, 32, "c5"),  # the same windows
     (models.lenet5, {"variant": "modern"}, 1, 4, "pool2"),  # two 2x2/2 pools after "same" convolutions
     (models.nin, {"variant": "imagenet"}, 3, 67, "pool3"),  # the AlexNet chain: 11/4 and three 3/2 pools
     # The heads' 5x5/3 pool needs 5 at the 4a level, after four halvings that round up: 4 * 16 + 1 = 65.

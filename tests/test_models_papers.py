@@ -94,6 +94,11 @@ GOOGLENET_PARAMS = (
 # never a number produced by course_lib. A registered model missing here fails
 # test_every_registered_model_at_paper_size.
 LENET5 = conv(5, 1, 6) + conv(5, 6, 16) + conv(5, 16, 120) + dense(120, 84) + dense(84, 10)
+# LeCun et al. 1998, Section II.B, the trainable parameters the paper prints for each layer (the RBF output
+# layer's 84 x 10 bitmap values are "chosen by hand and kept fixed", so they are not among them).
+LENET5_PAPER_LAYERS = {"c1": 156, "s2": 12, "c3": 1_516, "s4": 32, "c5": 48_120, "f6": 10_164}
+LENET5_PAPER_TRAINABLE = 60_000  # the sum of the above, "about 60,000" in the paper's text
+LENET5_RBF_FIXED = 84 * 10
 ALEXNET_HEAD = dense(6 * 6 * 256, 4096) + dense(4096, 4096) + dense(4096, 1000)
 ALEXNET = (conv(11, 3, 96) + conv(5, 96, 256) + conv(3, 256, 384) + conv(3, 384, 384) + conv(3, 384, 256)
            + ALEXNET_HEAD)
@@ -104,19 +109,23 @@ CIFAR_DIGITS = {20: "0.27", 32: "0.46", 44: "0.66", 56: "0.85", 110: "1.7"}  # H
 EXPECTED: dict[str, tuple[tuple, list[tuple[str, object]]]] = {
     # LeCun et al. 1998 with a fully connected C3 (the common re-creation).
     "lenet5": ((None, 10), [("exact", LENET5)]),
+    # LeCun et al. 1998 as published: the paper's trainable total, plus the fixed RBF codes in count_params.
+    "lenet5_published": ((None, 10), [("trainable", LENET5_PAPER_TRAINABLE),
+                                      ("exact", LENET5_PAPER_TRAINABLE + LENET5_RBF_FIXED)]),
     # EECS 498 (seed 003) weight sizes 20x1x5x5, 50x20x5x5, 2450x500, 500x10, plus biases.
     "lenet5_modern": ((None, 10), [("exact", conv(5, 1, 20) + conv(5, 20, 50) + dense(2450, 500)
                                     + dense(500, 10))]),
     # Krizhevsky et al. 2012, single tower (the two-tower "60 million" is in PAPER_VARIANTS).
     "alexnet": ((None, 1000), [("exact", ALEXNET)]),
+    # The Caffe reference model: the same layers, LRN after the pools (no parameters move).
+    "caffenet": ((None, 1000), [("exact", ALEXNET)]),
     # The 32x32 stem: conv1 5x5 stride 1, pools rounding up to 4x4x256 before fc1.
     "alexnet_cifar": ((None, 1000), [("exact", conv(5, 3, 96) + conv(5, 96, 256) + conv(3, 256, 384)
                                       + conv(3, 384, 384) + conv(3, 384, 256) + dense(4 * 4 * 256, 4096)
                                       + dense(4096, 4096) + dense(4096, 1000))]),
-    # Zeiler & Fergus Fig. 3 with 512/1024/512 in conv3-5.
-    "zfnet": ((None, 1000), [("exact", conv(7, 3, 96) + conv(5, 96, 256) + conv(3, 256, 512)
-                              + conv(3, 512, 1024) + conv(3, 1024, 512) + dense(6 * 6 * 512, 4096)
-                              + dense(4096, 4096) + dense(4096, 1000))]),
+    # Zeiler & Fergus Fig. 3: 96 7x7/2, 256 5x5/2, then AlexNet's 384, 384, 256 3x3 maps and 6x6x256 -> fc.
+    "zfnet": ((None, 1000), [("exact", conv(7, 3, 96) + conv(5, 96, 256) + conv(3, 256, 384)
+                              + conv(3, 384, 384) + conv(3, 384, 256) + ALEXNET_HEAD)]),
     # Simonyan & Zisserman, Table 2 ("Number of parameters (in millions)"), and keras.applications.
     "vgg": ((None, 1000), [("millions", 138), ("exact", VGG16)]),
     "vgg11": ((None, 1000), [("millions", 133)]),
@@ -156,6 +165,10 @@ PAPER_VARIANTS = [
     ("lenet5_table", "lenet5", (("c3_table", "paper"),), (None, 10),
      [("exact", LENET5 - conv(5, 6, 16) + 60 * 25 + 16)]),
     ("vggA", "vgg", (("config", "A"),), (None, 1000), [("millions", 133)]),
+    # Zeiler & Fergus Table 2, model (b): layers 3, 4, 5 with 512, 1024, 512 maps.
+    ("zfnet_wide", "zfnet", (("wide", True),), (None, 1000),
+     [("exact", conv(7, 3, 96) + conv(5, 96, 256) + conv(3, 256, 512) + conv(3, 512, 1024)
+       + conv(3, 1024, 512) + dense(6 * 6 * 512, 4096) + dense(4096, 4096) + dense(4096, 1000))]),
 ]
 
 
@@ -231,12 +244,49 @@ def test_alexnet_first_layer_and_stage_shapes():
     assert shapes == [(55, 55, 96), (27, 27, 96), (13, 13, 256), (6, 6, 256)]
 
 
+def test_lenet5_published_layer_by_layer_is_the_papers_section_2b():
+    model = build("lenet5_published")
+    for name, params in LENET5_PAPER_LAYERS.items():
+        layer = model.get_layer(name)
+        assert sum(int(np.prod(v.shape)) for v in layer.trainable_weights) == params, name
+    assert sum(LENET5_PAPER_LAYERS.values()) == LENET5_PAPER_TRAINABLE
+    rbf = model.get_layer("rbf")
+    assert rbf.trainable_weights == [] and sum(int(np.prod(v.shape)) for v in rbf.weights) == LENET5_RBF_FIXED
+    sizes = [model.get_layer(n).output.shape[1] for n in ("c1", "s2", "c3", "s4", "c5")]
+    assert sizes == [28, 14, 10, 5, 1]  # Figure 2
+
+
+@pytest.mark.parametrize("name, expected", [
+    # AlexNet Section 3.5: normalisation follows conv1/conv2 (after the ReLU) and the pools follow it.
+    ("alexnet", ["conv1", "lrn1", "pool1", "conv2", "lrn2", "pool2", "conv3", "conv4", "conv5", "pool5"]),
+    # The Caffe reference model swaps them: pool, then normalise.
+    ("caffenet", ["conv1", "pool1", "lrn1", "conv2", "pool2", "lrn2", "conv3", "conv4", "conv5", "pool5"]),
+    # ZFNet, Figure 3's caption: "(ii) pooled ... and (iii) contrast normalized".
+    ("zfnet", ["conv1_pad", "conv1", "pool1", "lrn1", "conv2", "pool2", "lrn2", "conv3", "conv4", "conv5",
+               "pool5"]),
+])
+def test_normalisation_and_pooling_order_by_layer_name(name, expected):
+    model = build(name)
+    names = [layer.name for layer in model.layers if layer.name.startswith(("conv", "pool", "lrn"))]
+    assert names == expected
+
+
+def test_alexnet_memory_with_lrn_before_pooling():
+    # LRN on the 55x55x96 and 27x27x256 maps (paper order) instead of the pooled 27x27x96 and 13x13x256.
+    paper, caffe = (build(n) for n in ("alexnet", "caffenet"))
+    assert tuple(paper.get_layer("lrn1").output.shape[1:]) == (55, 55, 96)
+    assert tuple(paper.get_layer("lrn2").output.shape[1:]) == (27, 27, 256)
+    assert tuple(caffe.get_layer("lrn1").output.shape[1:]) == (27, 27, 96)
+    assert tuple(caffe.get_layer("lrn2").output.shape[1:]) == (13, 13, 256)
+
+
 def test_zfnet_follows_figure_3_shapes():
     model = build("zfnet")
     names = ("conv1", "pool1", "conv2", "pool2", "conv5", "pool5")
     sizes = [model.get_layer(n).output.shape[1] for n in names]
     assert sizes == [110, 55, 26, 13, 13, 6]
     assert model.get_layer("conv1").kernel_size == (7, 7) and model.get_layer("conv1").strides == (2, 2)
+    assert [model.get_layer(f"conv{i}").filters for i in range(1, 6)] == [96, 256, 384, 384, 256]
 
 
 def test_resnet_convolutions_before_batch_norm_have_no_bias():

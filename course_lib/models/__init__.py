@@ -12,18 +12,28 @@ and names layers the keras.applications way so that notebooks can look them up.
     ...     print(models.get_model("vgg16").count_params())
     138357544
 
-Families: ``lenet5`` (classic / modern), ``alexnet`` and ``zfnet``, ``vgg`` (``VGG_CONFIGS`` A..E),
-``nin``, ``googlenet`` (``GOOGLENET_TABLE``) and ``inception_v3_module``, ``resnet`` (``RESNET_SPECS``) and
-``cifar_resnet``. Each family builder and each named variant (``vgg16``, ``resnet50``, ``cifar_plain56``, ...)
-is registered once, where it is defined (``registry.register_model``); ``list_models()`` lists the names that
-``get_model`` accepts. Custom layers: ``LocalResponseNormalization``, ``ConnectionTableConv2D``,
+Families: ``lenet5`` (published / classic / modern), ``alexnet`` (and ``caffenet``) and ``zfnet``, ``vgg``
+(``VGG_CONFIGS`` A..E), ``nin``, ``googlenet`` (``GOOGLENET_TABLE``) and ``inception_v3_module``, ``resnet``
+(``RESNET_SPECS``) and ``cifar_resnet``. Each family builder and each named variant (``vgg16``, ``resnet50``,
+``cifar_plain56``, ...) is registered once, where it is defined (``registry.register_model``);
+``list_models()`` lists the names that ``get_model`` accepts. Custom layers: ``LocalResponseNormalization``,
+``ConnectionTableConv2D``, ``Subsampling2D``, ``EuclideanRBF`` (and the activation ``scaled_tanh``),
 ``ZeroPadShortcut``.
 """
 
 from __future__ import annotations
 
 from . import blocks, layers
-from .alexnet import ALEXNET_CIFAR_ROWS, ALEXNET_ROWS, ZFNET_ROWS, ConvRow, alexnet, alexnet_family, zfnet
+from .alexnet import (
+    ALEXNET_CIFAR_ROWS,
+    ALEXNET_ROWS,
+    ZFNET_ROWS,
+    ZFNET_WIDE_ROWS,
+    ConvRow,
+    alexnet,
+    alexnet_family,
+    zfnet,
+)
 from .blocks import (
     InceptionRow,
     InceptionV3Filters,
@@ -44,8 +54,15 @@ from .googlenet import (
     googlenet,
     inception_aux_head,
 )
-from .layers import ConnectionTableConv2D, LocalResponseNormalization, ZeroPadShortcut
-from .lenet import LENET5_C3_TABLE, LENET5_ROWS, lenet5
+from .layers import (
+    ConnectionTableConv2D,
+    EuclideanRBF,
+    LocalResponseNormalization,
+    Subsampling2D,
+    ZeroPadShortcut,
+    scaled_tanh,
+)
+from .lenet import LENET5_C3_TABLE, LENET5_RBF_BITMAPS, LENET5_ROWS, lenet5, rbf_codes
 from .nin import NIN_CIFAR_ROWS, NIN_IMAGENET_ROWS, nin
 from .registry import get_model, list_models, register_model
 from .resnet import CIFAR_RESNET_DEPTHS, RESNET_SPECS, cifar_resnet, resnet
@@ -53,11 +70,13 @@ from .vgg import VGG_CONFIGS, VGG_DEPTHS, VGG_NAMES, vgg
 
 __all__ = [
     "ALEXNET_CIFAR_ROWS", "ALEXNET_ROWS", "CIFAR_RESNET_DEPTHS", "ConnectionTableConv2D", "ConvRow",
-    "GOOGLENET_STAGES", "GOOGLENET_STEM", "GOOGLENET_TABLE", "InceptionRow", "InceptionV3Filters",
-    "LENET5_C3_TABLE", "LENET5_ROWS", "LocalResponseNormalization", "NIN_CIFAR_ROWS", "NIN_IMAGENET_ROWS",
-    "RESNET_SPECS", "Step", "VGG_CONFIGS", "VGG_DEPTHS", "VGG_NAMES", "ZFNET_ROWS", "ZeroPadShortcut",
-    "alexnet", "alexnet_family", "architecture_only", "aux_loss_weights", "basic_block", "blocks",
-    "bottleneck_block", "cifar_resnet", "conv_bn", "get_model", "googlenet", "inception_aux_head",
-    "inception_module", "inception_v3_module", "layers", "lenet5", "list_models", "min_input_size",
-    "mlpconv_block", "nin", "register_model", "resnet", "scaled", "vgg", "vgg_block", "zfnet",
+    "EuclideanRBF", "GOOGLENET_STAGES", "GOOGLENET_STEM", "GOOGLENET_TABLE", "InceptionRow",
+    "InceptionV3Filters", "LENET5_C3_TABLE", "LENET5_RBF_BITMAPS", "LENET5_ROWS",
+    "LocalResponseNormalization", "NIN_CIFAR_ROWS", "NIN_IMAGENET_ROWS", "RESNET_SPECS", "Step",
+    "Subsampling2D", "VGG_CONFIGS", "VGG_DEPTHS", "VGG_NAMES", "ZFNET_ROWS", "ZFNET_WIDE_ROWS",
+    "ZeroPadShortcut", "alexnet", "alexnet_family", "architecture_only", "aux_loss_weights",
+    "basic_block", "blocks", "bottleneck_block", "cifar_resnet", "conv_bn", "get_model", "googlenet",
+    "inception_aux_head", "inception_module", "inception_v3_module", "layers", "lenet5", "list_models",
+    "min_input_size", "mlpconv_block", "nin", "rbf_codes", "register_model", "resnet", "scaled",
+    "scaled_tanh", "vgg", "vgg_block", "zfnet",
 ]

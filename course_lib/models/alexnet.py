@@ -1,7 +1,8 @@
-"""AlexNet (2012) and ZFNet (2013): five convolutions, overlapping max-pools, LRN, and a 4096-4096 classifier.
+"""AlexNet (2012), CaffeNet and ZFNet (2013): five convolutions, overlapping max-pools, response
+normalisation, and a 4096-4096 classifier.
 
-Both are built by one generic builder, ``alexnet_family``, from a table of convolution rows; ``alexnet`` and
-``zfnet`` only choose the table.
+All are built by one generic builder, ``alexnet_family``, from a table of convolution rows and the order of
+normalisation and pooling; ``alexnet``, ``caffenet`` and ``zfnet`` only choose those.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ class ConvRow(NamedTuple):
         grouped: split into ``groups`` towers as in the two-GPU original (each sees half the input maps).
         pool: None, or the padding of the overlapping max-pool after it (``POOL``: 3x3 stride 2), "valid" or
             "same".
-        lrn: a LocalResponseNormalization after the pool.
+        lrn: a LocalResponseNormalization after this layer's ReLU (before or after the pool: see ``ORDERS``).
     """
 
     filters: int
@@ -50,11 +51,19 @@ ALEXNET_ROWS = (
     ConvRow(256, 3, 1, 1, grouped=True, pool="valid"),  # 13x13x256 -> 6x6x256
 )
 
-# Zeiler and Fergus (2013), Figure 3, with conv3-5 widened to 512/1024/512 (their larger model in Table 2, the
-# version the CS231n lecture shows). The figure's 110 -> 55 and 26 -> 13 pools round up ("same").
+# Zeiler and Fergus (2013), Figure 3: conv3-5 keep AlexNet's 384/384/256. The figure's 110 -> 55 and
+# 26 -> 13 pools round up ("same").
 ZFNET_ROWS = (
     ConvRow(96, 7, 2, 1, pool="same", lrn=True),  # 110x110x96 -> 55x55x96
     ConvRow(256, 5, 2, 0, pool="same", lrn=True),  # 26x26x256 -> 13x13x256
+    ConvRow(384, 3, 1, 1),  # 13x13x384
+    ConvRow(384, 3, 1, 1),  # 13x13x384
+    ConvRow(256, 3, 1, 1, pool="valid"),  # 13x13x256 -> 6x6x256
+)
+
+# The larger model of their Table 2, "(b)": layers 3, 4 and 5 with 512, 1024 and 512 maps (one member of the
+# ensemble; the CS231n slides show this one as "ZFNet").
+ZFNET_WIDE_ROWS = ZFNET_ROWS[:2] + (
     ConvRow(512, 3, 1, 1),  # 13x13x512
     ConvRow(1024, 3, 1, 1),  # 13x13x1024
     ConvRow(512, 3, 1, 1, pool="valid"),  # 13x13x512 -> 6x6x512
@@ -74,6 +83,12 @@ STEMS = {"imagenet": ALEXNET_ROWS, "cifar": ALEXNET_CIFAR_ROWS}
 
 # Section 3.4 of the AlexNet paper: overlapping pooling, z x z windows at stride s with z = 3, s = 2.
 POOL_SIZE, POOL_STRIDE = 3, 2
+
+# Where the normalisation sits relative to the pool. AlexNet, Section 3.5: "Response-normalization layers
+# follow the first and second convolutional layers. Max-pooling layers ... follow both response-normalization
+# layers": conv -> ReLU -> LRN -> pool. The Caffe reference model (CaffeNet) and ZFNet (Figure 3: "pooled ...
+# and contrast normalized") pool first: conv -> ReLU -> pool -> LRN.
+ORDERS = ("paper", "caffenet")
 
 
 def downsampling_chain(rows) -> list[Step]:
@@ -103,6 +118,7 @@ def alexnet_family(
     dropout: float = 0.5,
     width_multiplier: float = 1.0,
     fc_units: int = 4096,
+    order: str = "paper",
     name: str = "alexnet",
 ) -> keras.Model:
     """Generic builder: convolution rows (``ConvRow``), then ``fc1``, ``fc2`` (ReLU + dropout) and a softmax.
@@ -117,6 +133,8 @@ def alexnet_family(
         dropout: rate after ``fc1`` and ``fc2``.
         width_multiplier: scales every filter count and ``fc_units``.
         fc_units: width of ``fc1`` and ``fc2`` before scaling.
+        order: ``"paper"`` (LRN after the ReLU, before the pool: AlexNet Section 3.5) or ``"caffenet"``
+            (pool, then LRN: CaffeNet and ZFNet).
         name: the model's name.
 
     Returns:
@@ -130,6 +148,7 @@ def alexnet_family(
     groups = check_int(groups, "groups", minimum=1, maximum=2)
     lrn = check_bool(lrn, "lrn")
     dropout = check_probability(dropout, "dropout")
+    order = check_choice(order, "order", ORDERS)
     input_shape, num_classes, wm = check_common(
         input_shape, num_classes, width_multiplier, chain=downsampling_chain(rows), model_name=name
     )
@@ -145,9 +164,12 @@ def alexnet_family(
             _width(row.filters, wm, groups), row.kernel, strides=row.stride, padding=padding,
             groups=groups if row.grouped else 1, activation="relu", name=f"conv{i}",
         )(x)
+        normalise = row.lrn and lrn
+        if normalise and order == "paper":
+            x = LocalResponseNormalization(name=f"lrn{i}")(x)  # on the full-size map, before pooling
         if row.pool:
             x = layers.MaxPooling2D(POOL_SIZE, strides=POOL_STRIDE, padding=row.pool, name=f"pool{i}")(x)
-        if row.lrn and lrn:
+        if normalise and order == "caffenet":
             x = LocalResponseNormalization(name=f"lrn{i}")(x)
     units = scaled(fc_units, wm)
     outputs = dense_head(x, (units, units), num_classes, dropout=dropout)
@@ -165,13 +187,20 @@ def alexnet(
     width_multiplier: float = 1.0,
     stem: str = "imagenet",
     fc_units: int = 4096,
+    order: str = "paper",
 ) -> keras.Model:
     """AlexNet: 227x227x3 -> 55 -> 27 -> 13 -> 6 spatially, then 4096, 4096 and ``num_classes`` units.
 
-    conv1 96@11x11/4 (valid) -> 55x55x96, max-pool 3/2 -> 27, LRN; conv2 256@5x5 pad 2 -> 27x27x256,
-    pool -> 13, LRN; conv3 384, conv4 384, conv5 256 @3x3 pad 1 -> 13x13; pool -> 6x6x256; fc1 4096,
-    fc2 4096 (dropout 0.5 after each), predictions. One tower has 62,378,344 parameters; ``groups=2``
-    restores the two-GPU split of conv2, conv4 and conv5 (60,965,224, the paper's "60 million").
+    conv1 96@11x11/4 (valid) -> 55x55x96, LRN, max-pool 3/2 -> 27; conv2 256@5x5 pad 2 -> 27x27x256, LRN,
+    pool -> 13; conv3 384, conv4 384, conv5 256 @3x3 pad 1 -> 13x13; pool -> 6x6x256; fc1 4096, fc2 4096
+    (dropout 0.5 after each), predictions. One tower has 62,378,344 parameters; ``groups=2`` restores the
+    two-GPU split of conv2, conv4 and conv5 (60,965,224, the paper's "60 million").
+
+    Where the kit departs from the paper, and why: the input is 227x227 (the paper's Figure 2 says 224, which
+    an 11x11 window at stride 4 does not tile; 227 gives its 55x55); one tower by default (``groups=1``: one
+    device holds the whole network today); the weights use Keras' initialisation (the paper: Gaussian with
+    standard deviation 0.01 and some biases 1). ``order="caffenet"`` (or the registered ``caffenet``) moves
+    each LRN after its pool, as the Caffe reference model does.
 
     ``stem="cifar"`` gives a version for 32x32 images (default input 32x32x3): conv1 becomes 96@5x5 stride 1
     and the pools round up, so the maps go 32 -> 16 -> 8 -> 4 and the classifier sees 4x4x256. Combine it
@@ -187,9 +216,11 @@ def alexnet(
         width_multiplier: scales all filters and the dense widths.
         stem: ``"imagenet"`` or ``"cifar"``.
         fc_units: width of fc1 and fc2 before scaling.
+        order: ``"paper"`` (conv, ReLU, LRN, pool: Section 3.5) or ``"caffenet"`` (conv, ReLU, pool, LRN).
 
     Returns:
-        A ``keras.Model`` named ``alexnet`` (``alexnet_cifar``), output ``(batch, num_classes)`` softmax.
+        A ``keras.Model`` named ``alexnet`` (``alexnet_cifar``; ``caffenet``/``caffenet_cifar`` with
+        ``order="caffenet"``), output ``(batch, num_classes)`` softmax.
 
     Raises:
         TypeError / ValueError: bad groups / stem / dropout / shared arguments, or an input below the minimum
@@ -201,14 +232,16 @@ def alexnet(
     check_choice(stem, "stem", STEMS)
     if input_shape is None:
         input_shape = (227, 227, 3) if stem == "imagenet" else (32, 32, 3)
+    base = "alexnet" if check_choice(order, "order", ORDERS) == "paper" else "caffenet"
     return alexnet_family(
         STEMS[stem], input_shape=input_shape, num_classes=num_classes, groups=groups, lrn=lrn,
-        dropout=dropout, width_multiplier=width_multiplier, fc_units=fc_units,
-        name="alexnet" if stem == "imagenet" else f"alexnet_{stem}",
+        dropout=dropout, width_multiplier=width_multiplier, fc_units=fc_units, order=order,
+        name=base if stem == "imagenet" else f"{base}_{stem}",
     )
 
 
 register_model(alexnet, name="alexnet_cifar", stem="cifar")
+register_model(alexnet, name="caffenet", order="caffenet")
 
 
 @register_model
@@ -220,24 +253,37 @@ def zfnet(
     dropout: float = 0.5,
     width_multiplier: float = 1.0,
     fc_units: int = 4096,
+    wide: bool = False,
 ) -> keras.Model:
-    """ZFNet: AlexNet with a 7x7 stride-2 first layer and 512/1024/512 filters in conv3-5.
+    """ZFNet, Figure 3 of the paper: AlexNet with a 7x7 stride-2 first layer and strided conv2.
 
-    224x224x3 -> conv1 96@7x7/2 (pad 1) 110x110 -> pool 55 -> conv2 256@5x5/2 26 -> pool 13 -> conv3 512,
-    conv4 1024, conv5 512 @3x3 -> pool 6x6x512 -> fc1 4096 -> fc2 4096 -> predictions. Smaller first-layer
-    filters and stride keep more detail in the first maps, which the paper's visualisations motivated.
+    224x224x3 -> conv1 96@7x7/2 (pad 1) 110x110 -> pool 55 -> LRN -> conv2 256@5x5/2 26 -> pool 13 -> LRN
+    -> conv3 384, conv4 384, conv5 256 @3x3 -> pool 6x6x256 -> fc1 4096 -> fc2 4096 -> predictions. Smaller
+    first-layer filters and stride keep more detail in the first maps, which the paper's visualisations
+    motivated. Normalisation follows the pool, as the figure's caption orders it (pool, then contrast
+    normalisation). ``wide=True`` gives the larger model of Table 2, conv3-5 with 512/1024/512 maps (the
+    version the CS231n slides show; one member of the ensemble that won ILSVRC 2013, not a network that won
+    alone).
+
+    Where the kit departs from the paper, and why: one zero of padding on each side of conv1 and pools that
+    round up, the choices that reproduce the figure's 110 -> 55 and 26 -> 13 (the paper does not say how it
+    pads); the "contrast normalization" is the kit's LocalResponseNormalization with AlexNet's constants
+    (the paper gives none).
 
     Args:
         input_shape: ``(h, w, c)``, default 224x224x3 (at least 53x53).
         num_classes, lrn, dropout, width_multiplier, fc_units: as for ``alexnet``.
+        wide: conv3-5 with 512/1024/512 maps instead of 384/384/256.
 
     Returns:
-        A ``keras.Model`` named ``zfnet``.
+        A ``keras.Model`` named ``zfnet`` (``zfnet_wide``).
 
     Reference: Zeiler and Fergus, "Visualizing and Understanding Convolutional Networks", ECCV 2014
     (arXiv:1311.2901, 2013), Figure 3 and Table 2.
     """
+    wide = check_bool(wide, "wide")
     return alexnet_family(
-        ZFNET_ROWS, input_shape=input_shape, num_classes=num_classes, lrn=lrn, dropout=dropout,
-        width_multiplier=width_multiplier, fc_units=fc_units, name="zfnet",
+        ZFNET_WIDE_ROWS if wide else ZFNET_ROWS, input_shape=input_shape, num_classes=num_classes, lrn=lrn,
+        dropout=dropout, width_multiplier=width_multiplier, fc_units=fc_units, order="caffenet",
+        name="zfnet_wide" if wide else "zfnet",
     )

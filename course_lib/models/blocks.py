@@ -23,13 +23,23 @@ from .layers import LocalResponseNormalization, ZeroPadShortcut
 BN_MOMENTUM = 0.9
 BN_EPSILON = 1e-5
 
+# Initialisation of the residual networks' convolutions: He et al. (2016) write "we adopt the weight
+# initialization in [13]", i.e. He, Zhang, Ren and Sun, "Delving Deep into Rectifiers", ICCV 2015: zero-mean
+# Gaussian weights with variance 2 / fan_in (fan_in = kh * kw * c_in), which keeps the activations' scale from
+# layer to layer through ReLUs. Keras' "he_normal" has that variance; it draws from a normal truncated at two
+# standard deviations (rescaled so the variance is still 2 / fan_in), where the paper's Gaussian is not
+# truncated. The other networks of the kit keep Keras' default (Glorot uniform), since their papers used other
+# schemes (fixed-std Gaussians for AlexNet and VGG) that the course does not reproduce.
+HE_INIT = "he_normal"
+
 
 def batch_norm(name: str) -> layers.BatchNormalization:
     """A channels-last BatchNormalization layer with the kit's constants."""
     return layers.BatchNormalization(axis=-1, momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name=name)
 
 
-def conv_bn(x, filters: int, kernel_size, *, strides=1, padding="same", activation="relu", name: str):
+def conv_bn(x, filters: int, kernel_size, *, strides=1, padding="same", activation="relu",
+            kernel_initializer="glorot_uniform", name: str):
     """Convolution (no bias) -> BatchNorm -> activation.
 
     Args:
@@ -38,13 +48,14 @@ def conv_bn(x, filters: int, kernel_size, *, strides=1, padding="same", activati
         kernel_size: int or ``(kh, kw)`` (``(1, 7)`` for a factorised Inception-v3 convolution).
         strides, padding: as in ``keras.layers.Conv2D``.
         activation: applied after BN; None for a linear output (a residual branch before the addition).
+        kernel_initializer: of the convolution; Keras' default, or ``HE_INIT`` in the residual networks.
         name: prefix; layers ``{name}_conv``, ``{name}_bn`` and ``{name}_relu``.
 
     Returns:
         Tensor ``(batch, h', w', filters)``.
     """
     x = layers.Conv2D(filters, kernel_size, strides=strides, padding=padding, use_bias=False,
-                      name=f"{name}_conv")(x)
+                      kernel_initializer=kernel_initializer, name=f"{name}_conv")(x)
     x = batch_norm(f"{name}_bn")(x)
     if activation is not None:
         x = layers.Activation(activation, name=f"{name}_{activation}")(x)
@@ -143,7 +154,8 @@ class InceptionRow(NamedTuple):
         return InceptionRow(*(scaled(n, width_multiplier) for n in self))
 
 
-def inception_module(x, filters: InceptionRow | Sequence[int], *, name: str):
+def inception_module(x, filters: InceptionRow | Sequence[int], *, kernel_initializer="glorot_uniform",
+                     name: str):
     """The Inception module with dimension reductions (GoogLeNet Figure 2b): four branches, concatenated.
 
     Branches: 1x1; 1x1 reduce -> 3x3; 1x1 reduce -> 5x5; 3x3 max-pool (stride 1) -> 1x1 projection. Every
@@ -152,6 +164,7 @@ def inception_module(x, filters: InceptionRow | Sequence[int], *, name: str):
     Args:
         x: tensor ``(batch, h, w, c)``.
         filters: an ``InceptionRow`` (or a 6-tuple in its order).
+        kernel_initializer: of every convolution (Keras' default unless a caller chooses another).
         name: prefix, e.g. ``"inception3a"``: layers ``inception3a_1x1``, ``inception3a_3x3_reduce``,
             ``inception3a_3x3``, ``inception3a_5x5_reduce``, ``inception3a_5x5``, ``inception3a_pool``,
             ``inception3a_pool_proj`` and ``inception3a`` (the concatenation).
@@ -164,7 +177,8 @@ def inception_module(x, filters: InceptionRow | Sequence[int], *, name: str):
     row = InceptionRow(*filters)
 
     def conv(t, n, k, suffix):
-        return layers.Conv2D(n, k, padding="same", activation="relu", name=f"{name}_{suffix}")(t)
+        return layers.Conv2D(n, k, padding="same", activation="relu", kernel_initializer=kernel_initializer,
+                             name=f"{name}_{suffix}")(t)
 
     b1 = conv(x, row.n1x1, 1, "1x1")
     b2 = conv(conv(x, row.n3x3_reduce, 1, "3x3_reduce"), row.n3x3, 3, "3x3")
@@ -253,7 +267,8 @@ def _shortcut(x, out_channels: int, stride: int, shortcut, name: str):
         return x
     if shortcut == "A":
         return ZeroPadShortcut(out_channels, stride, name=f"{name}_0_pad")(x)
-    return conv_bn(x, out_channels, 1, strides=stride, padding="valid", activation=None, name=f"{name}_0")
+    return conv_bn(x, out_channels, 1, strides=stride, padding="valid", activation=None,
+                   kernel_initializer=HE_INIT, name=f"{name}_0")
 
 
 def _strided_conv3x3_bn(x, filters, stride, *, activation, name):
@@ -262,13 +277,16 @@ def _strided_conv3x3_bn(x, filters, stride, *, activation, name):
     # bottom/right. At stride 1 both are the same.
     kernel, pad = STRIDED_WINDOW["basic"]
     if stride == 1:
-        return conv_bn(x, filters, kernel, activation=activation, name=name)
+        return conv_bn(x, filters, kernel, activation=activation, kernel_initializer=HE_INIT, name=name)
     x = layers.ZeroPadding2D(pad, name=f"{name}_pad")(x)
-    return conv_bn(x, filters, kernel, strides=stride, padding="valid", activation=activation, name=name)
+    return conv_bn(x, filters, kernel, strides=stride, padding="valid", activation=activation,
+                   kernel_initializer=HE_INIT, name=name)
 
 
 def basic_block(x, filters: int, *, stride: int = 1, shortcut="B", name: str):
     """ResNet's basic residual block: two 3x3 conv-BN layers plus a shortcut, then ReLU.
+
+    Every convolution (the projection shortcut's too) is initialised with ``HE_INIT``, as in the paper.
 
     Args:
         x: tensor ``(batch, h, w, c)``.
@@ -289,7 +307,7 @@ def basic_block(x, filters: int, *, stride: int = 1, shortcut="B", name: str):
     """
     _check_shortcut(shortcut)
     residual = _strided_conv3x3_bn(x, filters, stride, activation="relu", name=f"{name}_1")
-    residual = conv_bn(residual, filters, 3, activation=None, name=f"{name}_2")
+    residual = conv_bn(residual, filters, 3, activation=None, kernel_initializer=HE_INIT, name=f"{name}_2")
     if shortcut is not None:
         residual = layers.Add(name=f"{name}_add")([_shortcut(x, filters, stride, shortcut, name), residual])
     return layers.Activation("relu", name=f"{name}_out")(residual)
@@ -299,7 +317,8 @@ def bottleneck_block(x, filters: int, *, stride: int = 1, expansion: int = 4, sh
     """ResNet's bottleneck block: 1x1 reduce, 3x3, 1x1 expand (x4), each with BN, plus a shortcut, then ReLU.
 
     The stride sits on the first 1x1 convolution, as in the paper and ``keras.applications.ResNet50``
-    (torchvision's "v1.5" moves it to the 3x3; the parameter count is the same).
+    (torchvision's "v1.5" moves it to the 3x3; the parameter count is the same). Every convolution is
+    initialised with ``HE_INIT``, as in the paper.
 
     Args:
         x: tensor ``(batch, h, w, c)``.
@@ -319,9 +338,11 @@ def bottleneck_block(x, filters: int, *, stride: int = 1, expansion: int = 4, sh
     out_channels = expansion * filters
     kernel, pad = STRIDED_WINDOW["bottleneck"]
     assert pad == 0, "the strided 1x1 convolution reads no padding"
-    residual = conv_bn(x, filters, kernel, strides=stride, padding="valid", name=f"{name}_1")
-    residual = conv_bn(residual, filters, 3, name=f"{name}_2")
-    residual = conv_bn(residual, out_channels, 1, activation=None, name=f"{name}_3")
+    residual = conv_bn(x, filters, kernel, strides=stride, padding="valid", kernel_initializer=HE_INIT,
+                       name=f"{name}_1")
+    residual = conv_bn(residual, filters, 3, kernel_initializer=HE_INIT, name=f"{name}_2")
+    residual = conv_bn(residual, out_channels, 1, activation=None, kernel_initializer=HE_INIT,
+                       name=f"{name}_3")
     if shortcut is not None:
         shortcut_branch = _shortcut(x, out_channels, stride, shortcut, name)
         residual = layers.Add(name=f"{name}_add")([shortcut_branch, residual])

@@ -123,6 +123,7 @@ def googlenet(
     lrn: bool = True,
     dropout: float = 0.4,
     table: dict[str, InceptionRow] | None = None,
+    kernel_initializer: str = "glorot_uniform",
 ) -> keras.Model:
     """GoogLeNet: a stem, nine inception modules from Table 1, global average pooling, dropout, softmax.
 
@@ -130,6 +131,8 @@ def googlenet(
     (LRN) -> pool2 -> 28 -> 3a (256), 3b (480) -> pool3 -> 14 -> 4a (512), 4b (512), 4c (512), 4d (528),
     4e (832) -> pool4 -> 7 -> 5a (832), 5b (1024) -> 7x7 average pool -> dropout 0.4 -> predictions.
     The final pool is a global average (identical to the paper's 7x7 one at 224x224, and valid for any size).
+    The paper does not state how its weights were initialised; the kit keeps Keras' default (Glorot uniform,
+    the "xavier" filler of the BVLC Caffe reproduction).
 
     Args:
         aux_logits: add the two auxiliary classifiers after 4a and 4d; the model then has three outputs,
@@ -142,6 +145,8 @@ def googlenet(
             alpha=1e-4, beta=0.75: the GoogLeNet paper does not give its own).
         dropout: rate before the main classifier.
         table: replace ``GOOGLENET_TABLE`` (same keys) to experiment with other widths.
+        kernel_initializer: of every convolution of the stem and the inception modules (a Keras initializer
+            name); the default is Keras' own.
 
     Returns:
         A ``keras.Model`` named ``googlenet``: output ``(batch, num_classes)``, or a list of three such
@@ -171,7 +176,7 @@ def googlenet(
     for row in GOOGLENET_STEM:  # 224 -> 112 -> 56 -> 28
         if row.kind == "conv":
             x = layers.Conv2D(scaled(row.filters, wm), row.kernel, strides=row.stride, padding=row.padding,
-                              activation="relu", name=row.name)(x)
+                              activation="relu", kernel_initializer=kernel_initializer, name=row.name)(x)
         elif row.kind == "max":
             x = layers.MaxPooling2D(row.kernel, strides=row.stride, padding=row.padding, name=row.name)(x)
         elif lrn:
@@ -182,7 +187,8 @@ def googlenet(
             x = layers.MaxPooling2D(STAGE_POOL.kernel, strides=STAGE_POOL.stride, padding=STAGE_POOL.padding,
                                     name=f"pool{stage_index + 2}")(x)
         for key in stage:
-            x = inception_module(x, InceptionRow(*table[key]).scaled(wm), name=f"inception{key}")
+            row = InceptionRow(*table[key]).scaled(wm)
+            x = inception_module(x, row, kernel_initializer=kernel_initializer, name=f"inception{key}")
             if aux_logits and key in AUX_AFTER:
                 head = inception_aux_head(x, num_classes, width_multiplier=wm, name=AUX_AFTER[key])
                 aux_outputs.append(head)

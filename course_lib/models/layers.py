@@ -1,10 +1,13 @@
 """Custom Keras layers that the classic papers need and Keras does not ship.
 
-All three are written with ``keras.ops`` only, carry a ``get_config`` and are registered for serialization,
-so a model that uses them can be saved to ``.keras`` and loaded back.
+All are written with ``keras.ops`` only, carry a ``get_config`` and are registered for serialization, so a
+model that uses them can be saved to ``.keras`` and loaded back.
 
 - ``LocalResponseNormalization``: AlexNet's cross-channel normalisation, with the paper's constants.
 - ``ConnectionTableConv2D``: a convolution in which each output map sees only some input maps (LeNet-5's C3).
+- ``Subsampling2D``: LeNet-5's S2/S4, a 2x2 sum times a trainable coefficient plus a trainable bias per map.
+- ``EuclideanRBF``: LeNet-5's output layer, squared distances to fixed code vectors.
+- ``scaled_tanh``: LeNet-5's squashing function ``1.7159 tanh(2a/3)``.
 - ``ZeroPadShortcut``: the parameter-free "option A" shortcut of the CIFAR ResNets.
 """
 
@@ -246,6 +249,143 @@ class ConnectionTableConv2D(keras.layers.Layer):
                 "bias_initializer": keras.initializers.serialize(self.bias_initializer),
             }
         )
+        return config
+
+
+# LeCun et al. (1998), Appendix A: f(a) = A tanh(S a) with A = 1.7159 and S = 2/3, so that f(1) = 1 and
+# f(-1) = -1 and the second derivative is largest at +-1.
+SQUASH_AMPLITUDE, SQUASH_SLOPE = 1.7159, 2.0 / 3.0
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+def scaled_tanh(x):
+    """LeNet-5's squashing function ``1.7159 * tanh(2x / 3)`` (elementwise, any shape).
+
+    Reference: LeCun, Bottou, Bengio and Haffner, "Gradient-based learning applied to document recognition",
+    Proc. IEEE 1998, Section II.B and Appendix A.
+    """
+    return SQUASH_AMPLITUDE * ops.tanh(SQUASH_SLOPE * x)
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class Subsampling2D(keras.layers.Layer):
+    """LeNet-5's sub-sampling layer: per map, ``act(coefficient * (sum of a p x p block) + bias)``.
+
+    The blocks do not overlap (stride = ``pool_size``), as in S2 and S4. Each map has one trainable
+    coefficient and one trainable bias, so the layer holds ``2 * channels`` parameters (S2: 12, S4: 32).
+    With ``coefficient = 1 / p**2``, zero bias and no activation it is ``AveragePooling2D``.
+
+    Args:
+        pool_size: ``p``, the side of the block (2 in the paper).
+        activation: applied after the bias (the paper: ``scaled_tanh``); None for none.
+        coefficient_initializer: default uniform in ``+-2.4 / p**2`` (the paper's ``+-2.4 / F_i`` with
+            fan-in ``F_i = p**2``, Appendix A).
+
+    Input shape ``(batch, h, w, c)``; output ``(batch, h // p, w // p, c)``.
+
+    Raises:
+        TypeError / ValueError: pool_size not a positive int.
+
+    Reference: LeCun, Bottou, Bengio and Haffner, "Gradient-based learning applied to document recognition",
+    Proc. IEEE 1998, Section II.B (layers S2 and S4).
+    """
+
+    def __init__(self, pool_size: int = 2, *, activation=None, coefficient_initializer=None, **kwargs):
+        super().__init__(**kwargs)
+        self.pool_size = check_positive_int(pool_size, "pool_size")
+        self.activation = keras.activations.get(activation)
+        self.coefficient_initializer = (keras.initializers.get(coefficient_initializer)
+                                        if coefficient_initializer else None)
+
+    def build(self, input_shape):
+        channels = input_shape[-1]
+        initializer = self.coefficient_initializer
+        if initializer is None:
+            limit = 2.4 / self.pool_size**2
+            initializer = keras.initializers.RandomUniform(-limit, limit)
+        self.coefficient = self.add_weight(name="coefficient", shape=(channels,), initializer=initializer)
+        self.bias = self.add_weight(name="bias", shape=(channels,), initializer="zeros")
+
+    def call(self, inputs):
+        p = self.pool_size
+        block_sum = ops.average_pool(inputs, p, strides=p, padding="valid") * float(p * p)
+        return self.activation(block_sum * self.coefficient + self.bias)
+
+    def macs_per_example(self, in_shapes, out_shapes) -> int:
+        """One multiplication by the coefficient per output value (the block sum is additions only)."""
+        h, w, c = out_shapes[0]
+        return int(h * w * c)
+
+    def compute_output_shape(self, input_shape):
+        batch, h, w, c = input_shape
+        h, w = (None if n is None else conv_output_size(n, self.pool_size, self.pool_size) for n in (h, w))
+        return (batch, h, w, c)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({
+            "pool_size": self.pool_size,
+            "activation": keras.activations.serialize(self.activation),
+            "coefficient_initializer": (keras.initializers.serialize(self.coefficient_initializer)
+                                        if self.coefficient_initializer else None),
+        })
+        return config
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class EuclideanRBF(keras.layers.Layer):
+    """LeNet-5's output layer: ``y_i = sum_j (x_j - w_ji)**2``, the squared distance to a fixed code vector.
+
+    The code vectors (``centers``, one column per class) are stored as a non-trainable weight: they count in
+    ``count_params()`` but not in ``trainable_weights``, as in the paper, where they were "chosen by hand and
+    kept fixed". A small ``y_i`` means class ``i``: follow the layer with ``Rescaling(-1)`` and ``Softmax``
+    to get probabilities (cross-entropy on those is the paper's Eq. 9 without its constant ``j`` term).
+
+    Args:
+        centers: array ``(features, classes)``.
+
+    Input shape ``(batch, features)``; output ``(batch, classes)`` penalties (>= 0).
+
+    Raises:
+        ValueError: centers not a 2-D array.
+
+    Reference: LeCun, Bottou, Bengio and Haffner, "Gradient-based learning applied to document recognition",
+    Proc. IEEE 1998, Section II.B (output layer, Eq. 7) and Section II.C (Eq. 9).
+    """
+
+    def __init__(self, centers, **kwargs):
+        super().__init__(**kwargs)
+        array = np.asarray(centers, dtype="float32")
+        if array.ndim != 2:
+            raise value_error("centers", "a 2-D array (features, classes)", f"shape {array.shape}")
+        self._centers_value = array
+        self.units = int(array.shape[1])
+
+    def build(self, input_shape):
+        if input_shape[-1] != self._centers_value.shape[0]:
+            raise ValueError(f"EuclideanRBF expects {self._centers_value.shape[0]} input features, got "
+                             f"{input_shape[-1]}")
+        self.centers = self.add_weight(
+            name="centers", shape=self._centers_value.shape,
+            initializer=keras.initializers.Constant(self._centers_value), trainable=False,
+        )
+
+    def call(self, inputs):
+        # |x - w|^2 = |x|^2 - 2 x.w + |w|^2, one matrix product instead of a (batch, features, classes) tensor
+        x2 = ops.sum(ops.square(inputs), axis=-1, keepdims=True)
+        w2 = ops.sum(ops.square(self.centers), axis=0, keepdims=True)
+        return ops.maximum(x2 - 2.0 * ops.matmul(inputs, self.centers) + w2, 0.0)
+
+    def macs_per_example(self, in_shapes, out_shapes) -> int:
+        """One squared difference per (feature, class) pair."""
+        return int(self._centers_value.size)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.units)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"centers": self._centers_value.tolist()})
         return config
 
 

@@ -1,16 +1,17 @@
-"""LeNet-5: the 1998 network (tanh, average pooling, partial C3 table) and the modern 20/50/500 variant."""
+"""LeNet-5: the 1998 network as published, its common simplification, and the modern 20/50/500 variant."""
 
 from __future__ import annotations
 
 from typing import NamedTuple
 
 import keras
+import numpy as np
 from keras import layers
 
 from ..validation import check_choice
 from .blocks import model_input
 from .common import Step, check_common, scaled
-from .layers import ConnectionTableConv2D
+from .layers import ConnectionTableConv2D, EuclideanRBF, Subsampling2D, scaled_tanh
 from .registry import register_model
 
 # Table I of LeCun et al. (1998): which S2 maps (0-5) feed each of the 16 C3 maps. Maps 0-5 read three
@@ -23,6 +24,38 @@ LENET5_C3_TABLE: tuple[tuple[int, ...], ...] = (
     (0, 1, 2, 3, 4, 5),
 )
 
+# The output layer's fixed codes: one 7x12 bitmap per digit, +1 ("X") and -1 ("."), flattened row by row into
+# the 84 values F6 is pulled towards. The paper's own bitmaps (its Figure 3) are not reproduced here: these
+# were drawn for the kit in the same spirit (a stylised digit on a 7-wide, 12-high grid).
+LENET5_RBF_BITMAPS: dict[int, tuple[str, ...]] = {
+    0: (".......", "..XXX..", ".X...X.", "X.....X", "X.....X", "X.....X",
+        "X.....X", "X.....X", ".X...X.", "..XXX..", ".......", "......."),
+    1: (".......", "...X...", "..XX...", ".X.X...", "...X...", "...X...",
+        "...X...", "...X...", "...X...", ".XXXXX.", ".......", "......."),
+    2: (".......", ".XXXX..", "X....X.", ".....X.", "....X..", "...X...",
+        "..X....", ".X.....", "X......", "XXXXXXX", ".......", "......."),
+    3: (".......", ".XXXXX.", "X.....X", "......X", "......X", "..XXXX.",
+        "......X", "......X", "X.....X", ".XXXXX.", ".......", "......."),
+    4: (".......", "....XX.", "...X.X.", "..X..X.", ".X...X.", "X....X.",
+        "XXXXXXX", ".....X.", ".....X.", ".....X.", ".......", "......."),
+    5: (".......", "XXXXXXX", "X......", "X......", "XXXXXX.", "......X",
+        "......X", "......X", "X.....X", ".XXXXX.", ".......", "......."),
+    6: (".......", "..XXXX.", ".X.....", "X......", "X.XXXX.", "XX....X",
+        "X.....X", "X.....X", "X.....X", ".XXXXX.", ".......", "......."),
+    7: (".......", "XXXXXXX", "......X", ".....X.", "....X..", "...X...",
+        "...X...", "..X....", "..X....", "..X....", ".......", "......."),
+    8: (".......", ".XXXXX.", "X.....X", "X.....X", ".XXXXX.", "X.....X",
+        "X.....X", "X.....X", "X.....X", ".XXXXX.", ".......", "......."),
+    9: (".......", ".XXXXX.", "X.....X", "X.....X", "X.....X", ".XXXXXX",
+        "......X", "......X", ".....X.", ".XXXX..", ".......", "......."),
+}
+
+
+def rbf_codes() -> np.ndarray:
+    """The output layer's fixed code vectors: ``(84, 10)`` float32 of +1/-1, column ``i`` is digit ``i``."""
+    return np.stack([np.array([[1.0 if c == "X" else -1.0 for c in row] for row in LENET5_RBF_BITMAPS[d]],
+                              dtype="float32").ravel() for d in range(10)], axis=1)
+
 
 
 class LeNetRow(NamedTuple):
@@ -30,7 +63,8 @@ class LeNetRow(NamedTuple):
 
     Attributes:
         name: the layer's name (the paper's C1, S2, ... for the classic network).
-        kind: ``"conv"``, ``"avg"`` or ``"max"`` (pooling), or ``"dense"`` (the first one flattens).
+        kind: ``"conv"``, ``"avg"`` or ``"max"`` (pooling), ``"sub"`` (the paper's trainable sub-sampling),
+            or ``"dense"`` (the first one flattens).
         width: filters or units before ``width_multiplier`` (None for a pool).
         kernel, stride, padding: the window (convolutions and pools; unused for dense rows).
     """
@@ -46,6 +80,14 @@ class LeNetRow(NamedTuple):
 # Figure 2 of the paper (32x32x1 input) and the EECS 498 variant (28x28x1). The builder makes one layer per
 # row, and the rows' windows give the smallest input each variant accepts.
 LENET5_ROWS: dict[str, tuple[LeNetRow, ...]] = {
+    "published": (
+        LeNetRow("c1", "conv", 6, 5),  # 28x28x6
+        LeNetRow("s2", "sub", None, 2, 2),  # 14x14x6, 2 parameters per map
+        LeNetRow("c3", "conv", 16, 5),  # 10x10x16, Table I
+        LeNetRow("s4", "sub", None, 2, 2),  # 5x5x16
+        LeNetRow("c5", "conv", 120, 5),  # 1x1x120
+        LeNetRow("f6", "dense", 84),  # 84, then the fixed RBF output layer
+    ),
     "classic": (
         LeNetRow("c1", "conv", 6, 5),  # 28x28x6
         LeNetRow("s2", "avg", None, 2, 2),  # 14x14x6
@@ -63,8 +105,8 @@ LENET5_ROWS: dict[str, tuple[LeNetRow, ...]] = {
     ),
 }
 VARIANTS = tuple(LENET5_ROWS)
-DEFAULT_INPUT = {"classic": (32, 32, 1), "modern": (28, 28, 1)}
-DEFAULT_ACTIVATION = {"classic": "tanh", "modern": "relu"}
+DEFAULT_INPUT = {"published": (32, 32, 1), "classic": (32, 32, 1), "modern": (28, 28, 1)}
+DEFAULT_ACTIVATION = {"published": scaled_tanh, "classic": "tanh", "modern": "relu"}
 _POOLS = {"avg": layers.AveragePooling2D, "max": layers.MaxPooling2D}
 
 
@@ -82,41 +124,53 @@ def lenet5(
     input_shape=None,
     num_classes: int = 10,
     width_multiplier: float = 1.0,
-    c3_table="full",
-    activation: str | None = None,
+    c3_table=None,
+    activation=None,
 ) -> keras.Model:
-    """LeNet-5, in the 1998 form or in the modern form taught in EECS 498.
+    """LeNet-5: the 1998 network as published, its common simplification, or the modern EECS 498 form.
 
-    ``"classic"`` (32x32x1 input): C1 6@5x5 -> 28x28x6, S2 2x2 average pool -> 14x14x6, C3 16@5x5 -> 10x10x16,
-    S4 -> 5x5x16, C5 120@5x5 -> 1x1x120, F6 84, output ``num_classes``; tanh throughout. Simplifications of
-    the paper, stated: S2/S4 are plain average pools (the paper gives each map a trainable coefficient and
-    bias, 12 and 32 parameters), tanh is the ordinary one (the paper scales it, 1.7159 tanh(2a/3)), and the
-    output is a softmax layer (the paper uses Euclidean RBF units). With these, the fully connected C3 gives
-    61,706 parameters; with ``c3_table="paper"`` 60,806.
+    ``"published"`` (32x32x1 input), Section II.B of the paper: C1 6@5x5 -> 28x28x6 (156 parameters); S2 ->
+    14x14x6, each map's 2x2 sum times a trainable coefficient plus a trainable bias (12); C3 16@5x5 with Table
+    I's 60 connections -> 10x10x16 (1,516); S4 -> 5x5x16 (32); C5 120@5x5 -> 1x1x120 (48,120); F6 84 (10,164);
+    the squashing function ``1.7159 tanh(2a/3)`` after every layer up to F6. Trainable parameters: 60,000. The
+    output layer is ten Euclidean RBF units whose 84-value codes (7x12 bitmaps of +1/-1) are fixed, 840
+    non-trainable parameters (``count_params()`` = 60,840). Where the kit departs from the paper, and why: the
+    bitmaps are the kit's own +1/-1 drawings of the digits (``LENET5_RBF_BITMAPS``), not the paper's Figure 3;
+    the penalties ``y_i`` are turned into probabilities ``softmax(-y)`` (layers ``rbf``, ``negate``,
+    ``predictions``), so that training with cross-entropy minimises the paper's Eq. 9 without its constant
+    ``j`` term; the convolution and F6 weights use Keras' default initialisation (the paper: uniform in
+    ``+-2.4 / fan_in``, which the sub-sampling coefficients keep).
+
+    ``"classic"`` (32x32x1): the simplification most re-creations use: S2/S4 plain average pools (no
+    parameters), ordinary tanh, a ``num_classes``-way softmax dense output instead of the RBF units, and a
+    fully connected C3 by default: 61,706 parameters (60,806 with ``c3_table="paper"``).
 
     ``"modern"`` (28x28x1): conv 20@5x5 same, ReLU, max-pool 2/2 -> 14x14x20, conv 50@5x5 same, ReLU,
     max-pool -> 7x7x50, flatten 2450, dense 500 ReLU, dense ``num_classes`` (1,256,080 parameters).
 
     Args:
-        variant: ``"classic"`` or ``"modern"``.
-        input_shape: ``(h, w, c)``; default 32x32x1 (classic) or 28x28x1 (modern). The classic net needs at
-            least 32x32, the modern one 4x4.
-        num_classes: width of the output layer.
-        width_multiplier: scales every filter count and hidden width (a float > 0).
-        c3_table: classic only. ``"full"`` connects every C3 map to all six S2 maps (what most re-creations
-            do); ``"paper"`` uses Table I of the paper (``LENET5_C3_TABLE``, a ``ConnectionTableConv2D``), or
-            pass your own table (see ``ConnectionTableConv2D``). A table needs ``width_multiplier=1``.
-        activation: override the hidden activation (default tanh for classic, relu for modern).
+        variant: ``"published"``, ``"classic"`` or ``"modern"``.
+        input_shape: ``(h, w, c)``; default 32x32x1 (published, classic) or 28x28x1 (modern). The 1998
+            networks need at least 32x32, the modern one 4x4.
+        num_classes: width of the output layer (the published network has ten digit codes: 10 only).
+        width_multiplier: scales every filter count and hidden width (a float > 0; 1 for published).
+        c3_table: ``"full"`` connects every C3 map to all six S2 maps (classic's default); ``"paper"`` uses
+            Table I of the paper (``LENET5_C3_TABLE``, a ``ConnectionTableConv2D``; published always does),
+            or pass your own table (see ``ConnectionTableConv2D``). A table needs ``width_multiplier=1``.
+        activation: override the hidden activation (default ``scaled_tanh`` for published, tanh for
+            classic, relu for modern).
 
     Returns:
-        A ``keras.Model`` named ``lenet5_classic`` or ``lenet5_modern``; output ``(batch, num_classes)``
-        softmax probabilities. Layers: classic ``c1, s2, c3, s4, c5, flatten, f6, predictions``; modern
+        A ``keras.Model`` named ``lenet5_published``, ``lenet5_classic`` or ``lenet5_modern``; output
+        ``(batch, num_classes)`` softmax probabilities. Layers: published ``c1, s2, c3, s4, c5, flatten, f6,
+        rbf, negate, predictions``; classic ``c1, s2, c3, s4, c5, flatten, f6, predictions``; modern
         ``conv1, pool1, conv2, pool2, flatten, fc1, predictions``.
 
     Raises:
         TypeError / ValueError: unknown variant or c3_table, bad input_shape / num_classes /
-            width_multiplier, an input smaller than the minimum, or a C3 table with the modern variant or
-            width_multiplier != 1.
+            width_multiplier, an input smaller than the minimum, a C3 table with the modern variant or
+            width_multiplier != 1, or published with num_classes != 10, width_multiplier != 1 or a C3 table
+            other than the paper's.
 
     Reference: LeCun, Bottou, Bengio and Haffner, "Gradient-based learning applied to document recognition",
     Proc. IEEE 86(11), 1998, Section II.B, Figure 2 and Table I.
@@ -131,7 +185,17 @@ def lenet5(
     )
     if isinstance(c3_table, str):
         check_choice(c3_table, "c3_table", ("full", "paper"))
-    if c3_table != "full" and (variant != "classic" or wm != 1.0):
+    if variant == "published":
+        if c3_table not in (None, "paper") or wm != 1.0 or num_classes != 10:
+            raise ValueError(
+                "variant 'published' is the paper's network: Table I's C3, width_multiplier 1.0 and the ten "
+                f"digit codes of its output layer (num_classes 10), got c3_table={c3_table!r}, "
+                f"width_multiplier={wm}, num_classes={num_classes}"
+            )
+        c3_table = "paper"
+    elif c3_table is None:
+        c3_table = "full"
+    if c3_table != "full" and (variant == "modern" or wm != 1.0):
         raise ValueError(
             f"c3_table={c3_table!r} fixes the classic C3 at 6 -> 16 maps, so it needs variant 'classic' and "
             f"width_multiplier 1.0, got {variant!r} and {wm}"
@@ -146,14 +210,21 @@ def lenet5(
         elif row.kind == "conv":
             x = layers.Conv2D(scaled(row.width, wm), row.kernel, strides=row.stride, padding=row.padding,
                               activation=act, name=row.name)(x)
+        elif row.kind == "sub":
+            x = Subsampling2D(row.kernel, activation=act, name=row.name)(x)
         elif row.kind in _POOLS:
             x = _POOLS[row.kind](row.kernel, strides=row.stride, padding=row.padding, name=row.name)(x)
         else:
             if len(x.shape) > 2:
                 x = layers.Flatten(name="flatten")(x)
             x = layers.Dense(scaled(row.width, wm), activation=act, name=row.name)(x)
-    outputs = layers.Dense(num_classes, activation="softmax", name="predictions")(x)
+    if variant == "published":
+        penalties = EuclideanRBF(rbf_codes(), name="rbf")(x)  # y_i = |f6 - code_i|^2, small = class i
+        outputs = layers.Softmax(name="predictions")(layers.Rescaling(-1.0, name="negate")(penalties))
+    else:
+        outputs = layers.Dense(num_classes, activation="softmax", name="predictions")(x)
     return keras.Model(inputs, outputs, name=f"lenet5_{variant}")
 
 
+register_model(lenet5, name="lenet5_published", variant="published")
 register_model(lenet5, name="lenet5_modern", variant="modern")

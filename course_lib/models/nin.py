@@ -81,6 +81,8 @@ def nin(
     (5x5), average pool 3/2 -> 8x8, dropout; mlpconv 192-192-``num_classes`` (3x3); global average pool;
     softmax. ``"imagenet"`` (224x224x3): 96-96-96 (11x11/4), 256-256-256 (5x5), 384-384-384 (3x3) with
     3/2 max-pools and 1024-1024-``num_classes`` (3x3), dropout before the last block.
+    The paper does not state its initialisation; the kit keeps Keras' default (Glorot uniform), which trains
+    these shallow networks without trouble.
 
     Args:
         variant: ``"cifar"`` or ``"imagenet"``.

@@ -1,4 +1,16 @@
-"""Residual networks: ImageNet ResNets (18-152) and CIFAR-10 ResNets (6n+2 layers) with their plain twins."""
+"""Residual networks: ImageNet ResNets (18-152) and CIFAR-10 ResNets (6n+2 layers) with their plain twins.
+
+Every convolution is initialised as the paper says ("we adopt the weight initialization in [13]", He et al.
+2015): Keras' ``he_normal``, variance 2 / fan_in (``blocks.HE_INIT``, where the one difference, a truncated
+normal, is explained). Where the kit departs from the paper, and why:
+
+* the final Dense layer keeps Keras' default Glorot-uniform initialisation: it is one linear layer with no
+  ReLU after it, so the variance argument for He initialisation does not apply (torchvision, likewise, leaves
+  its final layer at the framework's default);
+* batch normalisation uses momentum 0.9 and epsilon 1e-5 (``blocks.BN_MOMENTUM``), the constants of the
+  reference code; the paper gives none;
+* training recipes (SGD, weight decay, schedule) live in ``course_lib.training``, not in the builders.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +20,7 @@ import keras
 from keras import layers
 
 from ..validation import check_bool, check_choice, check_int, value_error
-from .blocks import STRIDED_WINDOW, basic_block, bottleneck_block, conv_bn, model_input
+from .blocks import HE_INIT, STRIDED_WINDOW, basic_block, bottleneck_block, conv_bn, model_input
 from .common import Step, check_common, scaled
 from .registry import register_model
 
@@ -128,7 +140,8 @@ def resnet(
     inputs = model_input(input_shape)
     filters, kernel, stride, pad = RESNET_STEM_CONV
     x = layers.ZeroPadding2D(pad, name="conv1_pad")(inputs)
-    x = conv_bn(x, scaled(filters, wm), kernel, strides=stride, padding="valid", name="conv1")  # 112x112x64
+    x = conv_bn(x, scaled(filters, wm), kernel, strides=stride, padding="valid", kernel_initializer=HE_INIT,
+                name="conv1")  # 112x112x64
     size, stride, pad = RESNET_STEM_POOL
     x = layers.ZeroPadding2D(pad, name="pool1_pad")(x)
     x = layers.MaxPooling2D(size, strides=stride, name="pool1_pool")(x)  # 56x56x64
@@ -156,7 +169,10 @@ def cifar_resnet(
     parameter-free ("option A": where the width doubles, the input is subsampled and zero-padded), so the
     plain network has exactly the same parameters: 0.27M, 0.46M, 0.66M, 0.85M and 1.7M for 20, 32, 44, 56
     and 110 layers as the paper prints them (269,722 / 464,154 / 658,586 / 853,018 / 1,727,962 trainable
-    parameters, rounded).
+    parameters, rounded). Every convolution starts from He initialisation, as in the paper; with
+    ``depth=20`` and the defaults this is the paper's ResNet-20 layer for layer (see the module docstring for
+    the two places, final-layer initialisation and BN constants, where the kit chooses what the paper leaves
+    open).
 
     Args:
         depth: ``6n + 2`` with ``n >= 1`` (the paper uses 20, 32, 44, 56, 110 and 1202).
@@ -189,7 +205,7 @@ def cifar_resnet(
         model_name=f"CIFAR ResNet-{depth}",
     )
     inputs = model_input(input_shape)
-    x = conv_bn(inputs, scaled(16, wm), 3, name="conv1")  # 32x32x16
+    x = conv_bn(inputs, scaled(16, wm), 3, kernel_initializer=HE_INIT, name="conv1")  # 32x32x16
     widths = [scaled(w, wm) for w in CIFAR_RESNET_WIDTHS]
     x = residual_stages(x, "basic", blocks, widths, shortcut=None if plain else shortcut,
                         first_stage=2)  # 8x8x64
