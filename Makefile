@@ -78,7 +78,8 @@ assignments: setup
 	$(BIN)/python scripts/assignments.py release
 
 # make grade SUBMISSIONS=dir [ASSIGNMENT="ps1 ps2"] [CELL_TIMEOUT=s] [SUBMISSION_TIMEOUT=s] [TOTAL_TIMEOUT=s]
-# [GRADE_FLAGS=--unsafe-no-sandbox]; exits with grade's status (0 all graded, 1 some not, 2 usage/no sandbox)
+# [GRADE_FLAGS=--unsafe-no-sandbox]; grade's own exit status (0 all graded, 1 some not, 2 usage or no
+# sandbox) is printed by it; make reports any non-zero status as a failure
 grade: setup
 	$(BIN)/python scripts/assignments.py grade --submissions "$(SUBMISSIONS)" \
 		$(if $(ASSIGNMENT),--only $(ASSIGNMENT)) $(if $(CELL_TIMEOUT),--cell-timeout $(CELL_TIMEOUT)) \

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from course_lib.grading import feedback, layout, reports, submissions, trusted, wire
+from course_lib.grading.sources import discover_assignments
 
 
 def test_wire_round_trips_data_and_refuses_objects():
@@ -124,7 +125,10 @@ def test_redaction_flags_hidden_test_code_not_ordinary_lines():
     assert count == 1 and "conv_output_size" not in text and text.startswith("ok\n")
 
 
-@pytest.mark.parametrize("ps", ["ps1", "ps2", "ps3", "ps4"])
+PUBLIC_SOURCE = Path(__file__).resolve().parents[1] / "notebooks" / "assignments" / "source"
+
+
+@pytest.mark.parametrize("ps", discover_assignments(PUBLIC_SOURCE))
 def test_honest_solution_feedback_redacts_nothing(ps):
     """The page of a student who submits the instructor's solution: every cell as written, its code also
     echoed as output (as a traceback or a print would), the test cells with their hidden part replaced."""
@@ -147,3 +151,36 @@ def test_honest_solution_feedback_redacts_nothing(ps):
                                      hidden_lines=spec.hidden_lines, notes=[])
     assert redacted == 0
     assert feedback.check_page(page, spec.hidden_lines) == ""
+
+
+def _cell(kind: str, grade_id: str, text: str) -> dict:
+    meta = {"grade": kind == "test", "solution": kind == "answer", "locked": kind == "test",
+            "grade_id": grade_id, "schema_version": 3}
+    if kind == "test":
+        meta["points"] = 1
+    return {"cell_type": "code", "metadata": {"nbgrader": meta}, "outputs": [], "execution_count": None,
+            "source": text}
+
+
+@pytest.mark.parametrize("mode", ["trusted", "sandbox"])
+def test_deleted_answer_and_edited_tests_cannot_crash_or_change_the_tests(tmp_path, mode):
+    """The tests always come from the source: a test cell the student edited or deleted is the source's again,
+    and a deleted answer cell leaves its tests in place (in ``sandbox`` mode they run at the end and fail)."""
+    src = {"metadata": {"course_grading": {"tests": mode}}, "cells": [
+        _cell("answer", "a1", "### BEGIN SOLUTION\nx = 1\n### END SOLUTION"),
+        _cell("test", "t1", "assert x == 1"),
+        _cell("answer", "a2", "### BEGIN SOLUTION\ny = 2\n### END SOLUTION"),
+        _cell("test", "t2", "assert y == 2\n### BEGIN HIDDEN TESTS\nassert y + 1 == 3, 'hidden y'\n"
+                            "### END HIDDEN TESTS"),
+    ]}
+    (tmp_path / "ps.ipynb").write_text(json.dumps(src))
+    spec = trusted.load_spec(tmp_path / "ps.ipynb")
+    assert spec.mode == mode and spec.max_score == 2
+    # a2 and t2 deleted, t1 edited
+    student = {"cells": [_cell("answer", "a1", "x = 1"), _cell("test", "t1", "pass  # edited")]}
+    cells = trusted.student_cells(student, spec)
+    if mode == "trusted":  # the test cells run in the grader, from spec.tests, never from the submission
+        assert [c["grade_id"] for c in cells] == ["a1"]
+    else:
+        assert [(c["grade_id"], c["kind"]) for c in cells] == [("a1", "code"), ("t1", "test"), ("t2", "test")]
+        assert cells[1]["source"] == "assert x == 1" and "hidden y" in cells[2]["source"]

@@ -1,4 +1,4 @@
-"""Release and grade the course's nbgrader assignments (``make assignments``, ``make grade``).
+"""Release (nbgrader) and grade (sandboxed) the course's assignments (``make assignments``, ``make grade``).
 
     python scripts/assignments.py release [--only ps1 ps2]
     python scripts/assignments.py grade --submissions PATH [--only ps1] [--cell-timeout S]
@@ -53,12 +53,13 @@ def _parser() -> argparse.ArgumentParser:
     rel = sub.add_parser("release", parents=shared, help="write the student versions to build/release/<ps>/")
     rel.add_argument("--only", nargs="+", metavar="PS", help="release only these assignments")
     gr = sub.add_parser("grade", parents=shared,
-                        help="autograde submissions, write feedback and build/grades.csv")
+                        help="grade submissions, each in its own sandbox; feedback and build/grades.csv")
     gr.add_argument("--submissions", required=True, metavar="PATH",
                     help="folder of PATH/<student>/<ps>/<ps>.ipynb (or PATH/<student>/<ps>.ipynb)")
     gr.add_argument("--only", nargs="+", metavar="PS", help="grade only these assignments")
     gr.add_argument("--cell-timeout", type=int, default=None,
-                    help="seconds a cell may run before it is interrupted (default: nbgrader_config.py, 120)")
+                    help="seconds a cell (or one call of a student's function) may run before it is "
+                         "interrupted (default 120)")
     gr.add_argument("--submission-timeout", type=float, default=runner.DEFAULT_SUBMISSION_TIMEOUT,
                     help="seconds one submission may take before its grader is killed (default 600)")
     gr.add_argument("--total-timeout", type=float, default=runner.DEFAULT_TOTAL_TIMEOUT,

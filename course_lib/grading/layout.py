@@ -9,20 +9,22 @@ The one place that decides:
   ``$COURSE_ASSIGNMENTS_SOURCE``, else ``<repo>/notebooks/assignments/source``. Instructors who keep their
   sources private point either of the first two at their private copy.
 
-Layout under the build directory (``nbgrader_config.py`` hands the nbgrader part to nbgrader)::
+Layout under the build directory (``nbgrader_config.py`` hands nbgrader its folders for the release)::
 
     build/nbgrader/source/<ps>/                copies of the sources (solutions included: never share build/)
-    build/nbgrader/gradebook.db                the SQLite gradebook
+    build/nbgrader/gradebook.db                the SQLite gradebook nbgrader writes at release
+    build/nbgrader/released.json               the hash of each source as last released (``released_record``)
     build/nbgrader/submitted/<student>/<ps>/   copies of the submissions (the originals are never touched)
-    build/nbgrader/autograded/<student>/<ps>/  executed, graded submissions
-    build/nbgrader/logs/                       one log per graded submission
-    build/nbgrader/tmp/                        the grader's temporary files (TMPDIR)
-    build/nbgrader/runtime/<student>-<ps>/     one grader's kernel connection file and temporary files
+    build/nbgrader/sandbox-lib/course_lib/     the run's copy of course_lib, mounted read-only in each sandbox
+    build/nbgrader/sandboxes/<student>-<ps>/   one submission's job file (job/job.json) and sandbox.log; its
+                                               home/ (the sandbox's working folder) is deleted after grading
+    build/nbgrader/tmp/, runtime/, ipython/, keras/, matplotlib/, cache/, jupyter-*/
+                                               the grader's own temporary files and tool settings
     build/release/<ps>/                        student versions: solutions and hidden tests removed
-    build/feedback/<student>/<ps>/             one HTML feedback page per notebook, hidden tests stripped
+    build/feedback/<student>/<ps>/<ps>.html    one HTML feedback page per graded submission
     build/grades.csv, build/grades_by_question.csv
     build/check/                               the same layout again, for ``check`` (the course's gradebook
-                                               is left alone)
+                                               and grades are left alone)
 """
 
 from __future__ import annotations
@@ -40,15 +42,13 @@ SOURCE_ENV_VAR = "COURSE_ASSIGNMENTS_SOURCE"
 BUILD_ENV_VAR = "COURSE_BUILD_DIR"
 COURSE_ID = "cnn-course"
 
-# nbgrader's CourseDirectory folders, relative to the build directory. nbgrader's working folders go under
-# build/nbgrader/; the two things people open (the release for students and the feedback pages) sit directly
-# under build/.
+# nbgrader's CourseDirectory folders, relative to the build directory (release reads source/ and writes
+# release/; the grader uses the same names for its copies of the submissions and its feedback pages). The
+# working folders go under build/nbgrader/; the two things people open (the release for students and the
+# feedback pages) sit directly under build/.
 NBGRADER_DIRECTORIES = {
     "source_directory": "nbgrader/source",
     "submitted_directory": "nbgrader/submitted",
-    "autograded_directory": "nbgrader/autograded",
-    "solution_directory": "nbgrader/solution",
-    "source_with_tests_directory": "nbgrader/source_with_tests",
     "release_directory": "release",
     "feedback_directory": "feedback",
 }
@@ -93,7 +93,7 @@ class BuildLayout:
 
     @property
     def work(self) -> Path:
-        """nbgrader's own working folder, ``build/nbgrader``."""
+        """The working folder of nbgrader and of the grader, ``build/nbgrader``."""
         return self.build / "nbgrader"
 
     @property
@@ -134,22 +134,8 @@ class BuildLayout:
     def submitted(self, student: str, assignment: str) -> Path:
         return self.nbgrader_dir("submitted_directory") / student / assignment
 
-    def autograded(self, student: str, assignment: str) -> Path:
-        return self.nbgrader_dir("autograded_directory") / student / assignment
-
     def feedback(self, student: str, assignment: str) -> Path:
         return self.feedback_root / student / assignment
-
-    def log(self, student: str, assignment: str) -> Path:
-        return self.work / "logs" / f"autograde-{student}-{assignment}.log"
-
-    def kernel_runtime(self, student: str, assignment: str) -> Path:
-        """One grader's own runtime and temporary folder: its kernel's connection file and temporary files.
-
-        The kernel's command line names its connection file, so a process whose command line contains this
-        path belongs to this grader (the tests look for survivors that way).
-        """
-        return self.work / "runtime" / f"{student}-{assignment}"
 
     def check(self) -> BuildLayout:
         """The layout ``check`` uses, inside this one."""

@@ -1,35 +1,15 @@
-"""Running one grader as a child process, with a time limit that kills it and everything it started.
+"""Finding and killing the processes below one process (the sandbox's watchdog and its kill use them).
 
-nbgrader starts the kernel in a session of its own, so killing the grader's process group would leave the
-kernel running (and with an endless loop, burning a core for ever): the whole process tree is killed instead.
+A process that starts a child in a session of its own (as a student's code may) takes it out of the process
+group, so killing the group would leave it running: the whole process tree is collected and killed instead.
 """
 
 from __future__ import annotations
 
 import os
-import resource
 import signal
 import subprocess
-import time
-from dataclasses import dataclass
 from pathlib import Path
-
-KILL_NOTE = "[course_lib.grading] killed after {seconds:.0f} s (the per-submission limit)"
-
-
-@dataclass
-class Outcome:
-    """How a child process ended.
-
-    Attributes:
-        status: "ok" (exit status 0), "error" (another exit status) or "timeout" (killed at the limit).
-        seconds: wall-clock seconds it ran (reported to the instructor; never a test criterion).
-        cpu_seconds: user + system CPU seconds of the child and the processes it waited for (its kernel).
-    """
-
-    status: str
-    seconds: float
-    cpu_seconds: float
 
 
 def descendants(pid: int) -> list[int]:
@@ -82,37 +62,3 @@ def kill_tree(proc: subprocess.Popen) -> None:
     except ProcessLookupError:
         pass
     proc.wait()
-
-
-def _child_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # includes the kernels, reaped by nbgrader
-    return usage.ru_utime + usage.ru_stime
-
-
-def run_logged(command: list[str], *, cwd: Path, log_path: Path, timeout: float,
-               env: dict[str, str] | None = None) -> Outcome:
-    """Run a command with its stdout and stderr going to a log file; kill its process tree at the limit.
-
-    Args:
-        command: the argv to run.
-        cwd: its working directory.
-        log_path: the log file (parent folders created). On a kill, ``KILL_NOTE`` is appended to it.
-        timeout: seconds before the tree is killed (at least 1).
-        env: the child's environment; None inherits this process's.
-
-    Returns:
-        The ``Outcome``.
-    """
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    start, cpu = time.monotonic(), _child_cpu()
-    limit = max(float(timeout), 1.0)
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen(command, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, env=env,
-                                start_new_session=True)
-        try:
-            rc = proc.wait(timeout=limit)
-        except subprocess.TimeoutExpired:
-            kill_tree(proc)
-            log.write("\n" + KILL_NOTE.format(seconds=limit) + "\n")
-            return Outcome("timeout", time.monotonic() - start, _child_cpu() - cpu)
-    return Outcome("ok" if rc == 0 else "error", time.monotonic() - start, _child_cpu() - cpu)

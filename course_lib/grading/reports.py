@@ -1,10 +1,12 @@
 """What a grading run hands back: build/grades.csv, build/grades_by_question.csv and the printed summary.
 
-``grades.csv`` has one row per submission graded in the run, with the columns ``GRADES_COLUMNS``:
+``grades.csv`` has one row per (student, assignment) pair of the run, with the columns ``GRADES_COLUMNS``:
 
-    status           graded     (a cell cut by the per-cell timeout is graded: it scores zero)
+    status           graded     (a cell cut by the per-cell timeout is graded: it scores zero; when the
+                                notebook's process stopped early, or its sandbox failed, the note says so and
+                                what had not run scores zero)
                      timeout    (the whole submission overran its limit; its sandbox was killed)
-                     error      (it could not be graded: not a notebook, or its sandbox failed; see the note)
+                     error      (the file could not be read as a notebook; see the note)
                      skipped    (the run's total time budget was used up)
                      incomplete (the run was killed or crashed before this submission)
                      missing, misnamed, duplicate, hidden, refused (see ``submissions.PROBLEM_STATUSES``)

@@ -1,10 +1,12 @@
 """The three jobs: release the student versions, grade submissions, check that the solutions score full marks.
 
-Nothing here imports TensorFlow: only the kernels nbgrader starts do. Student code runs only in those kernels,
-under ``python -m nbgrader autograde`` child processes that are killed, kernel included, when they overrun.
-Steps that run no student code (generate_assignment, generate_feedback, reading the gradebook) use nbgrader's
-API in this process. Everything is written under the build directory: ``prepare_environment`` points the tools
-that like to write into HOME (Jupyter, IPython, Keras, Matplotlib) there, and turns off bytecode writing.
+Release goes through nbgrader (``generate_assignment``, in this process, configured by nbgrader_config.py),
+which also writes the gradebook. Grading does not use nbgrader: each submission's cells run in a bubblewrap
+sandbox of their own (``sandbox``, ``driver``), the scores are computed by the grader (``trusted``) and the
+feedback pages are written by ``feedback``. Nothing here imports TensorFlow; the grader does when it runs the
+trusted tests of ps1/ps2 (once per run). Everything is written under the build directory:
+``prepare_environment`` points the tools that like to write into HOME (Jupyter, IPython, Keras, Matplotlib)
+there, and turns off bytecode writing.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import time
 from pathlib import Path
 
 from .layout import CONFIG_FILE, REPO_ROOT, BuildLayout
-from .markers import CELL_TIMEOUT_ENAME, HIDDEN_MARKERS, SOLUTION_MARKERS
+from .markers import HIDDEN_MARKERS, SOLUTION_MARKERS
 from .reports import format_summary, show_path, write_reports
 from .sources import copy_assignment, lint_source, notebook_points, source_hash
 from .submissions import Submission, find_submissions, stage
@@ -33,12 +35,14 @@ def _err(message: str) -> None:
 
 
 def prepare_environment(build: Path) -> BuildLayout:
-    """Point every tool that writes into HOME into build/nbgrader/; set what the grader's children inherit.
+    """Point every tool that writes into HOME into build/nbgrader/; set the environment of the grading run.
 
     ``course_lib.config`` already moves these folders under the build directory it saw at import; this puts
     them under the build directory chosen for this run (``--build-dir``, or ``build/check``).
 
-    Sets ``os.environ`` (the nbgrader child processes and their kernels inherit it) and creates the folders.
+    Sets ``os.environ`` (read by nbgrader's release in this process, by the trusted tests that run here, and
+    inherited by an unsandboxed driver; a sandbox starts from an empty environment, see ``sandbox``) and
+    creates the folders.
 
     Args:
         build: the build directory.
@@ -51,7 +55,7 @@ def prepare_environment(build: Path) -> BuildLayout:
     env = {
         "COURSE_BUILD_DIR": layout.build,
         "JUPYTER_RUNTIME_DIR": work / "runtime",
-        # an empty user data dir: the kernel is this environment's python3, not one a user installed elsewhere
+        # an empty user data dir: nothing a user installed for Jupyter elsewhere applies
         "JUPYTER_DATA_DIR": work / "jupyter-data",
         # no personal Jupyter config either: nbgrader_config.py alone decides (Jupyter drops a marker here)
         "JUPYTER_CONFIG_DIR": work / "jupyter-config",
@@ -59,7 +63,7 @@ def prepare_environment(build: Path) -> BuildLayout:
         "KERAS_HOME": work / "keras",
         "MPLCONFIGDIR": work / "matplotlib",
         "XDG_CACHE_HOME": work / "cache",  # fontconfig's cache, built when Matplotlib lists the fonts
-        "TMPDIR": work / "tmp",  # temporary files too (each grader gets its own folder below)
+        "TMPDIR": work / "tmp",  # temporary files too (a sandbox has its own private /tmp)
     }
     for key, path in env.items():
         path.mkdir(parents=True, exist_ok=True)
@@ -67,25 +71,22 @@ def prepare_environment(build: Path) -> BuildLayout:
     tempfile.tempdir = None  # tempfile caches the folder it chose first; make it read TMPDIR again
     os.environ["JUPYTER_PLATFORM_DIRS"] = "1"
     # No __pycache__ next to course_lib. (Not PYTHONPYCACHEPREFIX: it would also move the installed packages'
-    # bytecode, and recompiling TensorFlow costs each grader some 15 s.)
+    # bytecode, and recompiling TensorFlow costs some 15 s.)
     os.environ["PYTHONDONTWRITEBYTECODE"] = "1"
-    # A broken nbgrader_config.py must stop grading, not fall back silently to nbgrader's defaults (which
-    # would, among other things, show hidden tests in the feedback).
+    # A broken nbgrader_config.py must stop the release, not fall back silently to nbgrader's defaults (which
+    # would write the release and the gradebook somewhere else).
     os.environ["TRAITLETS_APPLICATION_RAISE_CONFIG_FILE_ERROR"] = "1"
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
     os.environ.setdefault("COURSE_MODE", "quick")  # grading never trains for real: same result everywhere
     os.environ.setdefault("MPLBACKEND", "Agg")
-    # The kernel's "python" and nbgrader's "alembic" are looked up on PATH: use this environment's.
+    # nbgrader's gradebook runs "alembic" from PATH: use this environment's.
     os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
-    # The graders and kernels import course_lib (and nbgrader_config.py imports course_lib.grading) from this
-    # checkout.
-    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))
     return layout
 
 
 def nbgrader_api():
-    """An in-process nbgrader API configured by nbgrader_config.py (for steps that run no student code)."""
+    """An in-process nbgrader API configured by nbgrader_config.py (release only: it runs no student code)."""
     from nbgrader.apps import NbGraderAPI
     from traitlets.config.loader import PyFileConfigLoader
 
@@ -180,52 +181,6 @@ def ensure_released(assignments: list[str], layout: BuildLayout, source: Path) -
 
 # ------------------------------------------------------------------------------------------------ grading
 
-def read_scores(sub: Submission, layout: BuildLayout) -> None:
-    """Fill ``sub.score``, ``sub.max_score`` and ``sub.by_question`` from the gradebook."""
-    from nbgrader.api import Gradebook
-
-    with Gradebook(layout.db_url) as gb:
-        result = gb.find_submission(sub.assignment, sub.student)
-        sub.score, sub.max_score = float(result.score), float(result.max_score)
-        sub.by_question = [(g.name, float(g.score), float(g.max_score))
-                           for nb in result.notebooks for g in nb.grades]
-
-
-def max_points(assignment: str, layout: BuildLayout) -> float:
-    """The points an assignment is worth, from the gradebook."""
-    from nbgrader.api import Gradebook
-
-    with Gradebook(layout.db_url) as gb:
-        return float(gb.find_assignment(assignment).max_score)
-
-
-def timed_out_cells(nb: dict) -> list[str]:
-    """The cells of an executed notebook that nbgrader interrupted at the per-cell timeout.
-
-    Args:
-        nb: an autograded notebook, as parsed JSON.
-
-    Returns:
-        Their grade_ids (``cell <index>`` for a cell without one), in notebook order. A cell counts when it
-        holds an error output named ``CELL_TIMEOUT_ENAME``, which nbgrader_config.py sets as Execute's
-        ``error_on_timeout``.
-    """
-    found = []
-    for index, cell in enumerate(nb.get("cells", [])):
-        if any(o.get("output_type") == "error" and o.get("ename") == CELL_TIMEOUT_ENAME
-               for o in cell.get("outputs", [])):
-            found.append(cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") or f"cell {index}")
-    return found
-
-
-def feedback_leak(folder: Path) -> str:
-    """'' when no feedback page under folder shows a hidden-test marker, else the offending page."""
-    for page in sorted(Path(folder).glob("*.html")):
-        if any(marker in page.read_text(errors="replace") for marker in HIDDEN_MARKERS):
-            return str(page)
-    return ""
-
-
 def copy_course_lib(dest: Path) -> Path:
     """A fresh copy of course_lib for the sandboxes of this run (read-only inside); returns its parent."""
     if dest.exists():
@@ -305,7 +260,7 @@ def grade(layout: BuildLayout, submissions: str | Path, source: Path, *, only: l
 
     Args:
         layout: the build layout (must come from ``prepare_environment``).
-        submissions: the folder of student folders (see ``submissions``); never nbgrader's own copy.
+        submissions: the folder of student folders (see ``submissions``); never inside build/nbgrader.
         source: the source folder; stale assignments are released from it first.
         only: the assignments to grade; None grades every one in ``source``.
         cell_timeout: seconds a cell (or one call of a student's function) may run; None: 120.
@@ -328,7 +283,7 @@ def grade(layout: BuildLayout, submissions: str | Path, source: Path, *, only: l
         return 2
     try:
         root.relative_to(layout.work)
-        _err("--submissions must not be inside nbgrader's working folder; point it at the originals")
+        _err("--submissions must not be inside the grader's working folder; point it at the originals")
         return 2
     except ValueError:
         pass

@@ -95,10 +95,10 @@ def lint_source(path: Path) -> list[str]:
 
     Returns:
         One sentence per problem, naming the cell by its grade_id; [] when the notebook is fine. Checked: test
-        cells are read-only; a test cell follows an answer or test cell (nbgrader 0.9 re-inserts a deleted
-        test cell after the nbgrader cell that preceded it, looking that one up among answer and test cells
-        only: anything else there fails with a KeyError); code answer cells have a solution region (else the
-        release shows the answer); no stored outputs.
+        cells are read-only; a test cell follows an answer or test cell (the grader places each test cell
+        right after the answer cell before it in the source, see ``trusted.student_cells``, so a read-only
+        cell in between would run after the test instead of before it); code answer cells have a solution
+        region (else the release shows the answer); no stored outputs.
     """
     nb = json.loads(Path(path).read_text())
     problems, previous = [], None

@@ -2,7 +2,7 @@
 
 Two layouts are accepted, mixed freely:
 
-    <root>/<student_id>/<ps>/<ps>.ipynb    nbgrader's own; other files in that folder come along
+    <root>/<student_id>/<ps>/<ps>.ipynb    nbgrader's layout; other files in that folder come along
     <root>/<student_id>/<ps>.ipynb         flat
 
 The originals are only ever read. Every (student, assignment) pair of the run gets a row: a pair that
@@ -143,7 +143,10 @@ def find_submissions(root: Path, assignments: list[str], known: list[str] | None
 
 
 def stage(sub: Submission, layout: BuildLayout) -> Path:
-    """Copy a submission into nbgrader's submitted folder, replacing an earlier copy (symlinks are left out).
+    """Copy a submission into the grader's own folder, replacing an earlier copy (symlinks are left out).
+
+    The sandbox's home is filled from this copy (see ``trusted.prepare_home``); every file is made writable
+    so that regrading can replace it.
 
     Returns:
         The folder ``build/nbgrader/submitted/<student>/<ps>``; the originals are never touched.
