@@ -110,6 +110,33 @@ def test_sandbox_counts_the_cpu_time_of_what_ran_inside(tmp_path):
     assert box.cpu_seconds >= 0.25, box.cpu_seconds
 
 
+def test_a_checkout_under_tmp_stays_visible_in_the_sandbox(tmp_path, monkeypatch):
+    """The sandbox gets a fresh, empty /tmp. A checkout that lives under /tmp (a CI clone, say) must still be
+    visible at its own path: its venv is bound on top of the empty /tmp, not hidden underneath it (mount
+    order). tmp_path is itself under /tmp, so a folder there stands in for such a venv."""
+    from course_lib.grading import sandbox
+
+    works, why = sandbox.sandbox_works()
+    assert works, why
+    assert str(tmp_path).startswith("/tmp/"), tmp_path
+    for name in ("home", "lib", "job", "venv"):
+        (tmp_path / name).mkdir()
+    (tmp_path / "venv" / "marker.txt").write_text("venv under /tmp is visible")
+    real_roots = sandbox.python_roots()
+    monkeypatch.setattr(sandbox, "python_roots", lambda: [*real_roots, tmp_path / "venv"])
+    read = f"print(open({str(tmp_path / 'venv' / 'marker.txt')!r}).read())"
+
+    def argv_for(in_fd, out_fd):
+        return sandbox.sandbox_argv(home=tmp_path / "home", lib=tmp_path / "lib", job=tmp_path / "job",
+                                    command=["python", "-c", read])
+
+    box = sandbox.SandboxProcess(argv_for, log_path=tmp_path / "log", limits=sandbox.Limits())
+    box.proc.wait(timeout=120)
+    box.close()
+    assert box.proc.returncode == 0, (tmp_path / "log").read_text()
+    assert "venv under /tmp is visible" in (tmp_path / "log").read_text()
+
+
 def test_redaction_flags_hidden_test_code_not_ordinary_lines():
     """Only hidden-test lines that give something away are redacted: not one that is part of a line the
     student is shown anyway (ps4's hidden ``cl.config.set_seed(0)`` redacted the release's

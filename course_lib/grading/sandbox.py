@@ -127,7 +127,10 @@ def sandbox_argv(
         command: the argv to run inside.
         hide: top-level module names to make unimportable (their folders in site-packages become empty).
     """
-    argv = [bwrap_path() or BWRAP, "--ro-bind", "/usr", "/usr"]
+    # bwrap applies mounts in order, a later one on top of an earlier one: the fresh /proc, /dev and /tmp come
+    # first, so that a checkout (and its venv) living under /tmp is bound on top of the empty /tmp, not hidden.
+    argv = [bwrap_path() or BWRAP, "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+            "--ro-bind", "/usr", "/usr"]
     for link in ("bin", "sbin", "lib", "lib64", "lib32"):
         if Path("/usr", link).exists() and Path("/" + link).is_symlink():
             argv += ["--symlink", f"usr/{link}", "/" + link]
@@ -140,12 +143,6 @@ def sandbox_argv(
             if (sp / name).is_dir():
                 argv += ["--tmpfs", str(sp / name)]
     argv += [
-        "--proc",
-        "/proc",
-        "--dev",
-        "/dev",
-        "--tmpfs",
-        "/tmp",
         "--bind",
         str(home),
         SANDBOX_HOME,
