@@ -44,11 +44,12 @@ def course(tmp_path_factory):
     shutil.copytree(source_root(), repo / "notebooks" / "assignments" / "source", ignore=ignore)
     shutil.copy(REPO / "nbgrader_config.py", repo / "nbgrader_config.py")
     course = {"root": root, "repo": repo, "home": home, "tmp": tmp, "build": repo / "build"}
-    proc = run_script(course, "release", "--only", "ps1", "ps2")
+    proc = run_script(course, "release", "--only", "ps1", "ps2", "ps3")
     assert proc.returncode == 0, proc.stderr
     src_dir = repo / "notebooks" / "assignments" / "source"
-    course["src"] = {ps: load(src_dir / ps / f"{ps}.ipynb") for ps in ("ps1", "ps2")}
-    course["rel"] = {ps: load(course["build"] / "release" / ps / f"{ps}.ipynb") for ps in ("ps1", "ps2")}
+    released = ("ps1", "ps2", "ps3")
+    course["src"] = {ps: load(src_dir / ps / f"{ps}.ipynb") for ps in released}
+    course["rel"] = {ps: load(course["build"] / "release" / ps / f"{ps}.ipynb") for ps in released}
     course["repo_before"] = tree_hashes(repo, skip=("build",))
     return course
 
@@ -338,6 +339,28 @@ def test_ps2_trusted_scores_and_callbacks(course, tmp_path):
     assert proc.returncode == 0, proc.stdout
     row = _rows(course["build"] / "grades.csv")[("c_ps2", "ps2")]
     assert (row["status"], float(row["score"])) == ("graded", 9.0), row
+
+
+def test_ps3_patching_the_tests_keras_and_checks_gains_nothing(course, tmp_path):
+    # LeNet honestly (5 points); the last answer cell then patches what ps3's tests used to rely on when they
+    # ran beside the student's code (vgg's and a hidden conv_params test would pass): the tests now run in the
+    # grader, on the models rebuilt from their data
+    patch = (
+        "import keras\n"
+        "import course_lib.checks as checks\n"
+        "checks.assert_same_architecture = lambda *a, **k: None\n"
+        "checks.architecture_rows = lambda *a, **k: []\n"
+        "keras.Model.count_params = lambda self: 431_080\n"
+        "keras.layers.Layer.count_params = lambda self: 0\n"
+        "def vgg(*a, **k):\n    return lenet()\n"
+        "def conv_params(*a, **k):\n    return 0\n"
+    )
+    nb = student_version(course["rel"]["ps3"], course["src"]["ps3"], {"lenet": None, "conv_params": patch})
+    save(nb, tmp_path / "subs" / "c_ps3" / "ps3.ipynb")
+    proc = run_script(course, "grade", "--submissions", str(tmp_path / "subs"), "--only", "ps3")
+    assert proc.returncode == 0, proc.stdout
+    row = _rows(course["build"] / "grades.csv")[("c_ps3", "ps3")]
+    assert (row["status"], float(row["score"])) == ("graded", 5.0), row
 
 
 def test_killed_run_leaves_a_marked_partial_result(course, tmp_path):

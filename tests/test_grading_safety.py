@@ -34,6 +34,33 @@ def test_wire_round_trips_data_and_refuses_objects():
         wire.decode({"__nd__": "not base64!"})
 
 
+def test_keras_model_crosses_as_config_and_weights_and_lambdas_are_refused():
+    import keras
+    from keras import layers
+
+    model = keras.Sequential([keras.Input((5,)), layers.Dense(3, activation="relu", name="d")], name="m")
+    data = wire.decode(wire.encode(wire.KerasModel.of(model)))
+    assert type(data) is wire.KerasModel and all(type(w) is np.ndarray for w in data.weights)
+    back = wire.rebuild_model(data)
+    x = np.random.default_rng(0).standard_normal((2, 5)).astype("float32")
+    assert back.get_layer("d").units == 3 and np.allclose(back(x).numpy(), model(x).numpy())
+
+    lam = keras.Sequential([keras.Input((5,)), layers.Lambda(lambda t: t * 0 + 1)])
+    unknown = model.to_json().replace('"class_name": "Dense"', '"class_name": "Dense9"')
+    foreign = model.to_json().replace('"module": "keras.layers"', '"module": "os"')
+    with pytest.raises(wire.WireError, match="Lambda"):
+        wire.KerasModel.of(lam)
+    with pytest.raises(wire.WireError, match="refused"):
+        wire.KerasModel(foreign, [])
+    with pytest.raises(wire.WireError, match="could not be rebuilt"):
+        wire.rebuild_model(wire.KerasModel(unknown, list(model.get_weights())))
+    for config, weights in (("{not json", []), (b"{}", []), (model.to_json(), [np.array([object()])])):
+        with pytest.raises(wire.WireError):
+            wire.KerasModel(config, weights)
+    with pytest.raises(wire.WireError):
+        wire.decode({"__keras__": {"config": model.to_json(), "weights": [1.0], "call": False}})
+
+
 def test_feedback_escapes_html_and_redacts_hidden_lines_by_content():
     hidden = {"want_q2h = tf.nn.conv2d(x_q2h, w_q2h, strides=s_q2h).numpy() + b_q2h"}
     cell = trusted.CellResult(

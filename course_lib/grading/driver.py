@@ -8,7 +8,10 @@ of the course. It
    Jupyter), each under a per-cell time limit, and reports each cell's outputs;
 2. then answers the grader's requests: ``describe`` (which names the notebook defined) and ``call`` (call one
    of the student's functions on arguments the grader drew, and send back the result as data, see ``wire``);
-   a callable argument is called back in the grader.
+   a callable argument is called back in the grader. A Keras model a function returns goes back as its config
+   and weights (``wire.KerasModel``); a symbolic tensor argument arrives as its shape (``wire.KerasInput``)
+   and is made a ``keras.Input`` here, and the tensor the function returns goes back as the model from those
+   inputs to it.
 
 Everything here runs alongside student code and may be patched by it; that can only change what this
 submission sends back, never the reference it is compared with or the score (both stay in the grader).
@@ -129,6 +132,35 @@ def _describe(namespace: dict, names: list[str]) -> dict:
     return found
 
 
+def _keras_inputs(value, made: list):
+    """``value`` with each ``wire.KerasInput`` (top level, or in a top-level list or tuple) made a
+    ``keras.Input``."""
+    if type(value) is wire.KerasInput:
+        import keras
+
+        tensor = keras.Input(batch_shape=value.shape, dtype=value.dtype)
+        made.append(tensor)
+        return tensor
+    if type(value) in (list, tuple):
+        return type(value)(_keras_inputs(v, made) for v in value)
+    return value
+
+
+def _portable(result, made: list):
+    """A Keras model becomes ``wire.KerasModel``; a symbolic tensor (or a list of them) returned for symbolic
+    inputs becomes the model from those inputs to it. Anything else is left to ``wire.encode``."""
+    if not str(type(result).__module__).startswith("keras."):
+        return result  # Keras is not touched otherwise (the student's code may have broken it)
+    import keras
+
+    if isinstance(result, keras.Model):
+        return wire.KerasModel.of(result)
+    if made and isinstance(result, keras.KerasTensor):
+        model = keras.Model(made[0] if len(made) == 1 else made, result)
+        return wire.KerasModel.of(model, call=True)
+    return result
+
+
 def _call(namespace: dict, message: dict, call_timeout: float, in_fd: int, out_fd: int) -> dict:
     """Call one of the student's functions; the reply also holds what it printed (``printed``), so that the
     student sees it in the feedback under the test that called it."""
@@ -143,9 +175,11 @@ def _call_quietly(namespace: dict, message: dict, call_timeout: float, in_fd: in
     def make(key):
         return _Callback(key, in_fd, out_fd)
 
+    made: list = []
     try:
-        args = wire.decode(message["args"], make_callable=make)
+        args = _keras_inputs(wire.decode(message["args"], make_callable=make), made)
         kwargs = wire.decode(message["kwargs"], make_callable=make)
+        kwargs = {k: _keras_inputs(v, made) for k, v in kwargs.items()}
         function = namespace[message["name"]]
     except KeyError:
         return {
@@ -155,7 +189,7 @@ def _call_quietly(namespace: dict, message: dict, call_timeout: float, in_fd: in
     signal.signal(signal.SIGALRM, _alarm)
     _limit(call_timeout)
     try:
-        result = function(*args, **kwargs)
+        result = _portable(function(*args, **kwargs), made)
         _limit(0)
         reply = {"event": "reply", "result": wire.encode(result)}
         reply["mutated"] = [

@@ -4,7 +4,7 @@ Release goes through nbgrader (``generate_assignment``, in this process, configu
 which also writes the gradebook. Grading does not use nbgrader: each submission's cells run in a bubblewrap
 sandbox of their own (``sandbox``, ``driver``), the scores are computed by the grader (``trusted``) and the
 feedback pages are written by ``feedback``. Nothing here imports TensorFlow; the grader does when it runs the
-trusted tests of ps1/ps2 (once per run). Everything is written under the build directory:
+trusted tests (once per run). Everything is written under the build directory:
 ``prepare_environment`` points the tools that like to write into HOME (Jupyter, IPython, Keras, Matplotlib)
 there, and turns off bytecode writing.
 """

@@ -127,8 +127,9 @@ def sandbox_argv(
         command: the argv to run inside.
         hide: top-level module names to make unimportable (their folders in site-packages become empty).
     """
-    # bwrap applies mounts in order, a later one on top of an earlier one: the fresh /proc, /dev and /tmp come
-    # first, so that a checkout (and its venv) living under /tmp is bound on top of the empty /tmp, not hidden.
+    # bwrap applies mounts in order, a later one on top of an earlier one: the fresh /proc, /dev and /tmp
+    # come first, so that a checkout (and its venv) living under /tmp is bound on top of the empty /tmp, not
+    # hidden.
     argv = [bwrap_path() or BWRAP, "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
             "--ro-bind", "/usr", "/usr"]
     for link in ("bin", "sbin", "lib", "lib64", "lib32"):

@@ -2,7 +2,7 @@
 
 Two modes, chosen per assignment by the source notebook's metadata ``course_grading.tests``:
 
-``"trusted"`` (ps1, ps2)
+``"trusted"`` (ps1-ps4)
     Only the student's own cells run in the sandbox. Every test cell (visible and hidden, taken from the
     *source*, never from the submission) runs here, in the grader's process: each function the answer cells
     define is replaced by a proxy that sends the arguments the test drew (``GRADING_SEED`` changes them per
@@ -14,7 +14,16 @@ Two modes, chosen per assignment by the source notebook's metadata ``course_grad
     libraries an answer may not use: they are hidden from the sandbox, and an answer cell that names one is
     reported and scores zero.
 
-``"sandbox"`` (ps3, ps4: their answers are Keras models, which cannot cross as data)
+    A Keras model a student's function returns (ps3, ps4) crosses as data too: its JSON config and its
+    weights (``wire.KerasModel``), rebuilt here with ``keras.models.model_from_json`` in safe mode (no
+    lambdas, no class outside Keras) and ``set_weights``; a test that trains, trains that rebuilt model here.
+    A symbolic tensor argument crosses as its shape (``wire.KerasInput``) and the tensor returned comes back
+    as a model, applied here to the test's own tensor (its layers, names and weights as the student made
+    them). With ``course_grading.context_cells`` the source's own ungraded cells after the first answer
+    (constants, data, helpers such as ps4's ``train_briefly``) run here too, before the tests that follow
+    them.
+
+``"sandbox"`` (no assignment uses it now)
     The source's test cells are put after their answer cells and the whole notebook runs in the sandbox; a
     test cell scores its points when it raises nothing. Sandboxed (no student can reach the repository,
     another submission or the results), but the student's code shares the process with the tests.
@@ -68,6 +77,7 @@ class Spec:
     tests: list[TestCell]
     forbid: tuple[str, ...]
     hidden_lines: set[str]
+    context: list[tuple[int, str]] = field(default_factory=list)  # (tests before it, source): docstring
 
     @property
     def max_score(self) -> float:
@@ -200,7 +210,7 @@ def load_spec(source_notebook: Path) -> Spec:
     """Read the grading plan from a source notebook (solutions and hidden tests included)."""
     nb = json.loads(Path(source_notebook).read_text())
     meta = nb.get("metadata", {}).get("course_grading", {})
-    setup, answers, names, tests, hidden = [], {}, {}, [], set()
+    setup, answers, names, tests, hidden, context = [], {}, {}, [], set(), []
     anchor, seen_graded = None, False
     for cell in nb["cells"]:
         if cell.get("cell_type") != "code":
@@ -217,6 +227,8 @@ def load_spec(source_notebook: Path) -> Spec:
             seen_graded = True
         elif not seen_graded:
             setup.append(src)
+        elif meta.get("context_cells"):
+            context.append((len(tests), src))
     hidden = secret_lines(hidden, _public_lines(nb))
     return Spec(
         Path(source_notebook).stem,
@@ -227,6 +239,7 @@ def load_spec(source_notebook: Path) -> Spec:
         tests,
         tuple(meta.get("forbid", ())),
         hidden,
+        context,
     )
 
 
@@ -361,11 +374,12 @@ class Proxy:
 
     def __call__(self, *args, **kwargs):
         callables: dict = {}
+        tensors: list = []
         message = {
             "event": "call",
             "name": self.__name__,
-            "args": wire.encode(list(args), callables=callables),
-            "kwargs": wire.encode(kwargs, callables=callables),
+            "args": wire.encode(_symbolic(list(args), tensors), callables=callables),
+            "kwargs": wire.encode({k: _symbolic(v, tensors) for k, v in kwargs.items()}, callables=callables),
         }
         reply = self._session.request(message, callables)
         printed = reply.get("printed") if isinstance(reply.get("printed"), dict) else {}
@@ -380,7 +394,7 @@ class Proxy:
                 f"{text}" if kind in _EXCEPTIONS else f"{kind}: {text}"
             )
         try:
-            result = wire.decode(reply.get("result"))
+            result = _live(wire.decode(reply.get("result")), tensors)
             mutated = reply.get("mutated") or []
             for arg, after in zip(args, mutated if isinstance(mutated, list) else []):
                 if after is not None and type(arg).__module__ == "numpy" and hasattr(arg, "shape"):
@@ -390,6 +404,38 @@ class Proxy:
         except wire.WireError as exc:
             raise TypeError(f"{self.__name__} returned something that cannot be graded: {exc}") from None
         return result
+
+
+def _symbolic(value, tensors: list):
+    """``value`` with each symbolic Keras tensor (top level, or in a top-level list or tuple) replaced by its
+    shape and dtype (``wire.KerasInput``); the tensors are kept, in order, in ``tensors``."""
+    keras = sys.modules.get("keras") if str(type(value).__module__).startswith("keras.") else None
+    if keras is not None and isinstance(value, keras.KerasTensor):
+        tensors.append(value)
+        return wire.KerasInput(tuple(value.shape), str(value.dtype))
+    if type(value) in (list, tuple):
+        return type(value)(_symbolic(v, tensors) for v in value)
+    return value
+
+
+def _live(value, tensors: list, depth: int = 0):
+    """``value`` with each ``wire.KerasModel`` rebuilt (``wire.rebuild_model``); one that stands for a
+    returned tensor is applied to the grader's own tensors, its layers called on them one by one (no nested
+    model)."""
+    if depth > wire.MAX_DEPTH:
+        raise wire.WireError("value nested too deeply")
+    if type(value) is wire.KerasModel:
+        model = wire.rebuild_model(value)
+        if not value.call:
+            return model
+        if not tensors or len(tensors) != len(model.inputs):
+            raise wire.WireError("a returned tensor does not match the tensors given")
+        return model.call(tensors[0] if len(tensors) == 1 else list(tensors))
+    if type(value) in (list, tuple):
+        return type(value)(_live(v, tensors, depth + 1) for v in value)
+    if type(value) is dict:
+        return {k: _live(v, tensors, depth + 1) for k, v in value.items()}
+    return value
 
 
 def _run_test(source: str, namespace: dict) -> tuple[bool, str, str]:
@@ -601,7 +647,10 @@ def _trusted_tests(session: _Session, spec: Spec, outcome: Outcome, ready: bool)
     for test in spec.tests:
         anchor_of[test.grade_id] = test.anchor
     # the test cells go after their answer cells in the feedback
-    for test in spec.tests:
+    for number, test in enumerate(spec.tests):
+        for before, src in spec.context:
+            if before == number:
+                exec(compile(src, "<source cell>", "exec"), namespace)  # noqa: S102 - the instructor's cell
         if test.anchor in outcome.shortcuts:
             passed, message, printed = False, "", ""
         else:

@@ -5,6 +5,13 @@ crosses: ``None``, ``bool``, ``int``, ``float``, ``complex``, ``str``, lists, tu
 NumPy arrays of numeric or boolean dtype and NumPy scalars. Nothing is ever unpickled (``np.load`` runs with
 ``allow_pickle=False``), so an object "equal to everything", a subclass with a patched ``__eq__`` or a
 ``tf.Tensor`` cannot come back from a student's function: it is refused, and the test that asked for it fails.
+
+Keras models cross as data too (``KerasModel``): their JSON config (``model.to_json()``) and their
+weights (``model.get_weights()``, numeric arrays), rebuilt on the other side by ``rebuild_model`` with
+Keras's safe mode and an explicit refusal of ``Lambda`` layers and of any class outside Keras. A symbolic
+tensor given to a student's function (``residual_block(x, ...)``) crosses as its shape and dtype
+(``KerasInput``); the tensor such a function returns comes back as the model from those inputs to it
+(``KerasModel.call``), which the grader applies to its own tensor.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ import os
 import select
 import struct
 import time
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -26,6 +34,105 @@ _KINDS = "biufc"  # NumPy dtype kinds that may cross: bool, int, uint, float, co
 
 class WireError(ValueError):
     """A value that may not cross the wall, or a malformed message."""
+
+
+KERAS_MODULES = ("keras",)  # the modules a model's config may name (Keras's own classes and functions only)
+REFUSED_CLASSES = ("Lambda", "__lambda__", "TFSMLayer")
+
+
+def _check_config(node, depth: int = 0) -> None:
+    if depth > 200:
+        raise WireError("keras model config nested too deeply")
+    if isinstance(node, list):
+        for item in node:
+            _check_config(item, depth + 1)
+    elif isinstance(node, dict):
+        name = node.get("class_name")
+        if name in REFUSED_CLASSES:
+            raise WireError(f"a keras model with a {name} layer is refused (no Python code may cross)")
+        module = node.get("module")
+        if "class_name" in node and module is not None and (
+            type(module) is not str or module.split(".")[0] not in KERAS_MODULES
+        ):
+            raise WireError(f"a keras model naming {module!r}.{name} is refused (only Keras's own classes)")
+        if node.get("registered_name") not in (None, name) and "class_name" in node:
+            custom = node.get("registered_name")
+            raise WireError(f"a keras model with the custom object {custom!r} is refused")
+        for value in node.values():
+            _check_config(value, depth + 1)
+
+
+@dataclass(frozen=True)
+class KerasModel:
+    """A Keras model as data: its JSON config and its weights (numeric arrays), validated when made.
+
+    ``call`` is True when it stands for the tensor a student's function returned: the grader applies it to its
+    own input tensors (see the module docstring).
+    """
+
+    config: str
+    weights: tuple
+    call: bool = False
+
+    def __post_init__(self):
+        if type(self.config) is not str:
+            raise WireError("a keras model's config must be a JSON string")
+        try:
+            parsed = json.loads(self.config)
+        except ValueError:
+            raise WireError("a keras model's config must be a JSON string") from None
+        if type(parsed) is not dict or "class_name" not in parsed:
+            raise WireError("a keras model's config must be a JSON object naming its class")
+        _check_config(parsed)
+        if type(self.weights) not in (list, tuple) or not all(
+            type(w) is np.ndarray and w.dtype.kind in _KINDS and not w.dtype.hasobject for w in self.weights
+        ):
+            raise WireError("a keras model's weights must be a list of numeric arrays")
+        object.__setattr__(self, "weights", tuple(self.weights))
+        if type(self.call) is not bool:
+            raise WireError("malformed keras model")
+
+    @classmethod
+    def of(cls, model, *, call: bool = False) -> KerasModel:
+        """The data of a live Keras model."""
+        return cls(model.to_json(), [np.asarray(w) for w in model.get_weights()], call)
+
+
+@dataclass(frozen=True)
+class KerasInput:
+    """A symbolic Keras tensor given as an argument: its shape (batch dimension included) and dtype."""
+
+    shape: tuple
+    dtype: str
+
+    def __post_init__(self):
+        if type(self.shape) not in (list, tuple) or not all(d is None or type(d) is int for d in self.shape):
+            raise WireError("malformed keras input shape")
+        object.__setattr__(self, "shape", tuple(self.shape))
+        if type(self.dtype) is not str or not self.dtype.isidentifier():
+            raise WireError("malformed keras input dtype")
+
+
+def rebuild_model(data: KerasModel, custom_objects: dict | None = None):
+    """A live Keras model from ``KerasModel`` data: ``keras.models.model_from_json`` in safe mode (no
+    lambdas), then ``set_weights``.
+
+    Args:
+        data: the model's data (already validated).
+        custom_objects: the kit's own layers, for an assignment that needs them; nothing else.
+
+    Raises:
+        WireError: Keras refused the config (an unknown class, a lambda, ...) or the weights do not fit.
+    """
+    import keras
+
+    try:
+        model = keras.models.model_from_json(data.config, custom_objects=custom_objects)
+        model.set_weights(list(data.weights))
+    except Exception as exc:  # noqa: BLE001 - whatever Keras refuses is a value that cannot be graded
+        why = f"{type(exc).__name__}: {str(exc)[:300]}"
+        raise WireError(f"the keras model could not be rebuilt ({why})") from None
+    return model
 
 
 def encode(value, *, callables=None, depth: int = 0):
@@ -64,6 +171,11 @@ def encode(value, *, callables=None, depth: int = 0):
         np.save(buf, np.array(arr, order="C", copy=True), allow_pickle=False)
         tag = "__nd__" if kind is np.ndarray else "__np__"
         return {tag: base64.b64encode(buf.getvalue()).decode("ascii")}
+    if kind is KerasModel:
+        weights = [encode(w, depth=depth + 1) for w in value.weights]
+        return {"__keras__": {"config": value.config, "weights": weights, "call": value.call}}
+    if kind is KerasInput:
+        return {"__keras_input__": {"shape": list(value.shape), "dtype": value.dtype}}
     if callables is not None and callable(value):
         key = str(len(callables))
         callables[key] = value
@@ -110,6 +222,13 @@ def decode(value, *, make_callable=None, depth: int = 0):
         if type(arr) is not np.ndarray or arr.dtype.kind not in _KINDS:
             raise WireError("malformed array")
         return arr if tag == "__nd__" else arr[()]
+    if tag == "__keras__" and type(body) is dict and set(body) == {"config", "weights", "call"}:
+        weights = body["weights"]
+        if type(weights) is not list or not all(type(w) is dict and set(w) == {"__nd__"} for w in weights):
+            raise WireError("a keras model's weights must be a list of numeric arrays")
+        return KerasModel(body["config"], [decode(w, depth=depth + 1) for w in weights], body["call"])
+    if tag == "__keras_input__" and type(body) is dict and set(body) == {"shape", "dtype"}:
+        return KerasInput(body["shape"], body["dtype"])
     if tag == "__fn__" and make_callable is not None and type(body) is str:
         return make_callable(body)
     raise WireError(f"malformed value (tag {tag!r})")
