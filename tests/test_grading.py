@@ -192,10 +192,11 @@ def run_script(course: dict, *args: str, timeout: float = 900) -> subprocess.Com
     return proc
 
 
-@pytest.fixture(scope="module")
-def course(tmp_path_factory):
-    """A copy of the repository pieces grading uses, released once."""
-    root = tmp_path_factory.mktemp("grading")
+def copy_course(tmp_path_factory, name: str) -> dict:
+    """A copy of the repository pieces grading uses (course_lib, scripts, the sources, nbgrader_config.py),
+    with an empty HOME and temp folder beside it: grading runs there, so the real repository is never at risk.
+    Shared by this suite and test_grading_attacks."""
+    root = tmp_path_factory.mktemp(name)
     repo, home, tmp = root / "repo", root / "home", root / "tmp"
     home.mkdir()
     tmp.mkdir()
@@ -206,7 +207,14 @@ def course(tmp_path_factory):
     # repository's own; in the copy they sit in the default place
     shutil.copytree(source_root(), repo / "notebooks" / "assignments" / "source", ignore=ignore)
     shutil.copy(REPO / "nbgrader_config.py", repo / "nbgrader_config.py")
-    course = {"root": root, "repo": repo, "home": home, "tmp": tmp, "build": repo / "build"}
+    return {"root": root, "repo": repo, "home": home, "tmp": tmp, "build": repo / "build"}
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    """A copy of the repository pieces grading uses, released once."""
+    course = copy_course(tmp_path_factory, "grading")
+    repo = course["repo"]
     course["repo_before"] = tree_hashes(repo, skip=("build",))
     proc = run_script(course, "release")
     assert proc.returncode == 0, proc.stderr

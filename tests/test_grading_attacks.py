@@ -10,16 +10,21 @@ from __future__ import annotations
 import csv
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
 import time
 
 import pytest
-from test_grading import REPO, load, run_script, save, solution_code, student_version, tree_hashes
-
-from course_lib.grading.layout import source_root
+from test_grading import (
+    copy_course,
+    load,
+    run_script,
+    save,
+    solution_code,
+    student_version,
+    tree_hashes,
+)
 
 pytestmark = pytest.mark.grading
 
@@ -34,16 +39,8 @@ def _rows(path) -> dict[tuple[str, str], dict]:
 
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
-    root = tmp_path_factory.mktemp("attacks")
-    repo, home, tmp = root / "repo", root / "home", root / "tmp"
-    home.mkdir()
-    tmp.mkdir()
-    ignore = shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints", "build")
-    for part in ("course_lib", "scripts"):
-        shutil.copytree(REPO / part, repo / part, ignore=ignore)
-    shutil.copytree(source_root(), repo / "notebooks" / "assignments" / "source", ignore=ignore)
-    shutil.copy(REPO / "nbgrader_config.py", repo / "nbgrader_config.py")
-    course = {"root": root, "repo": repo, "home": home, "tmp": tmp, "build": repo / "build"}
+    course = copy_course(tmp_path_factory, "attacks")
+    repo = course["repo"]
     proc = run_script(course, "release", "--only", "ps1", "ps2", "ps3")
     assert proc.returncode == 0, proc.stderr
     src_dir = repo / "notebooks" / "assignments" / "source"
