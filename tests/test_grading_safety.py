@@ -112,6 +112,22 @@ def test_hidden_regions_are_stripped_and_public_lines_are_not_hidden():
         assert "BEGIN HIDDEN" not in trusted.strip_hidden(test.source)
 
 
+def _run_in_sandbox(tmp_path, code):
+    """Run ``python -c code`` in a sandbox over tmp_path's home/lib/job folders; its output goes to
+    tmp_path/log. Returns the finished ``SandboxProcess`` (asserting a zero exit status)."""
+    from course_lib.grading import sandbox
+
+    def argv_for(in_fd, out_fd):
+        return sandbox.sandbox_argv(home=tmp_path / "home", lib=tmp_path / "lib", job=tmp_path / "job",
+                                    command=["python", "-c", code])
+
+    box = sandbox.SandboxProcess(argv_for, log_path=tmp_path / "log", limits=sandbox.Limits())
+    box.proc.wait(timeout=120)
+    box.close()
+    assert box.proc.returncode == 0, (tmp_path / "log").read_text()
+    return box
+
+
 def test_sandbox_counts_the_cpu_time_of_what_ran_inside(tmp_path):
     """bwrap's outer process exits without waiting for the sandbox's init, whose CPU time was then lost: the
     launcher (``reaper``) waits for it, so a busy loop in the sandbox shows up in ``cpu_seconds``."""
@@ -126,14 +142,7 @@ def test_sandbox_counts_the_cpu_time_of_what_ran_inside(tmp_path):
             "code = 'import time\\nt = time.process_time()\\nwhile time.process_time() - t < 0.3: pass'\n"
             "subprocess.run([sys.executable, '-c', code], check=True)\n")
 
-    def argv_for(in_fd, out_fd):
-        return sandbox.sandbox_argv(home=tmp_path / "home", lib=tmp_path / "lib", job=tmp_path / "job",
-                                    command=["python", "-c", busy])
-
-    box = sandbox.SandboxProcess(argv_for, log_path=tmp_path / "log", limits=sandbox.Limits())
-    box.proc.wait(timeout=120)
-    box.close()
-    assert box.proc.returncode == 0, (tmp_path / "log").read_text()
+    box = _run_in_sandbox(tmp_path, busy)
     assert box.cpu_seconds >= 0.25, box.cpu_seconds
 
 
@@ -153,14 +162,7 @@ def test_a_checkout_under_tmp_stays_visible_in_the_sandbox(tmp_path, monkeypatch
     monkeypatch.setattr(sandbox, "python_roots", lambda: [*real_roots, tmp_path / "venv"])
     read = f"print(open({str(tmp_path / 'venv' / 'marker.txt')!r}).read())"
 
-    def argv_for(in_fd, out_fd):
-        return sandbox.sandbox_argv(home=tmp_path / "home", lib=tmp_path / "lib", job=tmp_path / "job",
-                                    command=["python", "-c", read])
-
-    box = sandbox.SandboxProcess(argv_for, log_path=tmp_path / "log", limits=sandbox.Limits())
-    box.proc.wait(timeout=120)
-    box.close()
-    assert box.proc.returncode == 0, (tmp_path / "log").read_text()
+    _run_in_sandbox(tmp_path, read)
     assert "venv under /tmp is visible" in (tmp_path / "log").read_text()
 
 
