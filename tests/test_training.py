@@ -296,3 +296,41 @@ def test_one_epoch_under_mirrored_strategy_on_two_logical_cpus(tmp_path):
     assert "Mirrored" in report["variable"]
     assert len(report["loss"]) == 1 and np.isfinite(report["loss"][0])
     assert report["lr"] == [pytest.approx(0.01)]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the standard linear baseline
+# ---------------------------------------------------------------------------------------------------------
+def test_linear_readout_is_softmax_regression_on_the_flattened_input():
+    model = training.linear_readout((4, 5, 3), 7, seed=0)
+    assert model.count_params() == 4 * 5 * 3 * 7 + 7  # a weight per (input value, class), a bias per class
+    x = np.random.default_rng(0).normal(size=(3, 4, 5, 3)).astype("float32")
+    w, b = model.get_layer("predictions").get_weights()
+    logits = x.reshape(3, -1) @ w + b
+    expected = np.exp(logits - logits.max(1, keepdims=True))
+    expected /= expected.sum(1, keepdims=True)
+    np.testing.assert_allclose(model(x).numpy(), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_linear_baseline_matches_a_converged_logistic_regression():
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(1)
+    centres = rng.normal(scale=3.0, size=(3, 6))
+    y = rng.integers(0, 3, size=600)
+    x = (centres[y] + rng.normal(size=(600, 6))).astype("float32")
+    train, test = (x[:400], y[:400]), (x[400:], y[400:])
+    reference = LogisticRegression(max_iter=2000).fit(*train).score(*test)
+    model, accuracy = training.linear_baseline(train, test, epochs=30, learning_rate=1e-2, seed=0)
+    assert model.name == "linear"
+    assert abs(accuracy - reference) <= 0.03, (accuracy, reference)
+
+
+@pytest.mark.parametrize("kwargs, error", [
+    ({"input_shape": (0, 3)}, ValueError), ({"input_shape": "32x32"}, TypeError),
+    ({"num_classes": 1}, ValueError), ({"num_classes": 2.5}, TypeError),
+])
+def test_linear_readout_rejects_bad_arguments(kwargs, error):
+    args = {"input_shape": (8, 8, 1), "num_classes": 10, **kwargs}
+    with pytest.raises(error, match=next(iter(kwargs))):
+        training.linear_readout(args.pop("input_shape"), args.pop("num_classes"))
