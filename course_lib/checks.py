@@ -306,3 +306,13 @@ def assert_same_architecture(student: Any, expected_rows: Any) -> None:
     if diffs:
         raise AssertionError(f"{len(diffs)} difference(s) from the expected architecture:\n  "
                              + "\n  ".join(diffs))
+
+
+def exercise(key: str, answer: Any, *, quiet: bool = False) -> bool:
+    """Check an answer to a notebook exercise ("03.2" = notebook 03, exercise 2): right or wrong, and why.
+
+    The same as :func:`course_lib.exercises.check` (see there for the answer forms and errors).
+    """
+    from .exercises import check
+
+    return check(key, answer, quiet=quiet)

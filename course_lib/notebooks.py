@@ -151,6 +151,8 @@ def execute_notebook(path: Path, *, timeout: int = 900, kernel_log: Path | None 
     from nbclient import NotebookClient
 
     nb = nbformat.read(path, as_version=4)
+    # stored and exported notebooks hold static figures, not widget views (see course_lib.widgets)
+    os.environ.setdefault("COURSE_STATIC_FIGURES", "1")
     client = NotebookClient(
         nb,
         timeout=timeout,

@@ -7,6 +7,8 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 # Tests and CI run on CPU in quick mode unless the caller says otherwise (the GPU job sets COURSE_MODE=full).
 # Tests whose outcome depends on the mode set it themselves (monkeypatch), so both modes pass.
 os.environ.setdefault("COURSE_MODE", "quick")
+# Kernels started by nbval draw lecture controls as static figures (course_lib.widgets), never widgets.
+os.environ.setdefault("COURSE_STATIC_FIGURES", "1")
 
 # Importing config points Keras, Matplotlib, IPython, Jupyter and fontconfig into build/home/ (setdefault, so
 # the Makefile's exports win); Hypothesis keeps its example database there too instead of ./.hypothesis.

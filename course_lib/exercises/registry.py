@@ -1,0 +1,531 @@
+"""The table of checked exercises: what each expects, how an answer is judged, and the hints for wrong ones.
+
+Each judge compares the answer with a reference from :mod:`~course_lib.exercises.references` (computed
+lazily, once) and, when it is wrong, looks for the usual mistakes to name them: a shape with the channels
+first, a count without the biases, a value off by the padding. Messages never contain the reference.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from . import references as ref
+
+Verdict = tuple[bool, str]
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """One checked exercise: ``judge(answer)`` returns ``(right, why)``."""
+
+    key: str
+    expects: str
+    judge: Callable[[Any], Verdict] = field(repr=False)
+
+
+EXERCISES: dict[str, Exercise] = {}
+
+
+def _register(key: str, expects: str) -> Callable[[Callable[[Any], Verdict]], Callable[[Any], Verdict]]:
+    def wrap(judge: Callable[[Any], Verdict]) -> Callable[[Any], Verdict]:
+        EXERCISES[key] = Exercise(key, expects, judge)
+        return judge
+
+    return wrap
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+def _as_int(answer: Any, what: str) -> int | None:
+    if isinstance(answer, bool):
+        return None
+    if isinstance(answer, (int, np.integer)):
+        return int(answer)
+    if isinstance(answer, (float, np.floating)) and float(answer).is_integer():
+        return int(answer)
+    return None
+
+
+def _number(answer: Any, expected: float, what: str, *, rtol: float = 1e-6,
+            near: Mapping[str, float] | None = None) -> Verdict:
+    """Compare one number; ``near`` maps a hint to a value that a typical mistake gives."""
+    try:
+        value = float(answer)
+    except (TypeError, ValueError):
+        return False, f"{what} should be a number, got {type(answer).__name__}"
+    if np.isclose(value, expected, rtol=rtol, atol=0):
+        return True, ""
+    for hint, wrong in (near or {}).items():
+        if np.isclose(value, wrong, rtol=rtol, atol=0):
+            return False, hint
+    direction = "too large" if value > expected else "too small"
+    factor = value / expected if expected else float("inf")
+    more = f" (by a factor of about {factor:.3g})" if expected and (factor > 1.5 or factor < 0.67) else ""
+    return False, f"{what} is {direction}{more}"
+
+
+def _array(answer: Any, expected: np.ndarray, what: str, *, atol: float = 1e-6,
+           near: Mapping[str, np.ndarray] | None = None) -> Verdict:
+    try:
+        got = np.asarray(answer, dtype=float)
+    except (TypeError, ValueError):
+        return False, f"{what} should be an array of numbers"
+    if got.shape != expected.shape:
+        if got.ndim == expected.ndim and sorted(got.shape) == sorted(expected.shape):
+            return False, f"{what} has shape {got.shape}: the right sizes in the wrong order (the layout?)"
+        return False, f"{what} has shape {got.shape}; check how many values each axis should hold"
+    if np.allclose(got, expected, atol=atol, rtol=1e-6):
+        return True, ""
+    for hint, wrong in (near or {}).items():
+        if wrong.shape == got.shape and np.allclose(got, wrong, atol=atol, rtol=1e-6):
+            return False, hint
+    if np.allclose(got, -expected, atol=atol, rtol=1e-6):
+        return False, f"{what} has the wrong sign everywhere"
+    if np.allclose(got, expected[::-1, ::-1], atol=atol, rtol=1e-6) if got.ndim == 2 else False:
+        return False, f"{what} is rotated by 180 degrees (a flipped kernel: convolution vs correlation)"
+    wrong = int(np.sum(~np.isclose(got, expected, atol=atol, rtol=1e-6)))
+    return False, f"{wrong} of {got.size} entries of {what} differ"
+
+
+def _fields(answer: Any, names: Sequence[str], what: str) -> tuple[dict[str, Any] | None, str]:
+    """An answer given as a dict with ``names`` (or a sequence in that order)."""
+    if isinstance(answer, Mapping):
+        missing = [n for n in names if n not in answer]
+        if missing:
+            return None, f"{what} needs the keys {list(names)}; missing {missing}"
+        return {n: answer[n] for n in names}, ""
+    if isinstance(answer, (list, tuple)) and len(answer) == len(names):
+        return dict(zip(names, answer)), ""
+    return None, f"{what} should be a dict with keys {list(names)} (or a tuple in that order)"
+
+
+def _all(verdicts: Sequence[tuple[str, Verdict]]) -> Verdict:
+    wrong = [f"{name}: {why}" for name, (ok, why) in verdicts if not ok]
+    return (not wrong), "; ".join(wrong)
+
+
+def _set_of_ints(answer: Any, expected: set[int], what: str) -> Verdict:
+    try:
+        got = {int(v) for v in answer}
+    except (TypeError, ValueError):
+        return False, f"{what} should be a collection of ints"
+    if got == expected:
+        return True, ""
+    extra, missing = len(got - expected), len(expected - got)
+    parts = ([f"{extra} value(s) that do not belong"] if extra else []) + (
+        [f"{missing} value(s) missing"] if missing else [])
+    return False, f"{what}: " + " and ".join(parts)
+
+
+# ------------------------------------------------------------------------------------------------ 00
+@_register("00.3", "(same_seed_identical, other_seed_identical): two bools")
+def _e00_3(answer: Any) -> Verdict:
+    same, other = ref.shapes10_reproducible()
+    pair = isinstance(answer, (tuple, list)) and len(answer) == 2
+    if not (pair and all(isinstance(a, bool) for a in answer)):
+        return False, "give a pair of bools: (same seed identical?, different seed identical?)"
+    if tuple(answer) == (same, other):
+        return True, "a seed fixes every random choice of the generator"
+    return False, "generate the arrays and compare them with np.array_equal before answering"
+
+
+# ------------------------------------------------------------------------------------------------ 01
+@_register("01.1", "dict conv_params, dense_params, conv_macs, dense_macs (ints)")
+def _e01_1(answer: Any) -> Verdict:
+    got, why = _fields(answer, ("conv_params", "dense_params", "conv_macs", "dense_macs"), "the answer")
+    if got is None:
+        return False, why
+    r = ref.fc_vs_conv_64()
+    return _all([
+        ("conv_params", _number(got["conv_params"], r["conv_params"], "conv_params",
+                                near={"you left out the 32 biases": r["conv_params"] - 32})),
+        ("dense_params", _number(got["dense_params"], r["dense_params"], "dense_params",
+                                 near={"you left out the biases (one per output unit)":
+                                       r["dense_params"] - r["n_out"]})),
+        ("conv_macs", _number(got["conv_macs"], r["conv_macs"], "conv_macs",
+                              near={"count one multiply-add per kernel weight per output value, "
+                                    "for every filter": r["conv_macs"] / 32})),
+        ("dense_macs", _number(got["dense_macs"], r["dense_macs"], "dense_macs")),
+    ])
+
+
+@_register("01.2", "the number of rows (int), or the matrix itself (rows x 8)")
+def _e01_2(answer: Any) -> Verdict:
+    matrix = ref.strided_conv_matrix()
+    if np.ndim(answer) == 2:
+        return _array(answer, matrix, "the matrix", near={
+            "these are the rows of stride 1: keep every other output": ref.strided_conv_matrix(stride=1)})
+    n = _as_int(answer, "rows")
+    if n is None:
+        return False, "give the number of rows as an int, or the matrix"
+    if n == matrix.shape[0]:
+        return True, "each row is the kernel, moved two columns to the right of the row above"
+    if n == 8:
+        return False, "that is the stride-1 matrix; stride 2 keeps every other output"
+    return False, "count the outputs: (n + 2p - k) // s + 1 with n=8, p=1, k=3, s=2"
+
+
+@_register("01.4", "widths (top, left, bottom, right) of the bands of differing pixels for a 7x7 kernel")
+def _e01_4(answer: Any) -> Verdict:
+    got, why = _fields(answer, ("top", "left", "bottom", "right"), "the answer")
+    if got is None:
+        return False, why
+    r = ref.equivariance_band_widths(7)
+    hint = "only rows/columns whose window reaches across the edge differ: count the kernel's half-width"
+    verdicts = [(side, _number(got[side], r[side], side, near={hint: 2 * r[side]}))
+                for side in ("top", "left", "bottom", "right")]
+    return _all(verdicts)
+
+
+@_register("01.5", "a 3x3 kernel (array) whose 90-degree rotation error is zero")
+def _e01_5(answer: Any) -> Verdict:
+    try:
+        k = np.asarray(answer, dtype=float)
+    except (TypeError, ValueError):
+        return False, "give the kernel as a 3x3 array of numbers"
+    if k.shape != (3, 3):
+        return False, f"the kernel must be 3x3, got shape {k.shape}"
+    if not np.any(k):
+        return False, "the zero kernel is trivially equivariant; find a non-zero one"
+    scale = np.abs(k).max()
+    trivial = [np.eye(3)[[1]].T @ np.eye(3)[[1]], np.array([[1, 2, 1], [2, 4, 2], [1, 2, 1]]) / 16]
+    if any(np.allclose(k / scale, t / np.abs(t).max()) for t in trivial):
+        return False, "that is the identity or the blur (up to scale); the exercise asks for another one"
+    err = ref.rotation_error(k)
+    if err < 1e-10:
+        return True, "a kernel unchanged by a quarter turn (k == np.rot90(k)) commutes with the rotation"
+    return False, (f"the error is {err:.2g}, not zero: the kernel changes when rotated by 90 degrees; "
+                   "compare it with np.rot90(k)")
+
+
+# ------------------------------------------------------------------------------------------------ 02
+@_register("02.1", "dict value (the bottom-right entry) and x_entry ((row, col) of X that meets K[0, 0])")
+def _e02_1(answer: Any) -> Verdict:
+    got, why = _fields(answer, ("value", "x_entry"), "the answer")
+    if got is None:
+        return False, why
+    r = ref.convolution_entry()
+    try:
+        pos = tuple(int(v) for v in got["x_entry"])
+    except (TypeError, ValueError):
+        return False, "x_entry should be a (row, col) pair of 0-based indices"
+    if pos == r["x_entry"]:
+        pos_ok = (True, "")
+    elif pos == tuple(v + 1 for v in r["x_entry"]):
+        pos_ok = (False, "these look like 1-based indices; the notebook counts from 0")
+    elif pos == r["x_entry_correlation"]:
+        pos_ok = (False, "that entry meets K[0, 0] in a correlation; convolution flips the kernel")
+    else:
+        pos_ok = (False, "write out a + 2 - i and b + 2 - j for i = j = 0")
+    return _all([("value", _number(got["value"], r["value"], "value", rtol=1e-4,
+                                   near={"that is the correlation's value; convolution flips the kernel":
+                                         r["correlation_value"]})),
+                 ("x_entry", pos_ok)])
+
+
+@_register("02.4", "the side of the single equivalent kernel (int), or the kernel itself")
+def _e02_4(answer: Any) -> Verdict:
+    kernel = ref.triple_blur()
+    if np.ndim(answer) == 2:
+        return _array(answer, kernel, "the kernel", atol=1e-9, near={
+            "that is the blur applied twice; three times means convolving once more": ref.triple_blur(2)})
+    n = _as_int(answer, "side")
+    if n is None:
+        return False, "give the side as an int, or the kernel as an array"
+    if n == kernel.shape[0]:
+        return True, "each full convolution with a 3x3 kernel adds 2 to the side"
+    if n == 9:
+        return False, "sides do not multiply: a full convolution of sizes a and b has size a + b - 1"
+    return False, "each full convolution of an a-wide and a b-wide kernel is (a + b - 1) wide"
+
+
+@_register("02.5", "the Conv2D kernel, shape (KH, KW, 3, 2), with zero biases")
+def _e02_5(answer: Any) -> Verdict:
+    try:
+        w = np.asarray(answer, dtype=float)
+    except (TypeError, ValueError):
+        return False, "give the kernel as an array of shape (KH, KW, 3, 2)"
+    if w.ndim != 4:
+        return False, f"a Conv2D kernel is 4-D (KH, KW, C_in, C_out), got shape {w.shape}"
+    if w.shape[2:] == (2, 3):
+        return False, "the last two axes are swapped: Keras kernels are (KH, KW, C_in, C_out)"
+    if w.shape[2:] != (3, 2):
+        return False, f"the kernel needs 3 input channels and 2 filters, got shape {w.shape}"
+    maps, target = ref.apply_rgb_kernel(w)
+    first = np.allclose(maps[..., 0], target[..., 0], atol=1e-5)
+    second = np.allclose(maps[..., 1], target[..., 1], atol=1e-5)
+    if first and second:
+        return True, ""
+    if np.allclose(maps[..., 0], target[..., 1], atol=1e-5) and np.allclose(maps[..., 1], target[..., 0],
+                                                                              atol=1e-5):
+        return False, "the two filters are swapped: filter 0 should give the brightness"
+    if not first and np.allclose(maps[..., 0], 3 * target[..., 0], atol=1e-5):
+        return False, "the first map is the sum R + G + B; divide by 3"
+    parts = [] if first else ["the first map is not (R + G + B) / 3 at every pixel"]
+    parts += [] if second else ["the second map is not the green channel (index 1 of the last axis)"]
+    if w.shape[0] > 1 and not (first and second):
+        parts.append("(a kernel larger than 1x1 must be zero away from its centre)")
+    return False, "; ".join(parts)
+
+
+# ------------------------------------------------------------------------------------------------ 03
+@_register("03.1", "dict sizes (the 5 sizes after each pooling) and receptive_field (int)")
+def _e03_1(answer: Any) -> Verdict:
+    got, why = _fields(answer, ("sizes", "receptive_field"), "the answer")
+    if got is None:
+        return False, why
+    sizes = ref.vgg16_pool_sizes()
+    try:
+        given = [int(v) for v in got["sizes"]]
+    except (TypeError, ValueError):
+        return False, "sizes should be a list of 5 ints"
+    sizes_ok = (given == sizes, "" if given == sizes else (
+        "the first size is after the first pooling, not the input" if given[:1] == [224]
+        else "2x2 pooling with stride 2 halves the size; 3x3 'same' convolutions keep it"))
+    rf = ref.vgg16_receptive_field()
+    near_rf = {"that is block5_conv3's field; the last pooling adds to it":
+               ref.vgg16_receptive_field("block5_conv3")}
+    return _all([("sizes", sizes_ok),
+                 ("receptive_field", _number(got["receptive_field"], rf, "receptive_field", near=near_rf))])
+
+
+@_register("03.2", "the strides from 1 to 8 that tile 227 with an 11-wide window (a list of ints)")
+def _e03_2(answer: Any) -> Verdict:
+    ok, why = _set_of_ints(answer, ref.fitting_strides(227, 11), "the strides")
+    return ok, why if not ok else "they divide 227 - 11 = 216"
+
+
+@_register("03.3", "dict most_params, most_macs, most_activations (VGG-16 layer names)")
+def _e03_3(answer: Any) -> Verdict:
+    got, why = _fields(answer, ("most_params", "most_macs", "most_activations"), "the answer")
+    if got is None:
+        return False, why
+    r = ref.vgg16_extremes()
+    verdicts = []
+    for key, hint in (("most_params", "the dense layers hold most of the weights"),
+                      ("most_macs", "multiply-adds count H*W*C_out*K*K*C_in per layer"),
+                      ("most_activations", "activations count H*W*C of the output")):
+        name = got[key]
+        ok = name in r[key]
+        verdicts.append((key, (ok, "" if ok else hint)))
+    ok, why = _all(verdicts)
+    if ok and (len(r["most_macs"]) > 1 or len(r["most_activations"]) > 1):
+        why = "several layers tie for the most multiply-adds and for the most activations: any of them counts"
+    return ok, why
+
+
+# ------------------------------------------------------------------------------------------------ 04
+@_register("04.2", "the shifts from 0 to 8 at which 4x4/4 max pooling is exactly equivariant (list of ints)")
+def _e04_2(answer: Any) -> Verdict:
+    ok, why = _set_of_ints(answer, ref.exact_pool_shifts(), "the shifts")
+    return ok, why if not ok else "the shift must be a multiple of the stride"
+
+
+@_register("04.3", "(row, col) in the 2x2 window [[5, 5], [1, 2]] that TensorFlow's gradient goes to")
+def _e04_3(answer: Any) -> Verdict:
+    try:
+        pos = tuple(int(v) for v in answer)
+    except (TypeError, ValueError):
+        return False, "give a (row, col) pair"
+    expected = ref.tf_max_pool_tie()
+    if pos == expected:
+        return True, "any split of the gradient among tied maxima is a valid subgradient"
+    if pos in ((0, 0), (0, 1)):
+        return False, "one of the two tied maxima, but not the one TensorFlow picks: run the GradientTape"
+    return False, "the gradient goes to a position holding the maximum"
+
+
+@_register("04.4", "a function grad(x, p) returning d(sum x**p)**(1/p) / dx for positive x")
+def _e04_4(answer: Any) -> Verdict:
+    if not callable(answer):
+        return False, "give the function itself (not its result)"
+    for x, p, expected in ref.pnorm_gradients():
+        try:
+            got = np.asarray(answer(x.copy(), p), dtype=float)
+        except Exception as err:  # noqa: BLE001 - a student's function may raise anything; report it
+            return False, f"calling grad(x, p={p}) raised {type(err).__name__}: {err}"
+        if got.shape != x.shape:
+            return False, f"grad(x, p) should have x's shape {x.shape}, got {got.shape}"
+        if not np.allclose(got, expected, rtol=1e-5, atol=1e-8):
+            if np.allclose(got, p * x ** (p - 1), rtol=1e-5):
+                return False, "that is the gradient of sum x**p; apply the chain rule through **(1/p)"
+            return False, f"wrong for p={p} (compared with tf.GradientTape)"
+    return True, "x_i**(p-1) / norm**(p-1): the largest x_i dominates as p grows"
+
+
+# ------------------------------------------------------------------------------------------------ 05
+_DJDK = "dJ/dK, a 3x3 array"
+
+
+@_register("05.1", _DJDK + " with row-major flattening")
+def _e05_1(answer: Any) -> Verdict:
+    return _array(answer, ref.lecture_gradient(flatten="C"), "dJ/dK", near={
+        "that is the column-major result of section 1: the order of h decides which theta each max meets":
+            ref.lecture_gradient()})
+
+
+@_register("05.2", _DJDK + " with correlation instead of convolution")
+def _e05_2(answer: Any) -> Verdict:
+    return _array(answer, ref.lecture_gradient(op="correlate"), "dJ/dK", near={
+        "that is the convolution's gradient of section 1": ref.lecture_gradient()})
+
+
+@_register("05.3", _DJDK + " with a 3x3 average pool")
+def _e05_3(answer: Any) -> Verdict:
+    return _array(answer, ref.lecture_gradient(pool="avg"), "dJ/dK", near={
+        "each of the 9 positions of a window gets 1/9 of its gradient; did you forget the 1/9?":
+            9 * ref.lecture_gradient(pool="avg")})
+
+
+@_register("05.5", "log(1 - y_hat) computed stably (a float)")
+def _e05_5(answer: Any) -> Verdict:
+    value = ref.lecture_log_one_minus()
+    try:
+        got = float(answer)
+    except (TypeError, ValueError):
+        return False, "give a float"
+    if np.isinf(got):
+        return False, ("that is the naive result: 1 - y_hat is 0 in floating point; "
+                       "use log(1 - sigmoid(z)) = -softplus(z)")
+    return _number(got, value, "log(1 - y_hat)", rtol=1e-9)
+
+
+# ------------------------------------------------------------------------------------------------ 06
+@_register("06.1", "dict kernel_shape (tuple) and params (int) of Conv2D(128, 5) after conv_b")
+def _e06_1(answer: Any) -> Verdict:
+    got, why = _fields(answer, ("kernel_shape", "params"), "the answer")
+    if got is None:
+        return False, why
+    shape, params = ref.keras_conv_after_conv_b()
+    try:
+        given = tuple(int(v) for v in got["kernel_shape"])
+    except (TypeError, ValueError):
+        return False, "kernel_shape should be a tuple of ints"
+    if given == shape:
+        shape_ok = (True, "")
+    elif given == (shape[3], shape[2], shape[0], shape[1]):
+        shape_ok = (False, "that is the channels-first (PyTorch) layout; Keras writes (KH, KW, C_in, C_out)")
+    elif sorted(given) == sorted(shape):
+        shape_ok = (False, "the right sizes in the wrong order: Keras writes (KH, KW, C_in, C_out)")
+    else:
+        shape_ok = (False, "each filter spans every channel of conv_b's output")
+    return _all([("kernel_shape", shape_ok),
+                 ("params", _number(got["params"], params, "params",
+                                    near={"you left out the 128 biases": params - 128}))])
+
+
+@_register("06.5", "the output (array) of the section 7 layer in training mode on one example")
+def _e06_5(answer: Any) -> Verdict:
+    expected = ref.batchnorm_single_example()
+    ok, why = _array(np.reshape(answer, expected.shape) if np.size(answer) == expected.size else answer,
+                     expected, "the output", atol=1e-4)
+    return ok, why if not ok else "x minus its own batch mean is 0: one example has no spread to normalise"
+
+
+@_register("06.6", "the number of steps (int) for the moving mean to get within 1% of the batch mean")
+def _e06_6(answer: Any) -> Verdict:
+    steps = ref.moving_mean_steps(0.9)
+    n = _as_int(answer, "steps")
+    if n is None:
+        return False, "give the number of steps as an int"
+    if n == steps:
+        return True, "0.9**t falls below 0.01 at that step"
+    if n == steps - 1:
+        return False, "one short: the gap after t steps is 0.9**t of the mean; round up"
+    if n == ref.moving_mean_steps(0.99):
+        return False, "that is for momentum 0.99"
+    return False, "solve 0.9**t <= 0.01 for the smallest integer t"
+
+
+# ------------------------------------------------------------------------------------------------ 07
+@_register("07.2", "dict layer name -> change in parameter count, for layers whose count changes")
+def _e07_2(answer: Any) -> Verdict:
+    expected = ref.lenet_modern_input_change()
+    if not isinstance(answer, Mapping):
+        return False, "give a dict {layer name: change in parameters}"
+    got = {str(k): v for k, v in answer.items() if v}
+    if set(got) != set(expected):
+        extra = sorted(set(got) - set(expected))
+        return False, ("convolution and pooling counts do not depend on the input size" if extra
+                       else "a layer whose input grows is missing")
+    return _all([(k, _number(got[k], expected[k], f"change of {k}")) for k in expected])
+
+
+@_register("07.4", "dict fc1_50 and gap: parameters saved by each replacement")
+def _e07_4(answer: Any) -> Verdict:
+    got, why = _fields(answer, ("fc1_50", "gap"), "the answer")
+    if got is None:
+        return False, why
+    r = ref.lenet_head_savings()
+    return _all([(k, _number(got[k], r[k], k, near={"the output layer shrinks too: it reads fewer inputs":
+                                                      r[k + "_fc1_only"]})) for k in ("fc1_50", "gap")])
+
+
+# ------------------------------------------------------------------------------------------------ 08
+@_register("08.1", "dict alexnet and zfnet: receptive field of one pool5 unit (ints)")
+def _e08_1(answer: Any) -> Verdict:
+    got, why = _fields(answer, ("alexnet", "zfnet"), "the answer")
+    if got is None:
+        return False, why
+    r = ref.pool5_receptive_fields()
+    return _all([(k, _number(got[k], r[k], k)) for k in ("alexnet", "zfnet")])
+
+
+@_register("08.5", "parameters (int) the 227x227 AlexNet loses when flatten-fc1-fc2 become global pooling")
+def _e08_5(answer: Any) -> Verdict:
+    lost, fc_only = ref.alexnet_gap_savings()
+    return _number(answer, lost, "the parameters lost",
+                   near={"the output layer changes too: it reads 256 values instead of 4096": fc_only})
+
+
+# ------------------------------------------------------------------------------------------------ 09
+@_register("09.2", "dict C and D: receptive field of one block5_conv3 unit (ints)")
+def _e09_2(answer: Any) -> Verdict:
+    got, why = _fields(answer, ("C", "D"), "the answer")
+    if got is None:
+        return False, why
+    r = ref.vgg_block5_fields()
+    near_c = {"a 1x1 convolution does not widen the field": r["D"]}
+    return _all([(k, _number(got[k], r[k], f"configuration {k}", near=near_c if k == "C" else None))
+                 for k in ("C", "D")])
+
+
+# ------------------------------------------------------------------------------------------------ 10
+@_register("10.1", "dict 3x3_reduce and 5x5_reduce: multiply-adds of module 3a's reduction layers")
+def _e10_1(answer: Any) -> Verdict:
+    got, why = _fields(answer, ("3x3_reduce", "5x5_reduce"), "the answer")
+    if got is None:
+        return False, why
+    r = ref.inception_3a_reduce_macs()
+    return _all([(k, _number(got[k], r[k], k)) for k in r])
+
+
+@_register("10.2", "the depth (channels, int) of naive module 4e's output on 14x14x528")
+def _e10_2(answer: Any) -> Verdict:
+    depth = ref.naive_inception_depth()
+    return _number(answer, depth, "the depth", near={
+        "the pooling branch passes all 528 input channels through": depth - 528 + 128})
+
+
+@_register("10.3", "parameters (int) of a VGG-style 4096-4096-1000 head on GoogLeNet's 7x7x1024 output")
+def _e10_3(answer: Any) -> Verdict:
+    return _number(answer, ref.googlenet_vgg_head(), "the head's parameters",
+                   near={"you left out the biases": ref.googlenet_vgg_head(bias=False)})
+
+
+# ------------------------------------------------------------------------------------------------ 13
+@_register("13.1", "dict params and macs of VGG-16's 13 convolutions made depthwise separable (biases kept)")
+def _e13_1(answer: Any) -> Verdict:
+    got, why = _fields(answer, ("params", "macs"), "the answer")
+    if got is None:
+        return False, why
+    r = ref.vgg16_separable()
+    return _all([
+        ("params", _number(got["params"], r["params"], "params", near={
+            "without biases; SeparableConv2D keeps one bias per output channel": r["params_no_bias"]})),
+        ("macs", _number(got["macs"], r["macs"], "macs", rtol=1e-6, near={
+            "that is the depthwise part only; add the 1x1 pointwise part": r["macs_depthwise"]})),
+    ])

@@ -1,0 +1,99 @@
+# %% [markdown]
+# # Solutions: 03 · Shapes, padding and stride
+#
+# **Students: do not read on before you have tried the exercises yourself.**
+
+# %%
+import numpy as np
+
+import course_lib as cl
+from course_lib import shapes
+
+# %% [markdown]
+# **1.** 224 -> 112 -> 56 -> 28 -> 14 -> 7 after the five poolings. The receptive field of one pool5 unit:
+# 212 pixels (the gradient method on `keras.applications.VGG16(weights=None)` finds the same; building it
+# allocates 138 million weights, so the solution uses the layer list).
+
+# %%
+sizes, n = [], 224
+for _ in range(5):
+    n = shapes.conv_output_size(n, 2, 2)
+    sizes.append(n)
+vgg16 = [(3, 1)] * 2 + [(2, 2)] + [(3, 1)] * 2 + [(2, 2)] + ([(3, 1)] * 3 + [(2, 2)]) * 3
+assert cl.checks.exercise("03.1", dict(sizes=sizes, receptive_field=shapes.receptive_field(vgg16)))
+
+# %% [markdown]
+# **2.** The windows tile the input exactly when the stride divides 227 - 11 = 216 = 2^3 * 3^3.
+
+# %%
+fits = []
+for s in range(1, 9):
+    try:
+        shapes.conv_output_size(227, 11, s, 0, strict=True)
+        fits.append(s)
+    except ValueError:
+        pass
+print("strides that fit:", fits)
+assert cl.checks.exercise("03.2", fits)
+
+# %% [markdown]
+# **3.** `fc1` holds the most parameters (102.8 M of 138.4 M). Multiply-adds tie: every second
+# convolution of blocks 1-4 costs 1.85 G (halving the size and doubling the channels keeps H·W·C_in·C_out
+# constant). The most activations are in block 1's two convolutions (224·224·64 values each). The memory of
+# one image's activations in float32 is printed below (training keeps them all for the backward pass).
+
+# %%
+layers = []  # (name, H, C_in, C_out) of each 3x3 convolution
+n, c = 224, 3
+for b, (convs, f) in enumerate(((2, 64), (2, 128), (3, 256), (3, 512), (3, 512)), start=1):
+    for i in range(1, convs + 1):
+        layers.append((f"block{b}_conv{i}", n, c, f))
+        c = f
+    n //= 2
+macs = {name: shapes.conv_macs(h, 3, ci, co, padding=1) for name, h, ci, co in layers}
+acts = {name: h * h * co for name, h, ci, co in layers}
+answer = dict(most_params="fc1", most_macs=max(macs, key=macs.get), most_activations=max(acts, key=acts.get))
+assert cl.checks.exercise("03.3", answer)
+pools = [(112, 64), (56, 128), (28, 256), (14, 512), (7, 512)]
+total = (sum(shapes.activation_memory((h, h, co)) for _, h, _, co in layers)
+         + sum(shapes.activation_memory((h, h, co)) for h, co in pools) + 4 * (4096 + 4096 + 1000))
+print(f"activations of one image: {total / 1e6:.0f} MB")
+
+# %% [markdown]
+# **4.** With `Flatten` the dense layer `fc` gets one weight per (position, channel) of conv3's 10x64 map
+# instead of one per channel: 36,864 more parameters. The network must then learn each pattern at every
+# position, and on MNIST-1D, whose patterns move, validation accuracy drops; global max pooling keeps
+# "was the pattern anywhere" and is invariant to where. (Training both takes about a minute: run it in the
+# notebook; the counts are below.)
+
+# %%
+import keras
+from keras import layers
+
+
+def cnn(head, first_stride=1):
+    body = [keras.Input((40, 1)),
+            layers.Conv1D(32, 5, strides=first_stride, padding="same", activation="relu", name="conv1")]
+    body += [layers.MaxPooling1D(2, name="pool1")] if first_stride == 1 else []
+    body += [layers.Conv1D(64, 3, padding="same", activation="relu", name="conv2"),
+             layers.MaxPooling1D(2, name="pool2"),
+             layers.Conv1D(64, 3, padding="same", activation="relu", name="conv3"),
+             head, layers.Dense(64, activation="relu", name="fc"), layers.Dense(10, name="logits")]
+    return keras.Sequential(body)
+
+
+gmp, flat = cnn(layers.GlobalMaxPooling1D()), cnn(layers.Flatten())
+print(f"parameters: global max pooling {gmp.count_params():,}, Flatten {flat.count_params():,}")
+assert flat.count_params() - gmp.count_params() == (640 - 64) * 64
+
+# %% [markdown]
+# **5.** A stride-2 conv1 with "same" padding gives 20x32 directly, so every later shape is unchanged
+# (20x64, 10x64, 10x64). The receptive field of conv3 shrinks from 20 to 19 samples: the pool's window
+# added one sample at jump 1, and the jumps after it are the same.
+
+# %%
+strided = cnn(layers.GlobalMaxPooling1D(), first_stride=2)
+print([tuple(layer.output.shape[1:]) for layer in strided.layers[:4]])
+assert tuple(strided.get_layer("conv3").output.shape[1:]) == (10, 64)
+assert shapes.receptive_field([(5, 2), (3, 1), (2, 2), (3, 1)]) == 19
+assert shapes.receptive_field([(5, 1), (2, 2), (3, 1), (2, 2), (3, 1)]) == 20
