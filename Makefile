@@ -30,7 +30,7 @@ export RUFF_CACHE_DIR := $(TOOL_HOME)/ruff
 NBVAL_FLAGS := --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
                --nbval-cell-timeout 600 --nbval-kernel-startup-timeout 120
 
-.PHONY: setup run store data test unit notebooks lab bench assignments grade lint clean
+.PHONY: setup run store data weights test unit notebooks lab bench assignments grade lint clean site headers
 
 setup: $(STAMP)
 
@@ -54,6 +54,11 @@ store: setup
 # Download MNIST, Fashion-MNIST and CIFAR-10 into data/keras/ (checksums verified); quick mode then uses them.
 data: setup
 	$(BIN)/python -m course_lib.data fetch mnist fashion_mnist cifar10
+
+# Download the ImageNet weights notebook 14 uses in full mode into data/keras/models/ (hashes verified);
+# `$(BIN)/python -m course_lib.pretrained fetch --all` fetches all six networks (about 1.3 GB).
+weights: setup
+	$(BIN)/python -m course_lib.pretrained fetch
 
 # Everything: unit tests, the grading suite and every notebook under nbval, in one pytest run over two
 # workers (one per core). This is what CI runs.
@@ -88,6 +93,14 @@ grade: setup
 
 lint: setup
 	$(BIN)/ruff check .
+
+# The course website from the stored notebooks (nothing is re-run) and the README -> build/site/index.html.
+site: setup
+	$(BIN)/python website/build.py --out $(BUILD)/site
+
+# (Re)write each notebook's set-up block and launch badges from the repository URL in pyproject.toml.
+headers: setup
+	$(BIN)/python scripts/notebook_header.py
 
 clean:
 	rm -rf build

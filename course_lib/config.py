@@ -33,13 +33,55 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 VALID_MODES = ("quick", "full", "auto")
 
 # Where the kit reads and writes: DATA_DIR (dataset cache) and BUILD_DIR (executed notebooks, trained-model
-# caches, grading output, and the settings folders of the tools below). Both can be moved with environment
-# variables. Keras's own dataset cache (~/.keras/datasets) is read, never written. The one thing left to
-# Python is its bytecode cache (__pycache__ folders beside the source files, ignored by git).
+# caches, grading output, and the settings folders of the tools below), both decided by course_dir(). Keras's
+# own dataset cache (~/.keras/datasets) is read, never written. The one thing left to Python is its bytecode
+# cache (__pycache__ folders beside the source files, ignored by git). REPO_ROOT is the folder above the
+# package: the checkout when there is one (see in_checkout), site-packages for an installed kit.
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DATA_DIR = Path(os.environ.get("COURSE_DATA_DIR", REPO_ROOT / "data")).absolute()
-BUILD_DIR = Path(os.environ.get("COURSE_BUILD_DIR", REPO_ROOT / "build")).absolute()
+DIR_ENV_VARS = {"data": "COURSE_DATA_DIR", "build": "COURSE_BUILD_DIR"}
+CACHE_APP_NAME = "course_lib"  # the per-user cache folder of an installed kit, e.g. ~/.cache/course_lib
 MODE_ENV_VAR = "COURSE_MODE"
+
+
+def in_checkout() -> bool:
+    """True when this ``course_lib`` is a checkout's (run from the repository, or installed editable)."""
+    return (REPO_ROOT / "pyproject.toml").is_file() and (REPO_ROOT / "notebooks").is_dir()
+
+
+def course_dir(kind: str) -> Path:
+    """The course's data or build folder, as the rule gives it now (``DATA_DIR``/``BUILD_DIR``: at import).
+
+    Args:
+        kind: "data" (dataset cache) or "build" (everything else the kit writes).
+
+    Returns:
+        An absolute path, not created here: ``$COURSE_DATA_DIR`` / ``$COURSE_BUILD_DIR`` when set (relative to
+        the current folder), else the checkout's ``data/`` or ``build/``, else, for an installed kit (a wheel,
+        Colab), ``<per-user cache>/course_lib/<kind>`` (platformdirs; never inside site-packages).
+
+    Raises:
+        TypeError / ValueError: ``kind`` is not "data" or "build".
+    """
+    kind = check_choice(kind, "kind", tuple(DIR_ENV_VARS))
+    chosen = os.environ.get(DIR_ENV_VARS[kind])
+    if chosen:
+        return Path(chosen).expanduser().absolute()
+    if in_checkout():
+        return REPO_ROOT / kind
+    import platformdirs
+
+    return platformdirs.user_cache_path(CACHE_APP_NAME, appauthor=False) / kind
+
+
+DATA_DIR = course_dir("data")
+BUILD_DIR = course_dir("build")
+if not in_checkout():
+    # Pass the cache folders on to kernels and subprocesses: they must not recompute them from the
+    # XDG_CACHE_HOME set below (that would nest build/home/cache/course_lib/... inside the first one).
+    for _kind, _folder in (("data", DATA_DIR), ("build", BUILD_DIR)):
+        if not os.environ.get(DIR_ENV_VARS[_kind]):
+            os.environ[DIR_ENV_VARS[_kind]] = str(_folder)
+    del _kind, _folder
 
 # Tools that would otherwise write under HOME, and the folder under BUILD_DIR / "home" each one gets instead.
 # The Makefile exports the same variables (tests/test_home_clean.py keeps the two in step); setting them here

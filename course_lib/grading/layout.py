@@ -65,9 +65,10 @@ def build_dir(explicit: str | os.PathLike | None = None) -> Path:
         explicit: a folder given on the command line; None reads ``$COURSE_BUILD_DIR`` (now, not at import).
 
     Returns:
-        ``explicit``, else ``$COURSE_BUILD_DIR``, else ``<repo>/build``, resolved.
+        ``explicit``, else ``config.course_dir("build")`` (``$COURSE_BUILD_DIR``, else ``<repo>/build``),
+        resolved.
     """
-    chosen = explicit if explicit is not None else os.environ.get(BUILD_ENV_VAR) or REPO_ROOT / "build"
+    chosen = explicit if explicit is not None else config.course_dir("build")
     return Path(chosen).expanduser().resolve()
 
 

@@ -1,0 +1,256 @@
+"""The course website (make site), built from the stored notebooks and checked in a real headless Chromium.
+
+The site is built into a temporary folder and served from localhost; every request for anything else is
+refused and recorded, so the pages must work offline (MathJax included). Chromium comes from the system's
+packages (``apt-get install chromium``; the test installs it when it runs as root and finds none).
+Playwright drives it (``executable_path``: Playwright's own browser download is not used). One screenshot
+per kind of page is kept under ``build/site-test/``.
+"""
+
+import functools
+import http.server
+import importlib.util
+import json
+import os
+import re
+import shutil
+import subprocess
+import threading
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+from course_lib import config
+
+pytestmark = [pytest.mark.slow, pytest.mark.site]
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = [p.stem for p in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))]
+ORDER = ["index"] + [f"notebooks/{n}" for n in NOTEBOOKS] + ["assignments", "instructors"]
+SCREENSHOTS = config.course_dir("build") / "site-test"
+BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+# a notebook page with equations and figures, for the math and screenshot checks
+MATH_PAGE = "notebooks/05_backprop_by_hand"
+
+
+def _find_chromium():
+    return next((shutil.which(b) for b in BROWSERS if shutil.which(b)), None)
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    found = _find_chromium()
+    if found is None and os.geteuid() == 0 and shutil.which("apt-get"):
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        for cmd in (["apt-get", "install", "-y", "-qq", "chromium"], ["apt-get", "update", "-qq"],
+                    ["apt-get", "install", "-y", "-qq", "chromium"]):
+            subprocess.run(cmd, env=env, capture_output=True, timeout=600)
+            found = _find_chromium()
+            if found:
+                break
+    if found is None:
+        reason = "no Chromium here, and it could not be installed (apt-get install chromium, as root)"
+        print(reason)
+        pytest.skip(reason)
+    return found
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    spec = importlib.util.spec_from_file_location("website_build", ROOT / "website" / "build.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    out = tmp_path_factory.mktemp("website") / "site"
+    warnings = out.with_name("warnings.txt")
+    # the notebooks as they are when the site is built (an author may store one while the test runs)
+    stored = {name: json.loads((ROOT / "notebooks" / f"{name}.ipynb").read_text()) for name in NOTEBOOKS}
+    start = time.perf_counter()
+    assert module.build(out, warnings=warnings) == 0
+    print(f"site built in {time.perf_counter() - start:.1f} s")
+    return out, warnings, stored
+
+
+@pytest.fixture(scope="module")
+def server(site):
+    out = site[0]
+    handler = functools.partial(_QuietHandler, directory=str(out))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def browser(chromium):
+    from playwright.sync_api import sync_playwright
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        # Playwright starts Chromium with --no-sandbox unless asked (chromium_sandbox), which root needs
+        launched = pw.chromium.launch(executable_path=chromium)
+        yield launched
+        launched.close()
+
+
+class PageVisit:
+    """Open one page with every non-local request refused and every console error recorded."""
+
+    def __init__(self, browser, base):
+        self.base = base
+        self.context = browser.new_context(viewport={"width": 1280, "height": 900})
+        self.page = self.context.new_page()
+        self.errors, self.external = [], []
+        self.page.on("console", lambda m: m.type == "error" and self.errors.append(f"console: {m.text}"))
+        self.page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
+        self.page.on("requestfailed", lambda r: self.errors.append(f"failed: {r.url} {r.failure}"))
+        self.page.route("**/*", self._route)
+
+    def _route(self, route):
+        if route.request.url.startswith(self.base):
+            route.continue_()
+        else:
+            self.external.append(route.request.url)
+            route.abort()
+
+    def open(self, url, *, typeset=True):
+        response = self.page.goto(url, wait_until="load")
+        assert response is not None and response.ok, url
+        if typeset:  # MathJax typesets after load: wait for it, where the page loads it
+            self.page.evaluate("() => window.MathJax && MathJax.startup ? MathJax.startup.promise : null")
+        return self.page
+
+    def close(self):
+        self.context.close()
+
+
+def _page_name(url, base):
+    path = urlparse(url).path.removeprefix(urlparse(base).path)
+    return re.sub(r"\.html$", "", path) or "index"
+
+
+def test_sphinx_builds_without_warnings(site):
+    warnings = site[1]
+    assert warnings.read_text().strip() == ""
+
+
+@pytest.fixture(scope="module")
+def tour(browser, server):
+    """Walk the site from the home page along its "next" links, recording what each page shows."""
+    visit = PageVisit(browser, server)
+    seen, url, pages = [], server + "index.html", {}
+    try:
+        while url and len(seen) <= len(ORDER):
+            page = visit.open(url)
+            name = _page_name(page.url, server)
+            seen.append(name)
+            pages[name] = page.evaluate("""() => ({
+                search_boxes: document.querySelectorAll("input[name='q']").length,
+                images: document.images.length,
+                broken: Array.from(document.images).filter(i => !(i.complete && i.naturalWidth > 0))
+                    .map(i => i.src),
+                equations: document.querySelectorAll('mjx-container svg').length,
+                math_errors: document.querySelectorAll('mjx-merror, [data-mjx-error]').length,
+                map: Array.from(document.querySelectorAll('article table a.reference'))
+                    .map(a => a.getAttribute('href')),
+                downloads: Array.from(document.querySelectorAll('a.download'))
+                    .map(a => [a.textContent, new URL(a.getAttribute('href'), location.href).href]),
+            })""")
+            if name == "index":
+                page.screenshot(path=str(SCREENSHOTS / "course-map.png"))
+            elif name == MATH_PAGE:
+                page.locator("mjx-container").first.scroll_into_view_if_needed()
+                page.screenshot(path=str(SCREENSHOTS / "notebook.png"))
+            elif name == "assignments":
+                page.screenshot(path=str(SCREENSHOTS / "assignments.png"))
+            following = page.locator("a.right-next")
+            href = following.first.get_attribute("href") if following.count() else None
+            url = page.evaluate("h => new URL(h, location.href).href", href) if href else None
+    finally:
+        visit.close()
+    return {"seen": seen, "pages": pages, "errors": visit.errors, "external": visit.external}
+
+
+def test_the_next_links_walk_the_course_in_order(tour):
+    assert tour["seen"] == ORDER
+    assert tour["pages"]["index"]["map"] == [f"notebooks/{n}.html" for n in NOTEBOOKS], "the course map"
+
+
+def test_every_page_loads_offline_without_console_errors_and_has_a_search_box(tour):
+    assert tour["errors"] == []
+    assert tour["external"] == [], "pages asked the network for these"
+    assert [n for n, p in tour["pages"].items() if p["search_boxes"] == 0] == []
+
+
+def test_every_image_is_displayed_and_every_equation_typeset(tour):
+    pages = tour["pages"]
+    assert {n: p["broken"] for n, p in pages.items() if p["broken"]} == {}
+    assert sum(p["images"] for p in pages.values()) >= len(NOTEBOOKS), "the notebooks' figures are there"
+    assert [n for n, p in pages.items() if p["math_errors"]] == [], "MathJax could not typeset these"
+    assert pages[MATH_PAGE]["equations"] > 0, "no equation rendered on the backprop notebook"
+
+
+def test_each_notebook_page_offers_its_notebook_for_download(tour, site):
+    for name in NOTEBOOKS:
+        page = tour["pages"].get(f"notebooks/{name}", {"downloads": []})
+        links = [href for text, href in page["downloads"] if f"{name}.ipynb" in text]
+        assert len(links) == 1, f"{name}: no download link"
+        with urllib.request.urlopen(links[0]) as response:
+            assert json.loads(response.read()) == site[2][name], f"{name}: not the stored notebook"
+
+
+def test_search_finds_the_notebooks(browser, server):
+    visit = PageVisit(browser, server)
+    try:
+        page = visit.open(server + "search.html?q=LeNet")
+        page.wait_for_selector("#search-results li", timeout=20_000)
+        hits = page.eval_on_selector_all("#search-results li a", "e => e.map(a => a.getAttribute('href'))")
+        assert any("07_lenet" in h for h in hits), hits
+        page.screenshot(path=str(SCREENSHOTS / "search.png"))
+        assert visit.errors == [] and visit.external == []
+    finally:
+        visit.close()
+
+
+def test_the_pages_workflow_publishes_what_make_site_builds():
+    import yaml
+
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "site.yml").read_text())
+    steps = workflow["jobs"]["build"]["steps"]
+    assert {"run": "make site"} in steps
+    upload = next(s for s in steps if s.get("uses", "").startswith("actions/upload-pages-artifact"))
+    assert upload["with"]["path"] == "build/site"
+    deploy = workflow["jobs"]["deploy"]["steps"]
+    assert any(s.get("uses", "").startswith("actions/deploy-pages") for s in deploy)
+    makefile = (ROOT / "Makefile").read_text()
+    target = r"^site: setup\n\t\$\(BIN\)/python website/build.py --out \$\(BUILD\)/site$"
+    assert re.search(target, makefile, re.M), "make site builds into build/site"
+
+
+def test_staged_notebooks_trade_the_badge_images_for_text_links(tmp_path):
+    spec = importlib.util.spec_from_file_location("website_build", ROOT / "website" / "build.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    header, url = module.header, module.header.repository_url()
+    source = tmp_path / "07_lenet.ipynb"
+    nb = header.apply_header(json.loads((ROOT / "notebooks" / "07_lenet.ipynb").read_text()),
+                             "notebooks/07_lenet.ipynb", url)
+    source.write_text(json.dumps(nb))
+    module.stage_notebook(source, tmp_path / "staged.ipynb", url)
+    staged = json.loads((tmp_path / "staged.ipynb").read_text())
+    assert [c.get("id") for c in staged["cells"]].count(header.BADGE_CELL_ID) == 0
+    assert staged["cells"][1]["id"] == "site-links"  # right under the title
+    links = "".join(staged["cells"][1]["source"])
+    assert "<../downloads/07_lenet.ipynb>" in links and "![" not in links
+    for _, link, _ in header.launch_links("notebooks/07_lenet.ipynb", url):
+        assert f"({link})" in links
+    assert staged["cells"][2:] == [c for c in nb["cells"][1:] if c.get("id") != header.BADGE_CELL_ID]
