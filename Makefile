@@ -65,9 +65,9 @@ weights: setup
 test: setup
 	$(BIN)/python -m pytest -n 2 --dist loadscope tests notebooks $(NBVAL_FLAGS) --ignore=notebooks/assignments
 
-# The fast loop: unit tests without the slow grading suite (tests marked `grading`).
+# The fast loop: unit tests without the slow grading suite and the wheel/website tests (`grading`, `site`).
 unit: setup
-	$(BIN)/python -m pytest -n 2 --dist loadscope -m "not grading" tests
+	$(BIN)/python -m pytest -n 2 --dist loadscope -m "not grading and not site" tests
 
 notebooks: setup
 	$(BIN)/python -m pytest -n 2 --dist loadscope notebooks $(NBVAL_FLAGS) --ignore=notebooks/assignments
