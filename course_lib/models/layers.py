@@ -21,6 +21,7 @@ from keras import ops
 
 from ..shapes import conv_output_size
 from ..validation import check_float, check_int, check_int_tuple, check_positive_int, value_error
+from .group_conv import Maxout, OrientationPooling, P4Conv2D, P4ConvLift2D  # noqa: F401 (re-exported)
 
 _PACKAGE = "course_lib"
 
