@@ -15,7 +15,7 @@ __version__ = "0.1.0"
 
 _SUBMODULES = (
     "config", "validation", "shapes", "numpy_cnn", "keras_adapter", "graph", "models", "data", "training",
-    "plotting", "visualize", "checks", "grading", "notebooks", "widgets", "exercises",
+    "plotting", "drawing", "visualize", "checks", "grading", "notebooks", "widgets", "exercises",
 )
 
 __all__ = list(_SUBMODULES) + ["__version__"]

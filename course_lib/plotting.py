@@ -20,6 +20,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
+from .drawing.colors import COUNTS_CMAP, DIVERGING_CMAP, IMAGE_CMAP, SEQUENTIAL_CMAP, symmetric_limits
 from .validation import check_array, check_float, check_positive_int
 
 # Past this many classes the numbers written in confusion-matrix cells become unreadable.
@@ -128,7 +129,7 @@ def show_images(
     fig, axes = _grid(n, ncols)
     for i, ax in enumerate(axes):
         if arr.ndim == 3:
-            ax.imshow(arr[i], cmap=cmap or "gray", vmin=0.0, vmax=1.0, interpolation="nearest")
+            ax.imshow(arr[i], cmap=cmap or IMAGE_CMAP, vmin=0.0, vmax=1.0, interpolation="nearest")
         else:
             ax.imshow(arr[i], interpolation="nearest")
         if labels is not None:
@@ -219,7 +220,7 @@ def plot_feature_maps(maps: Any, *, ncols: int = 8, title: str | None = None, ma
     n = min(c, max_maps)
     fig, axes = _grid(n, ncols)
     for k, ax in enumerate(axes):
-        ax.imshow(a[:, :, k], cmap="viridis", interpolation="nearest")
+        ax.imshow(a[:, :, k], cmap=SEQUENTIAL_CMAP, interpolation="nearest")
         ax.set_title(f"ch {k}", fontsize=7)
     shown = f", first {n} shown" if n < c else ""
     fig.suptitle(title or f"{c} feature maps of {h}x{w_}{shown}")
@@ -356,7 +357,7 @@ def plot_confusion_matrix(
     shown = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1) if normalize else cm
     size = min(2.0 + 0.55 * k, 12.0)
     fig, ax = plt.subplots(figsize=(size + 1.0, size))
-    image = ax.imshow(shown, cmap="Blues", vmin=0, interpolation="nearest")
+    image = ax.imshow(shown, cmap=COUNTS_CMAP, vmin=0, interpolation="nearest")
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="fraction of row" if normalize else "count")
     names = [str(c) for c in class_names] if class_names is not None else [str(i) for i in range(k)]
     ax.set_xticks(range(k), names, rotation=45 if k > 5 else 0, ha="right" if k > 5 else "center")
@@ -422,7 +423,8 @@ def show_misclassified(
     fig, axes = _grid(len(idx), 8, cell=1.5, extra_height=0.8)
     for ax, i in zip(axes, idx):
         img = imgs[i]
-        ax.imshow(img, cmap="gray" if img.ndim == 2 else None, vmin=0.0, vmax=1.0, interpolation="nearest")
+        ax.imshow(img, cmap=IMAGE_CMAP if img.ndim == 2 else None, vmin=0.0, vmax=1.0,
+                  interpolation="nearest")
         caption = f"{_label_text(int(t[i]), class_names)}\n-> {_label_text(int(p[i]), class_names)}"
         if scores.ndim == 2 and scores.shape[1] > 1:
             caption += f" ({float(scores[i, p[i]]):.2f})"
@@ -460,7 +462,7 @@ def plot_array(a: Any, *, title: str | None = None, annotate: bool = True, fmt: 
     h, w = arr.shape
     fig, ax = plt.subplots(figsize=(min(1.0 + 0.6 * w, 10.0), min(0.8 + 0.6 * h, 10.0)))
     values = arr.astype(float)
-    ax.imshow(values, cmap="Blues", interpolation="nearest")
+    ax.imshow(values, cmap=COUNTS_CMAP, interpolation="nearest")
     if annotate:
         lo, hi = float(np.nanmin(values)), float(np.nanmax(values))
         mid = (lo + hi) / 2
@@ -492,18 +494,22 @@ def _as_heatmap(heatmap: Any, name: str = "heatmap") -> np.ndarray:
     return h
 
 
-def _draw_heat(ax: Any, image: np.ndarray, heat: np.ndarray, alpha: float) -> Any:
-    """Image, then the heat map stretched over it; signed maps use a diverging scale centred on zero."""
+def _draw_heat(ax: Any, image: np.ndarray, heat: np.ndarray, alpha: float, *,
+               signed: bool | None = None, limits: tuple[float, float] | None = None) -> Any:
+    """Image, then the heat map stretched over it, in the course's colours (``course_lib.drawing.colors``):
+    signed maps on the diverging scale centred on zero, non-negative ones on the sequential scale from 0.
+    ``signed`` and ``limits`` default to what ``heat`` itself needs; a figure with several maps passes shared
+    ones so that one colorbar reads them all."""
     hgt, wid = image.shape[:2]
-    ax.imshow(image, cmap="gray" if image.ndim == 2 else None, vmin=0.0, vmax=1.0, interpolation="nearest")
+    ax.imshow(image, cmap=IMAGE_CMAP if image.ndim == 2 else None, vmin=0.0, vmax=1.0,
+              interpolation="nearest")
     extent = (-0.5, wid - 0.5, hgt - 0.5, -0.5)
-    if float(heat.min()) < 0.0:
-        limit = float(np.abs(heat).max()) or 1.0
-        return ax.imshow(heat, cmap="RdBu_r", vmin=-limit, vmax=limit, alpha=alpha, extent=extent,
-                         interpolation="bilinear")
-    top = float(heat.max()) or 1.0
-    return ax.imshow(heat, cmap="jet", vmin=0.0, vmax=top, alpha=alpha, extent=extent,
-                     interpolation="bilinear")
+    if signed is None:
+        signed = float(heat.min()) < 0.0
+    if limits is None:
+        limits = symmetric_limits(heat) if signed else (0.0, float(heat.max()) or 1.0)
+    return ax.imshow(heat, cmap=DIVERGING_CMAP if signed else SEQUENTIAL_CMAP, vmin=limits[0],
+                     vmax=limits[1], alpha=alpha, extent=extent, interpolation="bilinear")
 
 
 def plot_heatmap_overlay(
@@ -533,7 +539,7 @@ def plot_heatmap_overlay(
     heat = _as_heatmap(heatmap)
     alpha = check_float(alpha, "alpha", minimum=0.0, maximum=1.0)
     fig, (left, right) = plt.subplots(1, 2, figsize=(6.4, 3.2))
-    left.imshow(img, cmap="gray" if img.ndim == 2 else None, vmin=0.0, vmax=1.0, interpolation="nearest")
+    left.imshow(img, cmap=IMAGE_CMAP if img.ndim == 2 else None, vmin=0.0, vmax=1.0, interpolation="nearest")
     left.set_title("image", fontsize=9)
     shown = _draw_heat(right, img, heat, alpha)
     right.set_title("overlay", fontsize=9)
@@ -564,8 +570,13 @@ def plot_attribution_grid(
         title: figure title.
         alpha: heat-map opacity.
 
+    One colormap for the whole figure: the diverging one (centred on zero) if any map has a negative value,
+    otherwise the sequential one from 0. Each method keeps one colour scale for all its rows, shown by the
+    colorbar under its column, so the rows of a column can be compared (the methods' units differ).
+
     Returns:
-        The Figure, N rows x (1 + number of methods) axes; column titles name the methods.
+        The Figure, N rows x (1 + number of methods) image axes (constrained layout); column titles name the
+        methods; one colorbar per method under its column.
 
     Raises:
         TypeError: alpha not a number.
@@ -583,21 +594,28 @@ def plot_attribution_grid(
     if row_labels is not None and len(row_labels) != n:
         raise ValueError(f"row_labels must have one entry per image ({n}), got {len(row_labels)}")
     ncols = 1 + len(maps)
-    fig, axes = plt.subplots(n, ncols, figsize=(1.9 * ncols, 1.9 * n + 0.6), squeeze=False)
+    heats = {name: [_as_heatmap(m, f"maps[{name!r}][{i}]") for i, m in enumerate(ms)]
+             for name, ms in maps.items()}
+    signed = any(float(h.min()) < 0.0 for hs in heats.values() for h in hs)
+    fig, axes = plt.subplots(n, ncols, figsize=(1.9 * ncols, 1.9 * n + 1.1), squeeze=False,
+                             layout="constrained")
     for i in range(n):
-        axes[i, 0].imshow(imgs[i], cmap="gray" if imgs[i].ndim == 2 else None, vmin=0.0, vmax=1.0,
+        axes[i, 0].imshow(imgs[i], cmap=IMAGE_CMAP if imgs[i].ndim == 2 else None, vmin=0.0, vmax=1.0,
                           interpolation="nearest")
         if row_labels is not None:
             axes[i, 0].set_ylabel(str(row_labels[i]), fontsize=8)
-        for j, (name, ms) in enumerate(maps.items(), start=1):
-            _draw_heat(axes[i, j], imgs[i], _as_heatmap(ms[i], f"maps[{name!r}][{i}]"), alpha)
+    for j, hs in enumerate(heats.values(), start=1):
+        stacked = np.concatenate([h.ravel() for h in hs])
+        limits = symmetric_limits(stacked) if signed else (0.0, float(stacked.max()) or 1.0)
+        for i in range(n):
+            shown = _draw_heat(axes[i, j], imgs[i], hs[i], alpha, signed=signed, limits=limits)
+        fig.colorbar(shown, ax=axes[:, j], location="bottom", fraction=0.05, pad=0.02, aspect=12)
     for j, name in enumerate(["image", *maps]):
         axes[0, j].set_title(name, fontsize=9)
     for ax in axes.ravel():
         ax.set_xticks([])
         ax.set_yticks([])
     fig.suptitle(title or f"{len(maps)} explanation methods on {n} images")
-    fig.tight_layout()
     return fig
 
 
