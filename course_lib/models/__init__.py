@@ -46,6 +46,8 @@ from .blocks import (
     vgg_block,
 )
 from .common import Step, architecture_only, min_input_size, scaled
+from .densenet import DENSENET_BLOCKS, densenet
+from .efficientnet import EFFICIENTNET_SCALING, compound_scaling, efficientnet
 from .googlenet import (
     GOOGLENET_STAGES,
     GOOGLENET_STEM,
@@ -54,6 +56,7 @@ from .googlenet import (
     googlenet,
     inception_aux_head,
 )
+from .inception_v3 import INCEPTION_V3_MODULES, inception_v3
 from .layers import (
     ConnectionTableConv2D,
     EuclideanRBF,
@@ -63,10 +66,15 @@ from .layers import (
     scaled_tanh,
 )
 from .lenet import LENET5_C3_TABLE, LENET5_RBF_BITMAPS, LENET5_ROWS, lenet5, rbf_codes
+from .mobilenet import mobilenet, mobilenet_v2
+from .nfnet import WSConv2D, adaptive_gradient_clip, nfnet, with_adaptive_gradient_clipping
 from .nin import NIN_CIFAR_ROWS, NIN_IMAGENET_ROWS, nin
+from .preact_resnet import preact_resnet, wide_resnet
 from .registry import get_model, list_models, register_model
 from .resnet import CIFAR_RESNET_DEPTHS, RESNET_SPECS, cifar_resnet, resnet
+from .resnext import resnext, se_resnet
 from .vgg import VGG_CONFIGS, VGG_DEPTHS, VGG_NAMES, vgg
+from .xception import xception
 
 __all__ = [
     "ALEXNET_CIFAR_ROWS", "ALEXNET_ROWS", "CIFAR_RESNET_DEPTHS", "ConnectionTableConv2D", "ConvRow",
@@ -79,4 +87,10 @@ __all__ = [
     "inception_aux_head", "inception_module", "inception_v3_module", "layers", "lenet5", "list_models",
     "min_input_size", "mlpconv_block", "nin", "rbf_codes", "register_model", "resnet", "scaled",
     "scaled_tanh", "vgg", "vgg_block", "zfnet",
+]
+# After ResNet (issue 15): one module per family, each registering its builders where they are defined.
+__all__ += [
+    "DENSENET_BLOCKS", "EFFICIENTNET_SCALING", "INCEPTION_V3_MODULES", "WSConv2D", "adaptive_gradient_clip",
+    "compound_scaling", "densenet", "efficientnet", "inception_v3", "mobilenet", "mobilenet_v2", "nfnet",
+    "preact_resnet", "resnext", "se_resnet", "wide_resnet", "with_adaptive_gradient_clipping", "xception",
 ]
