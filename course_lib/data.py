@@ -24,6 +24,9 @@ Offline sets:
               the generator's zero-centred signals, as in the dataset's paper.
     shapes10  ten classes of coloured shapes on noisy backgrounds, 32x32x3 like CIFAR-10, generated from the
               seed (see :func:`make_shapes10`).
+    scenes    several shapes10 objects per 64x64 image with boxes and masks, for detection and segmentation
+              (loaded by its sibling :func:`course_lib.scenes.load_scene_dataset`, which also loads the real
+              ``"pennfudan"``; scenes imports data, never the reverse).
 """
 
 from __future__ import annotations
@@ -136,6 +139,10 @@ class Dataset:
 
 def known_datasets() -> tuple[str, ...]:
     return DOWNLOADED + OFFLINE
+
+
+# Sets with boxes and masks; course_lib.scenes loads them (load_dataset names the right call).
+SCENE_DATASETS = ("scenes", "pennfudan")
 
 
 def _check_name(name, argument="name"):
@@ -690,6 +697,9 @@ def load_dataset(name: str, *, fallback: str | None = None, n_train: int | None 
         DatasetUnavailable: a download set is not cached, cannot be downloaded and has no fallback, or its
             cached file is corrupt.
     """
+    if name in SCENE_DATASETS:  # boxes and masks, not one label per image: their loader is a sibling module
+        raise ValueError(f"name {name!r} is a detection/segmentation set: load it with "
+                         f"course_lib.scenes.load_scene_dataset({name!r}, ...) (boxes, labels and masks)")
     _check_name(name)
     if fallback is not None:
         _check_name(fallback, "fallback")
