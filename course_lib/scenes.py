@@ -336,7 +336,7 @@ def load_scene_dataset(name: str = "scenes", *, fallback: str | None = None, n_t
                        n_test: int | None = None, image_size: int | None = None, seed: int = 0,
                        data_dir=None, verify_hash: bool = True, download: bool = True,
                        **scene_options) -> SceneDataset:
-    """Load "scenes" (generated) or "pennfudan" (downloaded) with boxes and masks (data.load_dataset's sibling).
+    """Load "scenes" (generated) or "pennfudan" (downloaded), with boxes and masks (load_dataset's sibling).
 
     Args:
         name: "scenes" or "pennfudan".
