@@ -16,9 +16,13 @@ Families: ``lenet5`` (published / classic / modern), ``alexnet`` (and ``caffenet
 (``VGG_CONFIGS`` A..E), ``nin``, ``googlenet`` (``GOOGLENET_TABLE``) and ``inception_v3_module``, ``resnet``
 (``RESNET_SPECS``) and ``cifar_resnet``. Each family builder and each named variant (``vgg16``, ``resnet50``,
 ``cifar_plain56``, ...) is registered once, where it is defined (``registry.register_model``);
-``list_models()`` lists the names that ``get_model`` accepts. Custom layers: ``LocalResponseNormalization``,
-``ConnectionTableConv2D``, ``Subsampling2D``, ``EuclideanRBF`` (and the activation ``scaled_tanh``),
-``ZeroPadShortcut``.
+``list_models()`` lists the names that ``get_model`` accepts. After ResNet: ``inception_v3``, ``resnext``
+and ``se_resnet``, ``preact_resnet`` and ``wide_resnet``, ``mobilenet`` and ``mobilenet_v2``, ``efficientnet``
+(B0-B7, ``compound_scaling``), ``densenet``, ``xception``, ``nfnet`` (``WSConv2D``,
+``with_adaptive_gradient_clipping``).
+Custom layers: ``LocalResponseNormalization``, ``ConnectionTableConv2D``, ``Subsampling2D``, ``EuclideanRBF``
+(and the activation ``scaled_tanh``), ``ZeroPadShortcut``, and the p4 group convolutions ``P4ConvLift2D``,
+``P4Conv2D``, ``OrientationPooling`` and ``Maxout`` (``group_conv.py``, re-exported by ``layers``).
 """
 
 from __future__ import annotations
