@@ -16,10 +16,6 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 # The URL as written in pyproject.toml, read here independently of the script.
 URL = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["urls"]["Repository"].rstrip("/")
 
-# The lead sets this to True once `python scripts/notebook_header.py` has been run over the notebooks and the
-# README carries the badge line; until then only the generator is tested (on copies).
-HEADERS_APPLIED = False
-
 _spec = importlib.util.spec_from_file_location("notebook_header", ROOT / "scripts" / "notebook_header.py")
 header = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(header)
@@ -161,15 +157,14 @@ def test_readme_badge_line_comes_from_the_same_url():
     assert URL.removeprefix("https://github.com/") in line
 
 
-if HEADERS_APPLIED:
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_notebook_carries_the_generated_header(path):
+    text = path.read_text()
+    assert header.process(path, URL, check=True) is False, (
+        f"{path.name}: header stale; run python scripts/notebook_header.py")
+    nb = json.loads(text)
+    assert _src(_code_cells(nb)[0]).startswith(header.setup_block(URL))
 
-    @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-    def test_every_notebook_carries_the_generated_header(path):
-        text = path.read_text()
-        assert header.process(path, URL, check=True) is False, (
-            f"{path.name}: header stale; run python scripts/notebook_header.py")
-        nb = json.loads(text)
-        assert _src(_code_cells(nb)[0]).startswith(header.setup_block(URL))
 
-    def test_readme_carries_the_generated_badge_line():
-        assert header.readme_badges(URL) in (ROOT / "README.md").read_text()
+def test_readme_carries_the_generated_badge_line():
+    assert header.readme_badges(URL) in (ROOT / "README.md").read_text()
