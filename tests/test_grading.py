@@ -193,9 +193,9 @@ def run_script(course: dict, *args: str, timeout: float = 900) -> subprocess.Com
 
 
 def copy_course(tmp_path_factory, name: str) -> dict:
-    """A copy of the repository pieces grading uses (course_lib, scripts, the sources, nbgrader_config.py),
-    with an empty HOME and temp folder beside it: grading runs there, so the real repository is never at risk.
-    Shared by this suite and test_grading_attacks."""
+    """A copy of the repository pieces grading uses (course_lib, scripts, the sources, nbgrader_config.py,
+    pyproject.toml), with an empty HOME and temp folder beside it: grading runs there, so the real
+    repository is never at risk. Shared by this suite and test_grading_attacks."""
     root = tmp_path_factory.mktemp(name)
     repo, home, tmp = root / "repo", root / "home", root / "tmp"
     home.mkdir()
@@ -207,6 +207,8 @@ def copy_course(tmp_path_factory, name: str) -> dict:
     # repository's own; in the copy they sit in the default place
     shutil.copytree(source_root(), repo / "notebooks" / "assignments" / "source", ignore=ignore)
     shutil.copy(REPO / "nbgrader_config.py", repo / "nbgrader_config.py")
+    # makes the copy a checkout for config.course_dir: build/ here, not an installed kit's per-user cache
+    shutil.copy(REPO / "pyproject.toml", repo / "pyproject.toml")
     return {"root": root, "repo": repo, "home": home, "tmp": tmp, "build": repo / "build"}
 
 
