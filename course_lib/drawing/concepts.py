@@ -46,6 +46,18 @@ _CURRENT_FILL = "tab:orange"
 
 
 # --------------------------------------------------------------------------------------------------- helpers
+
+def _window_outline(ax, corner, size, *, inset, color, gid, linewidth=2.5):
+    """Outline one window of a grid, shrunk by ``inset`` on every side so that overlapping windows stay apart.
+
+    Args:
+        corner: (x, y) of the window's top-left cell, in cell units.
+        size: (width, height) of the window in cells.
+    """
+    (x, y), (w, h) = corner, size
+    ax.add_patch(Rectangle((x + inset, y + inset), w - 2 * inset, h - 2 * inset, fill=False, edgecolor=color,
+                           linewidth=linewidth, gid=gid))
+
 def _new_axes(ax: Any, size: tuple[float, float]) -> Any:
     """``ax`` itself, or the axes of a new constrained-layout figure of ``size`` inches."""
     if ax is None:
@@ -590,17 +602,7 @@ def draw_im2col(
         a, b = divmod(r, ow)
         inset = 0.06 * (r % 3)
         color = window_color(r)
-        ax.add_patch(
-            Rectangle(
-                (b * sw + inset, a * sh + inset),
-                kw - 2 * inset,
-                kh - 2 * inset,
-                fill=False,
-                edgecolor=color,
-                linewidth=2.5,
-                gid="patch",
-            )
-        )
+        _window_outline(ax, (b * sw, a * sh), (kw, kh), inset=inset, color=color, gid="patch")
         ax.add_patch(
             Rectangle((x0, r), n_cols, 1, fill=False, edgecolor=color, linewidth=2.5, gid="patch-row")
         )
@@ -825,17 +827,8 @@ def draw_pooling(
         for b in range(ow):
             index = a * ow + b
             inset = 0.05 + 0.06 * (index % 2)
-            ax.add_patch(
-                Rectangle(
-                    (b * sw + inset, a * sh + inset),
-                    pw - 2 * inset,
-                    ph - 2 * inset,
-                    fill=False,
-                    edgecolor=window_color(index),
-                    linewidth=2.5,
-                    gid="pool-window",
-                )
-            )
+            _window_outline(ax, (b * sw, a * sh), (pw, ph), inset=inset, color=window_color(index),
+                            gid="pool-window")
             _cell(
                 ax,
                 a,
@@ -960,17 +953,8 @@ def draw_transposed_conv(
         for j in range(n):
             index = i * n + j
             inset = 0.05 + 0.07 * (index % 3)
-            ax.add_patch(
-                Rectangle(
-                    (x0 + j * s + inset, i * s + inset),
-                    k - 2 * inset,
-                    k - 2 * inset,
-                    fill=False,
-                    edgecolor=window_color(index),
-                    linewidth=2.2,
-                    gid="stamp",
-                )
-            )
+            _window_outline(ax, (x0 + j * s, i * s), (k, k), inset=inset, color=window_color(index),
+                            gid="stamp", linewidth=2.2)
     for r in range(full):
         for c in range(full):
             if min(r, c) < p or max(r, c) >= full - p:
