@@ -334,3 +334,110 @@ def test_linear_readout_rejects_bad_arguments(kwargs, error):
     args = {"input_shape": (8, 8, 1), "num_classes": 10, **kwargs}
     with pytest.raises(error, match=next(iter(kwargs))):
         training.linear_readout(args.pop("input_shape"), args.pop("num_classes"))
+
+
+class _TraceCounter(keras.layers.Layer):
+    """Identity layer that counts how often its Python ``call`` runs: once per eager call or per trace (and once
+    when the functional model is built, which the tests subtract)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.calls = 0
+
+    def call(self, x):
+        self.calls += 1
+        return x
+
+
+def _counted_model(num_outputs: int = 1):
+    config.set_seed(0)
+    counter = _TraceCounter()
+    inputs = keras.Input((6,))
+    hidden = counter(keras.layers.Dense(8, activation="relu")(inputs))
+    outputs = [keras.layers.Dense(3, activation="softmax", name=name)(hidden)
+               for name in (["predictions", "aux1"][:num_outputs])]
+    model = keras.Model(inputs, outputs if num_outputs > 1 else outputs[0])
+    return model, counter
+
+
+def _toy_data():
+    rng = np.random.default_rng(0)
+    return rng.normal(size=(64, 6)).astype("float32"), rng.integers(0, 3, size=64)
+
+
+def test_plain_keras_fit_traces_its_training_step_twice():
+    # The control for the next tests: the cost that build_training_state removes. Keras creates the metric and
+    # optimizer variables inside the first trace, and TensorFlow traces again.
+    model, counter = _counted_model()
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    x, y = _toy_data()
+    start = counter.calls
+    model.fit(x, y, epochs=1, batch_size=64, verbose=0, shuffle=False)
+    assert counter.calls - start == 2
+
+
+@pytest.mark.parametrize("num_outputs", [1, 2])
+def test_build_training_state_leaves_one_trace_and_the_same_training(num_outputs):
+    x, y = _toy_data()
+    losses = {}
+    for prebuilt in (False, True):
+        model, counter = _counted_model(num_outputs)
+        training.compile_model(model, recipe="adam")
+        if prebuilt:
+            start = counter.calls
+            training.build_training_state(model, x[:1], y[:1])
+            assert counter.calls - start == 1  # the one eager call
+            assert model.optimizer.built and all(m.built for m in model.metrics if hasattr(m, "built"))
+            # nothing was counted: the metrics start the epoch at zero
+            assert all(float(v) == 0.0 for v in model.get_metrics_result().values())
+        before = counter.calls
+        history = model.fit(x, training._targets_for(model, y), epochs=2, batch_size=16, verbose=0,
+                            shuffle=False)
+        losses[prebuilt] = history.history["loss"]
+        assert counter.calls - before == (1 if prebuilt else 2)
+    np.testing.assert_allclose(losses[True], losses[False], rtol=1e-6)
+
+
+def test_course_fit_builds_the_state_itself():
+    x, y = _toy_data()
+    model, counter = _counted_model()
+    training.compile_model(model, recipe="adam")
+    start = counter.calls
+    training.fit(model, (x, y), recipe="adam", epochs=1, batch_size=16)
+    assert counter.calls - start == 2  # one eager call on a zero sample, one trace
+
+
+def test_build_training_state_refuses_an_uncompiled_model():
+    model, _ = _counted_model()
+    with pytest.raises(ValueError, match="compiled"):
+        training.build_training_state(model, *_toy_data())
+
+
+@pytest.mark.parametrize("recipe", ["adam", "resnet_cifar"])
+def test_reset_optimizer_makes_a_second_run_repeat_the_first(recipe):
+    x, y = _toy_data()
+    model, _ = _counted_model()
+    training.compile_model(model, recipe=recipe, learning_rate=0.05, **(
+        {"boundaries": (4, 6)} if recipe == "resnet_cifar" else {}))
+    initial = model.get_weights()
+
+    def run():
+        return training.fit(model, (x, y), recipe=None, epochs=2, batch_size=16, shuffle=False).history["loss"]
+
+    first = run()
+    model.set_weights(initial)
+    carried_over = run()  # the optimizer still holds the first run's iteration count and slots
+    model.set_weights(initial)
+    training.reset_optimizer(model)
+    again = run()
+    np.testing.assert_allclose(again, first, rtol=1e-6)
+    assert not np.allclose(carried_over, first, rtol=1e-3)
+    assert int(model.optimizer.iterations) == 8
+    if recipe == "adam":
+        assert float(model.optimizer.learning_rate) == pytest.approx(0.05)
+
+
+def test_reset_optimizer_refuses_an_uncompiled_model():
+    model, _ = _counted_model()
+    with pytest.raises(ValueError, match="compiled"):
+        training.reset_optimizer(model)
