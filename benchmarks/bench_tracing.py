@@ -2,11 +2,11 @@
 
 Run: ``.venv/bin/python benchmarks/bench_tracing.py [--repeats 3]`` (``make bench`` runs it).
 
-For each network the notebooks train (ResNet-20 at half width on 16x16 images, as in 11; GoogLeNet at 1/8 width
-with its auxiliary heads on 65x65 images, as in 10) it times, in fresh processes so that nothing is cached:
+For each network the notebooks train (ResNet-20 at half width on 16x16 images, as in 11; GoogLeNet at 1/8
+width with its auxiliary heads on 65x65 images, as in 10) it times, in fresh processes so nothing is cached:
 
-- ``plain``: ``model.compile`` then one epoch of ``model.fit`` (768 images, batch 32): Keras creates the optimizer
-  slots and metric variables inside the first trace of its training step, so TensorFlow traces it twice;
+- ``plain``: ``model.compile`` then one epoch of ``model.fit`` (768 images, batch 32): Keras creates the
+  optimizer slots and metric variables inside the first trace of its training step, so TF traces it twice;
 - ``prebuilt``: the same, after ``cl.training.build_training_state`` (one eager call on one sample), so the
   step is traced once;
 - ``epoch``: a second epoch of the same model (no tracing at all): what the training itself costs.
@@ -41,8 +41,8 @@ cl.config.set_seed(0)
 if net == "resnet20":
     model = cl.models.cifar_resnet(20, input_shape=x.shape[1:], num_classes=10, width_multiplier=0.5)
 else:
-    model = cl.models.googlenet(aux_logits=True, input_shape=x.shape[1:], num_classes=10, width_multiplier=0.125,
-                                lrn=False, dropout=0.0)
+    model = cl.models.googlenet(aux_logits=True, input_shape=x.shape[1:], num_classes=10,
+                                width_multiplier=0.125, lrn=False, dropout=0.0)
 cl.training.compile_model(model, recipe="adam")
 targets = {name: y for name in model.output_names} if len(model.outputs) > 1 else y
 start = time.perf_counter()

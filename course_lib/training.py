@@ -592,7 +592,7 @@ def _pipeline(model, x, y, *, batch_size, augment, shuffle, seed):
 
 
 def reset_optimizer(model: keras.Model) -> keras.Model:
-    """Give a compiled model a fresh optimizer state: iteration count and slots (momentum, Adam's moments) at zero.
+    """Give a compiled model a fresh optimizer: iteration count and slots (momentum, Adam's moments) at zero.
 
     With new initial weights (``model.set_weights(build(seed).get_weights())``) this starts a new training run
     on the same compiled model, so the second and later seeds reuse its traced training step instead of paying
@@ -618,15 +618,16 @@ def reset_optimizer(model: keras.Model) -> keras.Model:
 def build_training_state(model: keras.Model, x_sample, y_sample) -> keras.Model:
     """Create a compiled model's optimizer slots, loss trackers and metric variables before ``fit``.
 
-    Why: without a distribution strategy, Keras 3 creates these variables inside the first trace of its training
-    step, and TensorFlow must then trace that step a second time (a ``tf.function`` that creates variables is
-    traced again without them). Tracing is most of the cost of a short run on a CPU: for ResNet-20 it is about
-    2 s, while an epoch of 768 images at 16x16 takes 0.5 s. Building the state first makes the first trace the
-    only one; the training itself is unchanged (the same losses to the last digit).
+    Why: without a distribution strategy, Keras 3 creates these variables inside the first trace of its
+    training step, and TensorFlow must then trace that step a second time (a ``tf.function`` that creates
+    variables is traced again without them). Tracing is most of the cost of a short run on a CPU: for
+    ResNet-20 it is about 2 s, while an epoch of 768 images at 16x16 takes 0.5 s
+    (``benchmarks/bench_tracing.py``). Building the state first makes the first trace the only one; the
+    training itself is unchanged (the same losses to the last digit).
 
-    The model is run once, eagerly, in inference mode on ``x_sample`` (no batch-norm statistics move), the loss
-    and metrics are computed once and then reset. ``cl.training.fit`` calls this itself; call it before a plain
-    ``model.fit`` to get the same saving.
+    The model is run once, eagerly, in inference mode on ``x_sample`` (no batch-norm statistics move); the
+    loss and metrics are computed once and then reset. ``cl.training.fit`` calls this itself; call it before a
+    plain ``model.fit`` to get the same saving.
 
     Args:
         model: a compiled Keras model.

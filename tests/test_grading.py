@@ -43,8 +43,8 @@ from course_lib.grading.layout import source_root
 
 REPO = Path(__file__).resolve().parents[1]
 ASSIGNMENTS = ("ps1", "ps2", "ps3", "ps4")
-# Each limit is waited out in full by its run, so they are as short as is safe under a loaded CI machine: the
-# slowest honest cell before the endless loop imports TensorFlow (about 4 s alone, under 10 s with the notebooks
+# Each limit is waited out in full by its run, so they are as short as is safe on a loaded CI machine: the
+# slowest honest cell before the endless loop imports TensorFlow (about 4 s alone, under 10 s with notebooks
 # running beside it), and the stuck submission needs nothing to finish.
 LOOP_CELL_TIMEOUT = 15
 STUCK_LIMIT = 10

@@ -337,8 +337,8 @@ def test_linear_readout_rejects_bad_arguments(kwargs, error):
 
 
 class _TraceCounter(keras.layers.Layer):
-    """Identity layer that counts how often its Python ``call`` runs: once per eager call or per trace (and once
-    when the functional model is built, which the tests subtract)."""
+    """Identity layer that counts how often its Python ``call`` runs: once per eager call or per trace (and
+    once when the functional model is built, which the tests subtract)."""
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -422,7 +422,8 @@ def test_reset_optimizer_makes_a_second_run_repeat_the_first(recipe):
     initial = model.get_weights()
 
     def run():
-        return training.fit(model, (x, y), recipe=None, epochs=2, batch_size=16, shuffle=False).history["loss"]
+        history = training.fit(model, (x, y), recipe=None, epochs=2, batch_size=16, shuffle=False)
+        return history.history["loss"]
 
     first = run()
     model.set_weights(initial)
