@@ -591,6 +591,11 @@ def _pipeline(model, x, y, *, batch_size, augment, shuffle, seed):
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
+def _require_compiled(model: keras.Model, caller: str) -> None:
+    if not getattr(model, "compiled", False) or model.optimizer is None:
+        raise ValueError(f"{caller} needs a compiled model; {model.name!r} is not compiled")
+
+
 def reset_optimizer(model: keras.Model) -> keras.Model:
     """Give a compiled model a fresh optimizer: iteration count and slots (momentum, Adam's moments) at zero.
 
@@ -607,8 +612,7 @@ def reset_optimizer(model: keras.Model) -> keras.Model:
     Raises:
         ValueError: the model is not compiled.
     """
-    if not getattr(model, "compiled", False) or model.optimizer is None:
-        raise ValueError(f"reset_optimizer needs a compiled model; {model.name!r} is not compiled")
+    _require_compiled(model, "reset_optimizer")
     for variable in model.optimizer.variables:
         if variable.path.split("/")[-1] != "learning_rate":
             variable.assign(ops.zeros(variable.shape, variable.dtype))
@@ -621,7 +625,7 @@ def build_training_state(model: keras.Model, x_sample, y_sample) -> keras.Model:
     Why: without a distribution strategy, Keras 3 creates these variables inside the first trace of its
     training step, and TensorFlow must then trace that step a second time (a ``tf.function`` that creates
     variables is traced again without them). Tracing is most of the cost of a short run on a CPU: for
-    ResNet-20 it is about 2 s, while an epoch of 768 images at 16x16 takes 0.5 s
+    ResNet-20 it is about 3 s, while an epoch of 768 images at 16x16 takes 0.6 s
     (``benchmarks/bench_tracing.py``). Building the state first makes the first trace the only one; the
     training itself is unchanged (the same losses to the last digit).
 
@@ -642,8 +646,7 @@ def build_training_state(model: keras.Model, x_sample, y_sample) -> keras.Model:
     """
     import tensorflow as tf
 
-    if not getattr(model, "compiled", False) or model.optimizer is None:
-        raise ValueError(f"build_training_state needs a compiled model; {model.name!r} is not compiled")
+    _require_compiled(model, "build_training_state")
     if model.distribute_strategy is not tf.distribute.get_strategy():
         return model  # built under a strategy: Keras builds the state itself, inside the strategy's scope
     if not model.optimizer.built:
