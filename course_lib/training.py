@@ -642,11 +642,14 @@ def build_training_state(model: keras.Model, x_sample, y_sample) -> keras.Model:
         The same model.
 
     Raises:
-        ValueError: the model is not compiled.
+        ValueError: the model is not compiled, or ``x_sample`` holds no sample.
     """
     import tensorflow as tf
 
     _require_compiled(model, "build_training_state")
+    first = tf.nest.flatten(x_sample)[0] if tf.nest.flatten(x_sample) else None
+    if first is None or np.ndim(first) == 0 or len(first) == 0:
+        raise ValueError(f"build_training_state needs at least one sample in x_sample, got {np.shape(first)}")
     if model.distribute_strategy is not tf.distribute.get_strategy():
         return model  # built under a strategy: Keras builds the state itself, inside the strategy's scope
     if not model.optimizer.built:

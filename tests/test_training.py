@@ -407,10 +407,14 @@ def test_course_fit_builds_the_state_itself():
     assert counter.calls - start == 2  # one eager call on a zero sample, one trace
 
 
-def test_build_training_state_refuses_an_uncompiled_model():
+def test_build_training_state_refuses_an_uncompiled_model_and_an_empty_sample():
     model, _ = _counted_model()
     with pytest.raises(ValueError, match="compiled"):
         training.build_training_state(model, *_toy_data())
+    training.compile_model(model, recipe="adam")
+    x, y = _toy_data()
+    with pytest.raises(ValueError, match=r"x_sample, got \(0, 6\)"):
+        training.build_training_state(model, x[:0], y[:0])
 
 
 @pytest.mark.parametrize("recipe", ["adam", "resnet_cifar"])
