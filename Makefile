@@ -97,7 +97,7 @@ grade: setup
 	$(BIN)/python scripts/assignments.py grade --submissions "$(SUBMISSIONS)" \
 		$(if $(ASSIGNMENT),--only $(ASSIGNMENT)) $(if $(CELL_TIMEOUT),--cell-timeout $(CELL_TIMEOUT)) \
 		$(if $(SUBMISSION_TIMEOUT),--submission-timeout $(SUBMISSION_TIMEOUT)) \
-		$(if $(TOTAL_TIMEOUT),--total-timeout $(TOTAL_TIMEOUT)) $(GRADE_FLAGS)
+		$(if $(TOTAL_TIMEOUT),--total-timeout $(TOTAL_TIMEOUT)) $(if $(JOBS),--jobs $(JOBS)) $(GRADE_FLAGS)
 
 lint: setup
 	$(BIN)/ruff check .

@@ -2,7 +2,7 @@
 
     python scripts/assignments.py release [--only ps1 ps2]
     python scripts/assignments.py grade --submissions PATH [--only ps1] [--cell-timeout S]
-                                        [--submission-timeout S] [--total-timeout S]
+                                        [--submission-timeout S] [--total-timeout S] [--jobs N]
                                         [--unsafe-no-sandbox]
     python scripts/assignments.py check [--only ps1]     (the instructor versions must score full marks)
     python scripts/assignments.py export-source DIR [--only ps1] [--force]
@@ -13,9 +13,10 @@ Every command takes ``--build-dir DIR`` (default ``$COURSE_BUILD_DIR`` or ``buil
 private folder outside the repository; release and grade from it with ``--source DIR`` or the environment
 variable.
 
-``grade`` reads ``PATH/<student_id>/<ps>/<ps>.ipynb`` or ``PATH/<student_id>/<ps>.ipynb``, grades one
-submission at a time in its own bubblewrap sandbox (it refuses to run without one unless given
-``--unsafe-no-sandbox``), writes
+``grade`` reads ``PATH/<student_id>/<ps>/<ps>.ipynb`` or ``PATH/<student_id>/<ps>.ipynb``, grades
+``--jobs`` submissions at a time (default: one per core), each in its own bubblewrap sandbox (it refuses to
+run without one unless given ``--unsafe-no-sandbox``; a second run on the same build folder is refused while
+one holds it), writes
 ``build/feedback/<student>/<ps>/<ps>.html`` (hidden tests stripped), ``build/grades.csv`` and
 ``build/grades_by_question.csv``. Exit status: 0 when every expected (student, assignment) pair was graded (a
 submission whose cells hit the cell timeout is graded: those cells score zero, and grades.csv names them), 1
@@ -33,6 +34,16 @@ from pathlib import Path
 from . import layout as _layout
 from . import runner
 from .sources import discover_assignments, export_source
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive whole number, got {text!r}")
+    return value
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -64,6 +75,9 @@ def _parser() -> argparse.ArgumentParser:
                     help="seconds one submission may take before its grader is killed (default 600)")
     gr.add_argument("--total-timeout", type=float, default=runner.DEFAULT_TOTAL_TIMEOUT,
                     help="seconds for the whole run; later submissions are skipped (default 4 h)")
+    gr.add_argument("--jobs", type=_positive_int, default=None, metavar="N",
+                    help="submissions graded at once, each in its own sandbox (default: one per core, "
+                         f"{runner.default_jobs()} here)")
     gr.add_argument("--unsafe-no-sandbox", action="store_true",
                     help="run student code WITHOUT the bubblewrap sandbox (as your user); marked UNSAFE")
     chk = sub.add_parser("check", parents=shared,
@@ -129,6 +143,6 @@ def main(argv: list[str] | None = None) -> int:
     else:
         code = runner.grade(layout, args.submissions, source, only=args.only, cell_timeout=args.cell_timeout,
                             submission_timeout=args.submission_timeout, total_timeout=args.total_timeout,
-                            unsafe=args.unsafe_no_sandbox)
+                            unsafe=args.unsafe_no_sandbox, jobs=args.jobs)
     print(f"done in {time.monotonic() - start:.1f} s")
     return code

@@ -1,9 +1,10 @@
 """The program that runs inside a submission's sandbox: the student's cells, then the trusted grader's calls.
 
-Started by ``sandbox.run_sandboxed`` as ``python -m course_lib.grading.driver JOB IN_FD OUT_FD`` inside
-bubblewrap, with a copy of ``course_lib``, the released files and the student's own files, and nothing else
-of the course. It
+Started by ``trusted.grade_notebook`` as ``python -m course_lib.grading.driver JOB IN_FD OUT_FD`` inside
+bubblewrap (``sandbox.sandbox_argv``), with a copy of ``course_lib``, the released files and the student's own
+files, and nothing else of the course. It
 
+0. copies the prepared home (read-only in the sandbox) into its size-capped home (``fill_home``);
 1. executes the cells listed in the job file in one IPython shell (so magics and IPython syntax work as in
    Jupyter), each under a per-cell time limit, and reports each cell's outputs;
 2. then answers the grader's requests: ``describe`` (which names the notebook defined) and ``call`` (call one
@@ -22,8 +23,12 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
+import shutil
 import signal
 import sys
+
+import numpy as np
 
 from . import wire
 
@@ -49,17 +54,39 @@ def _cut(text: str) -> str:
 
 
 def _outputs(captured) -> list[dict]:
-    outs = []
+    """A cell's outputs as they cross the wall: printed text and text data cut to ``MAX_TEXT`` characters;
+    PNG and JPEG figures whole (base64), up to ``feedback.MAX_IMAGE_CHARS`` each and ``feedback.MAX_IMAGES``
+    per cell, a figure beyond either sent as the marker ``{"omitted": "size" | "count"}`` so that the page can
+    say why it is missing. (Cutting a figure's base64 would only break it. The grader enforces the same caps
+    again, ``feedback.clean_outputs``: this side runs beside the student's code.)"""
+    import base64
+
+    from .feedback import IMAGE_MIMES, MAX_IMAGE_CHARS, MAX_IMAGES
+
+    outs, figures = [], 0
     if captured.stdout:
         outs.append({"name": "stdout", "text": _cut(captured.stdout)})
     if captured.stderr:
         outs.append({"name": "stderr", "text": _cut(captured.stderr)})
     for item in captured.outputs[:50]:
-        data = {
-            k: _cut(v) if isinstance(v, str) else _cut(json.dumps(v, default=str))
-            for k, v in (item.data or {}).items()
-            if isinstance(k, str)
-        }
+        data = {}
+        if any(k in IMAGE_MIMES for k in item.data or {}):
+            figures += 1  # one figure, whichever formats it comes in
+        for k, v in (item.data or {}).items():
+            if not isinstance(k, str):
+                continue
+            if k in IMAGE_MIMES and isinstance(v, (str, bytes)):
+                v = v if isinstance(v, str) else base64.b64encode(v).decode("ascii")
+                if figures > MAX_IMAGES:
+                    v = {"omitted": "count"}
+                elif len(v) > MAX_IMAGE_CHARS + MAX_IMAGE_CHARS // 50:  # base64 broken into lines is longer
+                    v = {"omitted": "size"}
+                data[k] = v
+                continue
+            try:
+                data[k] = _cut(v) if isinstance(v, str) else _cut(json.dumps(v, default=str))
+            except (TypeError, ValueError):  # e.g. a value that contains itself
+                data[k] = f"(a value of type {type(v).__name__} not shown)"
         outs.append({"data": data})
     return outs
 
@@ -161,6 +188,27 @@ def _portable(result, made: list):
     return result
 
 
+def _array_copies(args: list, kwargs: dict) -> dict:
+    """A copy of each NumPy array argument (positional ones by their index, keywords by name)."""
+    items = [*enumerate(args), *kwargs.items()]
+    return {key: value.copy() for key, value in items if type(value) is np.ndarray}
+
+
+def _changed(args: list, kwargs: dict, before: dict) -> list[str]:
+    """The array arguments the call left changed (the grader fails the test: see ``trusted.ArgumentChanged``).
+
+    Only a report: the grader never takes values back from here, so this cannot make a score higher."""
+    now = {**dict(enumerate(args)), **kwargs}
+    out = []
+    for key, copy in before.items():
+        value = now.get(key)
+        if type(value) is not np.ndarray or value.shape != copy.shape or not np.array_equal(
+            value, copy, equal_nan=value.dtype.kind in "fc"
+        ):
+            out.append(f"argument {key + 1}" if type(key) is int else f"argument {key}")
+    return out
+
+
 def _call(namespace: dict, message: dict, call_timeout: float, in_fd: int, out_fd: int) -> dict:
     """Call one of the student's functions; the reply also holds what it printed (``printed``), so that the
     student sees it in the feedback under the test that called it."""
@@ -186,15 +234,14 @@ def _call_quietly(namespace: dict, message: dict, call_timeout: float, in_fd: in
             "event": "reply",
             "raised": {"type": "NameError", "message": f"name {message.get('name')!r} is not defined"},
         }
+    before = _array_copies(args, kwargs)
     signal.signal(signal.SIGALRM, _alarm)
     _limit(call_timeout)
     try:
         result = _portable(function(*args, **kwargs), made)
         _limit(0)
         reply = {"event": "reply", "result": wire.encode(result)}
-        reply["mutated"] = [
-            wire.encode(a) if type(a).__module__ == "numpy" and hasattr(a, "shape") else None for a in args
-        ]
+        reply["changed"] = _changed(args, kwargs, before)
         return reply
     except CellTimeout:
         return {
@@ -215,8 +262,36 @@ def _call_quietly(namespace: dict, message: dict, call_timeout: float, in_fd: in
         _limit(0)
 
 
+def fill_home() -> None:
+    """Copy the prepared home (mounted read-only, named by ``COURSE_HOME_FILES``) into ``HOME``, a tmpfs of a
+    fixed size, before any of the student's code runs: files 0644, folders 0755, no symlinks. Without that
+    variable (the unsafe mode, whose home is the real folder) there is nothing to copy. What does not fit is
+    reported on stderr (the sandbox's log) and the cells run with what was copied."""
+    source, home = os.environ.get("COURSE_HOME_FILES"), os.environ.get("HOME")
+    if not source or not home or not os.path.isdir(source):
+        return
+    if os.path.realpath(source) == os.path.realpath(home):
+        return
+    try:
+        for folder, dirs, files in os.walk(source):
+            rel = os.path.relpath(folder, source)
+            target = home if rel == "." else os.path.join(home, rel)
+            os.makedirs(target, mode=0o755, exist_ok=True)
+            os.chmod(target, 0o755)
+            dirs[:] = [d for d in dirs if not os.path.islink(os.path.join(folder, d))]
+            for name in files:
+                path = os.path.join(folder, name)
+                if os.path.islink(path) or not os.path.isfile(path):
+                    continue
+                shutil.copyfile(path, os.path.join(target, name))
+                os.chmod(os.path.join(target, name), 0o644)
+    except OSError as exc:
+        print(f"could not copy the submission's files into {home}: {exc}", file=sys.stderr)
+
+
 def main(argv: list[str]) -> int:
     job_path, in_fd, out_fd = argv[0], int(argv[1]), int(argv[2])
+    fill_home()
     with open(job_path) as f:
         job = json.load(f)
     from IPython.core.interactiveshell import InteractiveShell

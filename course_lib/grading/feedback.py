@@ -2,8 +2,11 @@
 
 The page is written here from the graded cells, not by rendering the student's notebook: every piece of
 text a student produced (cell sources, printed output, HTML or JavaScript from ``display``, error messages)
-is HTML-escaped and shown as text; only PNG and JPEG images are embedded, and only when their data is plain
-base64. Hidden-test code cannot appear: test cells show their visible part with the hidden region replaced by
+is HTML-escaped and shown as text; only PNG and JPEG images are embedded, and only when their data is valid
+base64 of an image of that kind within ``MAX_IMAGE_BYTES``. The outputs are bounded by the grader
+(``clean_outputs``), and whatever is not shown is said, on the page and in the grades' note
+(``dropped_note``).
+Hidden-test code cannot appear: test cells show their visible part with the hidden region replaced by
 a placeholder, and any output line that contains a line of hidden-test code (matched by content, whatever
 printed it) is replaced by ``REDACTED``. ``check_page`` looks at the finished page once more, and the page is
 withheld when it still shows a hidden-test marker or line.
@@ -11,13 +14,36 @@ withheld when it still shows a hidden-test marker or line.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import html
+import itertools
 import re
 
 from .markers import HIDDEN_MARKERS
 
 REDACTED = "(a line that matches hidden-test code is not shown)"
-_B64 = re.compile(r"^[A-Za-z0-9+/=\s]{0,5000000}$")
+
+# What one cell may show (``clean_outputs``): the grader enforces these on what the sandbox sends, whatever
+# the driver beside the student's code did.
+MAX_OUTPUTS = 60  # outputs per cell
+MAX_TEXT = 20_000  # characters of each printed stream or text/plain
+MAX_IMAGE_BYTES = 1536 * 1024  # one figure, decoded (its base64 is 4/3 of it: 2 MiB)
+MAX_IMAGE_CHARS = 4 * -(-MAX_IMAGE_BYTES // 3)
+MAX_IMAGES = 10  # figures per cell
+MAX_CELL_CHARS = 4 * 1024 * 1024  # characters of text and base64 per cell, all outputs together
+IMAGE_MIMES = ("image/png", "image/jpeg")
+# Rich outputs are never rendered (no HTML, Markdown or JavaScript of a student's reaches the page): their
+# text/plain stands for them.
+RICH_MIMES = ("text/html", "text/markdown", "text/latex", "application/javascript", "image/svg+xml")
+_MAGIC = {"image/png": b"\x89PNG\r\n\x1a\n", "image/jpeg": b"\xff\xd8\xff"}
+_WHITESPACE = re.compile(r"\s+")
+_B64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
+
+
+class CleanOutput(dict):
+    """One output as ``clean_outputs`` made it. Its ``note`` and ``dropped`` entries are the grader's own:
+    nothing from the sandbox arrives as this type (JSON makes plain dicts), so a student cannot forge them."""
 
 
 def _squash(text: str) -> str:
@@ -45,32 +71,174 @@ def redact(text: str, hidden_lines: set[str]) -> tuple[str, int]:
     return text, count
 
 
+def _cut(text: str, limit: int = MAX_TEXT) -> str:
+    if len(text) <= limit:
+        return text
+    return text[:limit] + f"\n... ({len(text) - limit} characters cut)"
+
+
+def _image(mime: str, value) -> tuple[str, str]:
+    """(base64 without whitespace, '') for a figure that may be shown, else ('', why not)."""
+    # the driver's markers for a figure it did not send (``driver._outputs``)
+    if isinstance(value, dict) and value.get("omitted") == "count":
+        return "", f"more than {MAX_IMAGES} figures in one cell"
+    too_big = f"figure larger than {MAX_IMAGE_BYTES // 1024} KB not shown"
+    if isinstance(value, dict) and value.get("omitted") == "size":
+        return "", too_big
+    if not isinstance(value, str):
+        return "", f"figure ({mime}) not shown: its data is not text"
+    # base64 as Jupyter writes it may be broken into lines; anything longer is too big whatever it holds
+    if len(value) > MAX_IMAGE_CHARS + MAX_IMAGE_CHARS // 50:
+        return "", too_big
+    data = _WHITESPACE.sub("", value)
+    if len(data) > MAX_IMAGE_CHARS:
+        return "", too_big
+    try:
+        raw = base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        return "", f"figure ({mime}) not shown: its data is not valid base64"
+    if not raw.startswith(_MAGIC[mime]):
+        return "", f"figure ({mime}) not shown: its data is not a {mime.split('/')[1].upper()} image"
+    return data, ""
+
+
+def _names(data: dict, known: tuple[str, ...], limit: int = 3) -> str:
+    """Up to ``limit`` keys of ``data`` that are not in ``known``, for a message (never the whole dict)."""
+    others = (k for k in data if k not in known)
+    names = [k[:60] if isinstance(k, str) else type(k).__name__ for k in itertools.islice(others, limit)]
+    more = len(data) - sum(k in data for k in known) - len(names)
+    return ", ".join(names) + (f" and {more} more" if more > 0 else "")
+
+
+def clean_outputs(outputs) -> list[dict]:
+    """A bounded, well-typed copy of one cell's outputs as the sandbox sent them (untrusted, any shape).
+
+    Each output of the result is one of
+
+        {"name": "stdout" | "stderr", "text": str}   printed text, cut to ``MAX_TEXT`` characters
+        {"data": {mime: str, ...}}                   "text/plain" (cut to ``MAX_TEXT``) and at most one
+                                                     figure, "image/png" or "image/jpeg": base64 without
+                                                     whitespace that decodes to that kind of image, of at
+                                                     most ``MAX_IMAGE_BYTES``
+
+    and may carry ``"note"`` (e.g. rich output shown as its text) and ``"dropped"`` (what was not shown, and
+    why: "figure larger than 1536 KB not shown"), never empty when something was left out. HTML, Markdown and
+    JavaScript are never kept: their text/plain stands for them, with a note. At most ``MAX_OUTPUTS`` outputs
+    and ``MAX_IMAGES`` figures per cell, ``MAX_CELL_CHARS`` characters in all; values that are not strings are
+    dropped (with a note), never converted. The work is linear in the input and no string longer than the caps
+    is built. Cleaning a cleaned list gives it back unchanged.
+
+    Args:
+        outputs: the ``outputs`` of one ``cell`` event (a list of dicts, when the sandbox behaves).
+
+    Returns:
+        The list of ``CleanOutput`` dicts.
+    """
+    if outputs is None:
+        return []
+    if not isinstance(outputs, list):
+        return [CleanOutput(data={}, dropped="this cell's output was not a list of outputs and is not shown")]
+    cleaned: list[dict] = []
+    budget, figures = MAX_CELL_CHARS, 0
+    for item in itertools.islice(outputs, MAX_OUTPUTS):
+        if budget <= 0:
+            cleaned.append(CleanOutput(data={}, dropped=f"the rest of this cell's output (over "
+                                                        f"{MAX_CELL_CHARS // 1024**2} MB) is not shown"))
+            break
+        if type(item) is CleanOutput:  # cleaned already (by the grader): kept as it is
+            cleaned.append(item)
+            values = [item.get("text", "")] + list(item.get("data", {}).values())
+            budget -= sum(len(v) for v in values)
+            figures += sum(m in item.get("data", {}) for m in IMAGE_MIMES)
+            continue
+        if not isinstance(item, dict):
+            cleaned.append(CleanOutput(data={}, dropped="an output that is not a display item is not shown"))
+            continue
+        if "name" in item or "text" in item:
+            text = item.get("text")
+            if not isinstance(text, str):
+                cleaned.append(CleanOutput(data={}, dropped="printed output that is not text is not shown"))
+                continue
+            text = _cut(text, min(MAX_TEXT, budget))
+            budget -= len(text)
+            name = "stderr" if item.get("name") == "stderr" else "stdout"
+            cleaned.append(CleanOutput(name=name, text=text))
+            continue
+        data = item.get("data")
+        kept, notes, dropped = {}, [], []
+        if not isinstance(data, dict):
+            dropped.append("an output without data is not shown")
+            data = {}
+        for mime in IMAGE_MIMES:
+            if mime not in data:
+                continue
+            if figures >= MAX_IMAGES:
+                dropped.append(f"figure not shown: more than {MAX_IMAGES} figures in one cell")
+            else:
+                value, why = _image(mime, data[mime])
+                if not why and len(value) > budget:
+                    why = f"figure not shown: this cell's output is over {MAX_CELL_CHARS // 1024**2} MB"
+                if why:
+                    dropped.append(why)
+                else:
+                    kept[mime], figures, budget = value, figures + 1, budget - len(value)
+            break  # one figure per output: a PNG stands for its JPEG
+        text = data.get("text/plain")
+        if isinstance(text, str):
+            kept["text/plain"] = _cut(text, min(MAX_TEXT, max(budget, 0)))
+            budget -= len(kept["text/plain"])
+        elif text is not None:
+            dropped.append("text output that is not text is not shown")
+        rich = [m for m in RICH_MIMES if m in data]
+        if rich and "text/plain" in kept:
+            notes.append(f"rich output shown as text: {', '.join(rich)}")
+        elif rich:
+            dropped.append(f"output of type {', '.join(rich)} not shown")
+        if not kept and not dropped:
+            kinds = _names(data, IMAGE_MIMES + ("text/plain",))
+            dropped.append(f"output of type {kinds} not shown" if kinds else "an empty output")
+        out = CleanOutput(data=kept)
+        if notes:
+            out["note"] = "; ".join(notes)
+        if dropped:
+            out["dropped"] = "; ".join(dropped)
+        cleaned.append(out)
+    if len(outputs) > MAX_OUTPUTS:
+        more = len(outputs) - MAX_OUTPUTS
+        cleaned.append(CleanOutput(data={}, dropped=f"{more} more output(s) of this cell not shown"))
+    return cleaned
+
+
 def _output_html(output: dict, hidden: set[str]) -> tuple[str, int]:
-    if not isinstance(output, dict):
-        return "", 0
+    """The HTML of one output of ``clean_outputs``, and how many lines were redacted."""
     if "text" in output:
-        text, n = redact(str(output.get("text", "")), hidden)
+        text, n = redact(output["text"], hidden)
         kind = "stderr" if output.get("name") == "stderr" else "stdout"
         return f'<pre class="{kind}">{html.escape(text)}</pre>', n
-    data = output.get("data") if isinstance(output.get("data"), dict) else {}
-    for mime in ("image/png", "image/jpeg"):
+    data, parts, lines = output.get("data", {}), [], []
+    for mime in IMAGE_MIMES:
         value = data.get(mime)
-        if isinstance(value, str) and _B64.match(value):
-            return f'<img alt="figure" src="data:{mime};base64,{"".join(value.split())}">', 0
-    text = data.get("text/plain")
-    if not isinstance(text, str):
-        kinds = ", ".join(sorted(str(k) for k in data))[:200]
-        text = f"(output of type {kinds} not shown)"
-    elif any(k in data for k in ("text/html", "application/javascript", "text/markdown")):
-        text += "\n(rich output shown as text)"
-    text, n = redact(text, hidden)
-    return f"<pre>{html.escape(text)}</pre>", n
+        if isinstance(value, str) and _B64.fullmatch(value):  # clean_outputs checked it: once more, cheaply
+            parts.append(f'<img alt="figure" src="data:{mime};base64,{value}">')
+            break
+    if not parts and isinstance(data.get("text/plain"), str):  # a figure's text/plain only names it
+        lines.append(data["text/plain"])
+    lines += [f"({output[key]})" for key in ("note", "dropped") if output.get(key)]
+    if not lines:
+        return "\n".join(parts), 0
+    text, redacted = redact("\n".join(lines), hidden)
+    parts.append(f"<pre>{html.escape(text)}</pre>")
+    return "\n".join(parts), redacted
 
 
 def render(
-    title: str, cells, *, score: float, max_score: float, hidden_lines: set[str], notes: list[str]
+    title: str, cells, *, score: float, max_score: float, hidden_lines: set[str], notes: list[str],
+    dropped: list[str] | None = None,
 ) -> tuple[str, int]:
     """The HTML page and how many lines were redacted.
+
+    Every cell's outputs go through ``clean_outputs`` (whether or not they were cleaned on arrival); whatever
+    is not shown is said on the page where it would have been, and listed in ``dropped``.
 
     Args:
         title: e.g. ``"ps1: alice"``.
@@ -78,6 +246,11 @@ def render(
         score, max_score: the trusted totals.
         hidden_lines: the hidden-test lines of the assignment.
         notes: remarks for the student (already free of hidden code).
+        dropped: when given, one line is appended for each output (or part of one) not shown, and why, e.g.
+            ``"figure larger than 1536 KB not shown"`` (see ``dropped_note`` for the grades' note).
+
+    Returns:
+        (the page, how many lines were redacted).
     """
     redacted = 0
     parts = [
@@ -109,16 +282,22 @@ def render(
         source, n = redact(cell.source, hidden_lines) if cell.kind != "test" else (cell.source, 0)
         redacted += n
         parts.append(f"<pre class='source'>{html.escape(source)}</pre>")
-        for output in cell.outputs[:60]:
+        for output in clean_outputs(cell.outputs):
             chunk, n = _output_html(output, hidden_lines)
             redacted += n
             parts.append(chunk)
+            if dropped is not None and output.get("dropped"):
+                dropped.append(output["dropped"])
         if cell.timed_out:
             parts.append(
                 "<p class='fail'>This cell ran past the per-cell time limit and was interrupted.</p>"
             )
-        if cell.message:
-            text, n = redact(cell.message, hidden_lines)
+        message = cell.message
+        failed = cell.kind == "test" and (cell.score or 0) < (cell.max_score or 0) and not cell.timed_out
+        if failed and not message:
+            message = "failed (the test gave no message)"  # a score without a word of why is no feedback
+        if message:
+            text, n = redact(message, hidden_lines)
             redacted += n
             parts.append(f"<pre class='fail'>{html.escape(text)}</pre>")
         if cell.kind == "test":
@@ -127,8 +306,25 @@ def render(
     return "\n".join(parts), redacted
 
 
+def dropped_note(dropped: list[str]) -> str:
+    """The remark for the grades' note about what a feedback page does not show ('' when nothing).
+
+    Args:
+        dropped: the lines ``render`` collected.
+
+    Returns:
+        e.g. ``"feedback: 3 output(s) not shown (figure larger than 1536 KB not shown; ...)"``, its list of
+        reasons cut to 300 characters (each reason once).
+    """
+    if not dropped:
+        return ""
+    reasons = "; ".join(dict.fromkeys(dropped))
+    reasons = reasons if len(reasons) <= 300 else reasons[:300] + "..."
+    return f"feedback: {len(dropped)} output(s) not shown ({reasons})"
+
+
 def check_page(page: str, hidden_lines: set[str]) -> str:
-    """'' when a finished page is safe to hand back, else why not."""
+    """'' when a finished page is safe to hand back, else why not (never '' for a page it refuses)."""
     if any(m in page for m in HIDDEN_MARKERS):
         return "it shows a hidden-test marker"
     flat = _squash(html.unescape(page))

@@ -22,6 +22,7 @@ Layout under the build directory (``nbgrader_config.py`` hands nbgrader its fold
                                                the grader's own temporary files and tool settings
     build/release/<ps>/                        student versions: solutions and hidden tests removed
     build/feedback/<student>/<ps>/<ps>.html    one HTML feedback page per graded submission
+    build/nbgrader/grading.lock                held by the grading run using this build (``lock``)
     build/grades.csv, build/grades_by_question.csv
     build/check/                               the same layout again, for ``check`` (the course's gradebook
                                                and grades are left alone)
@@ -29,6 +30,7 @@ Layout under the build directory (``nbgrader_config.py`` hands nbgrader its fold
 
 from __future__ import annotations
 
+import errno
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,6 +58,47 @@ GRADEBOOK = "nbgrader/gradebook.db"
 # Files and folders nbgrader leaves out when it copies an assignment.
 NBGRADER_IGNORE = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".*"]
 COPY_IGNORE = (".ipynb_checkpoints", "__pycache__")
+
+# What a full disk looks like to a writer, and what to tell the instructor about it.
+_FULL_DISK = {
+    errno.ENOSPC: "no space left on device",
+    errno.EDQUOT: "disk quota exceeded",
+}
+
+
+class BuildWriteError(RuntimeError):
+    """The grader could not write a file of the build directory (a full disk, a quota, a read-only folder).
+
+    The message names the file and says what to do; the run stops with it instead of a traceback.
+
+    Attributes:
+        path: the file (or folder) that could not be written.
+        errno: the ``errno`` of the failure, or None.
+    """
+
+    def __init__(self, message: str, path: Path, errno_: int | None = None):
+        super().__init__(message)
+        self.path, self.errno = Path(path), errno_
+
+
+def write_error(path: str | os.PathLike, exc: OSError, *, shown: str | None = None, what: str = "write",
+                cls: type[BuildWriteError] = BuildWriteError) -> BuildWriteError:
+    """A ``BuildWriteError`` (or the subclass ``cls``) that says in words why ``path`` could not be written.
+
+    Args:
+        path: the file the grader was writing.
+        exc: the error the write raised.
+        shown: how the message names the file (e.g. relative to the working directory); None: ``path``.
+        what: what the grader was doing, before the file's name ("write", "copy a submission into", ...).
+        cls: ``BuildWriteError`` or a subclass of it.
+
+    Returns:
+        The exception, to be raised ``from exc``: "could not write build/grades.csv: no space left on device;
+        free some space there, or grade into another --build-dir".
+    """
+    why = _FULL_DISK.get(exc.errno) or exc.strerror or str(exc) or type(exc).__name__
+    hint = "; free some space there, or grade into another --build-dir" if exc.errno in _FULL_DISK else ""
+    return cls(f"could not {what} {shown or path}: {why}{hint}", Path(path), exc.errno)
 
 
 def build_dir(explicit: str | os.PathLike | None = None) -> Path:
@@ -104,6 +147,11 @@ class BuildLayout:
     @property
     def db_url(self) -> str:
         return "sqlite:///" + str(self.gradebook)
+
+    @property
+    def lock_file(self) -> Path:
+        """The file a grading run holds locked while it uses this build directory (see ``lock``)."""
+        return self.work / "grading.lock"
 
     @property
     def released_record(self) -> Path:

@@ -19,9 +19,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from .layout import CONFIG_FILE, REPO_ROOT, BuildLayout
+from .layout import CONFIG_FILE, REPO_ROOT, BuildLayout, BuildWriteError, write_error
 from .markers import HIDDEN_MARKERS, SOLUTION_MARKERS
-from .reports import format_summary, show_path, write_reports
+from .reports import format_summary, printable, show_path, write_reports
 from .sources import copy_assignment, lint_source, notebook_points, source_hash
 from .submissions import Submission, find_submissions, stage
 
@@ -191,21 +191,25 @@ def copy_course_lib(dest: Path) -> Path:
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write a file whole or not at all; a failure (a full disk) leaves no temporary file behind.
+
+    Raises:
+        BuildWriteError: the file could not be written (the message says why and what to do).
+    """
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise write_error(path, exc, shown=show_path(path)) from exc
 
 
-def _grade_one(sub: Submission, layout: BuildLayout, spec, *, lib: Path, budget: float, cell_timeout: float,
-               unsafe: bool, limits) -> None:
-    from . import feedback, trusted
+def _read_submission(sub: Submission) -> dict | None:
+    """The submission's notebook, parsed; None (with the row marked ``error``) when it cannot be read."""
+    from . import trusted
 
-    start, cpu = time.monotonic(), _children_cpu()
-    sub.sandbox = "UNSAFE" if unsafe else "bwrap"
-    folder = layout.feedback(sub.student, sub.assignment)
-    if folder.exists():
-        shutil.rmtree(folder)
     try:
         notebook = sub.source / f"{sub.assignment}.ipynb" if sub.source.is_dir() else sub.source
         if notebook.stat().st_size > trusted.MAX_NOTEBOOK_BYTES:
@@ -213,20 +217,46 @@ def _grade_one(sub: Submission, layout: BuildLayout, spec, *, lib: Path, budget:
         nb = json.loads(notebook.read_text(errors="strict"))
         if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
             raise ValueError("the file is not a notebook (no list of cells)")
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         sub.status, sub.note = "error", f"unreadable notebook: {str(exc)[:200]}"
-        sub.seconds = time.monotonic() - start
-        return
+        return None
+    return nb
+
+
+def _grade_in_child(sub: Submission, nb: dict, layout: BuildLayout, spec, *, lib: Path, deadline: float,
+                    cell_timeout: float, unsafe: bool, limits):
+    """What a worker child does for one submission (``worker``): stage it, grade it, return the outcome."""
+    from . import trusted
+
     staged = stage(sub, layout)
     work = layout.work / "sandboxes" / f"{sub.student}-{sub.assignment}"
     work.mkdir(parents=True, exist_ok=True)
-    outcome = trusted.grade_notebook(nb, spec, workdir=work, lib=lib,
-                                     released=layout.released_notebook(sub.assignment).parent,
-                                     submission=staged if sub.source.is_dir() else staged / "__none__",
-                                     cell_timeout=cell_timeout, deadline=time.monotonic() + budget,
-                                     limits=limits, unsafe=unsafe)
-    shutil.rmtree(work / "home", ignore_errors=True)  # the student's scratch files
-    sub.seconds, sub.cpu_seconds = time.monotonic() - start, _children_cpu() - cpu
+    try:
+        return trusted.grade_notebook(nb, spec, workdir=work, lib=lib,
+                                      released=layout.released_notebook(sub.assignment).parent,
+                                      submission=staged if sub.source.is_dir() else staged / "__none__",
+                                      cell_timeout=cell_timeout, deadline=deadline, limits=limits,
+                                      unsafe=unsafe)
+    finally:
+        shutil.rmtree(work / "home", ignore_errors=True)  # the student's scratch files
+
+
+def _record(sub: Submission, layout: BuildLayout, spec, ended, budget: float) -> None:
+    """Turn how a worker ended into the submission's row and feedback page (written here, by the run)."""
+    from . import feedback
+
+    sub.seconds, sub.cpu_seconds = ended.seconds, ended.cpu_seconds
+    folder = layout.feedback(sub.student, sub.assignment)
+    if ended.how == "killed":
+        sub.status = "timeout"
+        sub.note = (f"killed at the per-submission limit of {budget:.0f} s (the grader's work on the "
+                    "submission's behalf, such as training the models it returns, counts too)")
+        return
+    if ended.how != "ok":
+        sub.status = "error"
+        sub.note = f"grading stopped: {ended.why}"[:400]
+        return
+    outcome = ended.value
     sub.status, sub.note = outcome.status, outcome.note
     sub.by_question, sub.timed_out_cells = outcome.by_question, outcome.timed_out_cells
     sub.score = outcome.score if outcome.status == "graded" else 0.0
@@ -244,19 +274,22 @@ def _grade_one(sub: Submission, layout: BuildLayout, spec, *, lib: Path, budget:
             sub.note = "; ".join(filter(None, [sub.note, f"feedback: {redacted} line(s) redacted"]))
 
 
-def _children_cpu() -> float:
-    """CPU seconds used so far by this process (the trusted tests run here) and by its reaped children: the
-    sandboxes, whose launcher waits for bwrap's init so that their CPU time is handed up (see ``reaper``)."""
-    import resource
-
-    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+def default_jobs() -> int:
+    """How many submissions are graded at once by default: one per core this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
 
 
 def grade(layout: BuildLayout, submissions: str | Path, source: Path, *, only: list[str] | None = None,
           cell_timeout: int | None = None, submission_timeout: float = DEFAULT_SUBMISSION_TIMEOUT,
-          total_timeout: float = DEFAULT_TOTAL_TIMEOUT, unsafe: bool = False) -> int:
-    """Grade every submission under a folder, one at a time, each in its own sandbox.
+          total_timeout: float = DEFAULT_TOTAL_TIMEOUT, unsafe: bool = False, jobs: int | None = None) -> int:
+    """Grade every submission under a folder, several at a time, each in its own sandbox.
+
+    Each submission is graded by a child process of this run (``worker``): its sandbox, and the grader's own
+    work on its behalf (the trusted tests), count against its limits together and end with it. This process
+    writes every row, feedback page and CSV file itself.
 
     Args:
         layout: the build layout (must come from ``prepare_environment``).
@@ -264,22 +297,43 @@ def grade(layout: BuildLayout, submissions: str | Path, source: Path, *, only: l
         source: the source folder; stale assignments are released from it first.
         only: the assignments to grade; None grades every one in ``source``.
         cell_timeout: seconds a cell (or one call of a student's function) may run; None: 120.
-        submission_timeout: seconds one submission may take before its sandbox is killed.
+        submission_timeout: seconds one submission may take (sandbox and grader-side work together) before
+            everything working on it is killed.
         total_timeout: seconds for the whole run; later submissions are skipped.
         unsafe: run student code without a sandbox (only when bubblewrap cannot be used; marked UNSAFE).
+        jobs: submissions graded at once; None: one per core (``default_jobs``).
 
     Returns:
         The exit status: 0 when every expected (student, assignment) pair was graded, 1 when some were not
         (missing, misnamed, duplicate, hidden, refused, error, timeout, skipped) or the release failed,
-        2 when there is nothing to grade, the folder is wrong, or no sandbox is available.
+        2 when there is nothing to grade, the folder is wrong, no sandbox is available, or another run holds
+        the build folder.
     """
+    from .lock import BuildLockedError, grading_lock
+
+    try:
+        with grading_lock(layout):
+            return _grade_locked(layout, submissions, source, only=only, cell_timeout=cell_timeout,
+                                 submission_timeout=submission_timeout, total_timeout=total_timeout,
+                                 unsafe=unsafe, jobs=jobs)
+    except BuildLockedError as exc:
+        _err(str(exc))
+        return 2
+    except BuildWriteError as exc:
+        _err(f"grading stopped: {exc}")
+        return 1
+
+
+def _grade_locked(layout: BuildLayout, submissions: str | Path, source: Path, *, only, cell_timeout,
+                  submission_timeout, total_timeout, unsafe, jobs) -> int:
+    from . import worker
     from .sandbox import Limits, sandbox_works
     from .sources import discover_assignments
     from .trusted import load_spec
 
     root = Path(submissions).expanduser().resolve()
     if not root.is_dir():
-        _err(f"--submissions must be a folder, got {str(submissions)!r}")
+        _err(f"--submissions must be a folder, got {printable(str(submissions))!r}")
         return 2
     try:
         root.relative_to(layout.work)
@@ -287,6 +341,10 @@ def grade(layout: BuildLayout, submissions: str | Path, source: Path, *, only: l
         return 2
     except ValueError:
         pass
+    if jobs is not None and (type(jobs) is not int or jobs < 1):
+        _err(f"--jobs must be a positive whole number, got {jobs!r}")
+        return 2
+    jobs = jobs or default_jobs()
     if not unsafe:
         works, why = sandbox_works()
         if not works:
@@ -313,23 +371,52 @@ def grade(layout: BuildLayout, submissions: str | Path, source: Path, *, only: l
     lib = copy_course_lib(layout.work / "sandbox-lib")
     deadline = time.monotonic() + total_timeout
     timeout = float(cell_timeout or DEFAULT_CELL_TIMEOUT)
-    print(f"grading {len(subs)} submission(s) from {root}, one at a time, "
+    limits = Limits()
+    print(f"grading {len(subs)} submission(s) from {printable(str(root))}, {jobs} at a time, "
           f"{'WITHOUT A SANDBOX' if unsafe else 'each in its own bubblewrap sandbox'}")
-    for sub in subs:
-        budget = min(submission_timeout, deadline - time.monotonic())
-        if budget < 5:
-            sub.status, sub.note = "skipped", "total time budget used up"
-        else:
-            _grade_one(sub, layout, specs[sub.assignment], lib=lib, budget=budget, cell_timeout=timeout,
-                       unsafe=unsafe, limits=Limits())
+    worker.warm_up()  # Keras imported once here, not in every child
+
+    def report(sub: Submission) -> None:
         write_reports(rows, layout)
         remarks = [sub.note] if sub.note else []
         if sub.timed_out_cells:
             remarks.append(f"cut by the cell timeout: {', '.join(sub.timed_out_cells)}")
-        print(f"  {sub.student}/{sub.assignment}: {sub.status} {sub.score:g}/{sub.max_score:g} "
-              f"in {sub.seconds:.1f} s" + (f" ({'; '.join(remarks)})" if remarks else ""))
+        print(printable(f"  {sub.student}/{sub.assignment}: {sub.status} {sub.score:g}/{sub.max_score:g} "
+                        f"in {sub.seconds:.1f} s" + (f" ({'; '.join(remarks)})" if remarks else "")),
+              flush=True)
+
+    pending, running, budgets = list(subs), {}, {}
+    while pending or running:
+        while pending and len(running) < jobs:
+            sub = pending.pop(0)
+            budget = min(submission_timeout, deadline - time.monotonic())
+            nb = _read_submission(sub) if budget >= 5 else None
+            if budget < 5:
+                sub.status, sub.note = "skipped", "total time budget used up"
+            if nb is None:
+                report(sub)
+                continue
+            sub.sandbox = "UNSAFE" if unsafe else "bwrap"
+            shutil.rmtree(layout.feedback(sub.student, sub.assignment), ignore_errors=True)
+            spec = specs[sub.assignment]
+            ends_at = time.monotonic() + budget
+
+            def work(sub=sub, nb=nb, spec=spec, ends_at=ends_at):
+                return _grade_in_child(sub, nb, layout, spec, lib=lib, deadline=ends_at, cell_timeout=timeout,
+                                       unsafe=unsafe, limits=limits)
+
+            # the grader's side gets a little longer than the sandbox, whose own deadline ends it first
+            job = worker.start(sub, work, kill_at=ends_at + 10, memory_bytes=limits.memory_bytes,
+                               close_fds=tuple(j.fd for j in running.values()))
+            running[job.pid] = job
+            budgets[job.pid] = budget
+        for job, ended in worker.wait(list(running.values()), timeout=1.0):
+            running.pop(job.pid)
+            sub = job.key
+            _record(sub, layout, specs[sub.assignment], ended, budgets.pop(job.pid))
+            report(sub)
     for p in problems:
-        print(f"  {p.student}/{p.assignment or '-'}: {p.status} ({p.note})")
+        print(printable(f"  {p.student}/{p.assignment or '-'}: {p.status} ({p.note})"))
     print()
     print(format_summary(rows, layout))
     if unsafe:

@@ -11,11 +11,14 @@ cannot be graded gets one of the statuses ``PROBLEM_STATUSES`` instead of being 
 
 from __future__ import annotations
 
+import errno
+import os
 import shutil
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .layout import COPY_IGNORE, BuildLayout
+from .layout import COPY_IGNORE, BuildLayout, write_error
 from .markers import STUDENT_ID
 
 PROBLEM_STATUSES = {
@@ -142,26 +145,151 @@ def find_submissions(root: Path, assignments: list[str], known: list[str] | None
     return sorted(found, key=key), sorted(problems, key=key)
 
 
-def stage(sub: Submission, layout: BuildLayout) -> Path:
-    """Copy a submission into the grader's own folder, replacing an earlier copy (symlinks are left out).
+# Staging copies at most this deep (folders below a submission's folder), and relative paths up to this many
+# characters: deeper or longer entries are left out, so that every staged path stays usable by path.
+MAX_STAGE_DEPTH = 32
+MAX_STAGE_PATH = 1024
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+# O_NONBLOCK: should a regular file be swapped for a FIFO between the look and the open, the open returns at
+# once instead of waiting for a writer (and fstat then shows it is no regular file).
+_FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+_KINDS = ((stat.S_ISLNK, "a symbolic link"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"),
+          (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device"))
 
-    The sandbox's home is filled from this copy (see ``trusted.prepare_home``); every file is made writable
-    so that regrading can replace it.
+
+def _kind(mode: int) -> str:
+    return next((name for test, name in _KINDS if test(mode)), "not a regular file")
+
+
+def _copy_file(src_dir: int | None, name: str, dest: Path) -> str:
+    """Copy one regular file (``name`` in the folder open as ``src_dir``, or the path ``name`` when None) to
+    ``dest``, which must not exist. Returns '' when copied, else why it was left out; never opens anything
+    but a regular file (a FIFO or a device is never read).
+
+    Raises:
+        OSError: writing ``dest`` failed (a full disk: the caller says so); a problem reading the file only
+            leaves it out.
+    """
+    try:
+        fd = os.open(name, _FILE_FLAGS, dir_fd=src_dir)
+    except OSError as exc:
+        if exc.errno in (errno.EACCES, errno.EPERM):
+            return "cannot be read"
+        if exc.errno == errno.ELOOP:  # O_NOFOLLOW met a symbolic link put there after the look
+            return "a symbolic link"
+        return f"cannot be opened ({exc.strerror})"
+    with os.fdopen(fd, "rb", buffering=0) as src:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            return _kind(mode)
+        # O_EXCL: never write through something already there (the folder was made empty just now)
+        out = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+        with os.fdopen(out, "wb") as dst:
+            os.fchmod(out, 0o644)  # writable by the grader whatever the umask: regrading replaces it
+            while True:
+                try:
+                    chunk = src.read(1 << 20)
+                except OSError as exc:  # an I/O error of the student's disk: leave the file out
+                    dst.close()
+                    dest.unlink(missing_ok=True)
+                    return f"cannot be read ({exc.strerror})"
+                if not chunk:
+                    break
+                dst.write(chunk)
+    return ""
+
+
+def _copy_tree(src_dir: int, dest: Path, rel: str, depth: int, left_out: list[str]) -> None:
+    """Copy the folder open as ``src_dir`` into the new folder ``dest``: regular files and folders only."""
+    try:
+        entries = sorted(os.scandir(src_dir), key=lambda e: e.name)
+    except OSError as exc:
+        left_out.append(f"{rel}/ (cannot be listed: {exc.strerror})")
+        return
+    for entry in entries:
+        name = entry.name
+        path = f"{rel}/{name}" if rel else name
+        if name in COPY_IGNORE:
+            continue
+        if len(path) > MAX_STAGE_PATH:
+            left_out.append(f"{path[:100]}... (path longer than {MAX_STAGE_PATH} characters)")
+            continue
+        try:
+            mode = entry.stat(follow_symlinks=False).st_mode
+        except OSError as exc:
+            left_out.append(f"{path} (cannot be read: {exc.strerror})")
+            continue
+        if stat.S_ISDIR(mode):
+            if depth >= MAX_STAGE_DEPTH:
+                left_out.append(f"{path}/ (more than {MAX_STAGE_DEPTH} folders deep)")
+                continue
+            try:
+                child = os.open(name, _DIR_FLAGS, dir_fd=src_dir)
+            except OSError as exc:
+                left_out.append(f"{path}/ (cannot be read: {exc.strerror})")
+                continue
+            try:
+                os.mkdir(dest / name, 0o755)
+                os.chmod(dest / name, 0o755)
+                _copy_tree(child, dest / name, path, depth + 1, left_out)
+            finally:
+                os.close(child)
+        elif stat.S_ISREG(mode):
+            why = _copy_file(src_dir, name, dest / name)
+            if why:
+                left_out.append(f"{path} ({why})")
+        else:
+            left_out.append(f"{path} ({_kind(mode)})")
+
+
+def stage(sub: Submission, layout: BuildLayout, left_out: list[str] | None = None) -> Path:
+    """Copy a submission into the grader's own folder, replacing an earlier copy.
+
+    Only regular files and folders are copied. Symbolic links, FIFOs, sockets and devices are left out without
+    being opened (reading a FIFO would wait forever), and so is a file or folder that cannot be read, one
+    deeper than ``MAX_STAGE_DEPTH`` folders and one whose path is longer than ``MAX_STAGE_PATH`` characters:
+    one odd entry never stops the run. Nothing is followed out of the submission's folder, and nothing is
+    written outside the copy. The sandbox's home is filled from this copy (see ``trusted.prepare_home``);
+    every file and folder of it is writable by the grader, so that regrading can replace it.
+
+    Args:
+        sub: the submission (nested layout: its folder is copied; flat layout: its notebook alone).
+        layout: the build layout.
+        left_out: when given, one line is appended per entry left out: its path relative to the submission's
+            folder and why, e.g. ``"data/pipe (a FIFO)"``.
 
     Returns:
         The folder ``build/nbgrader/submitted/<student>/<ps>``; the originals are never touched.
+
+    Raises:
+        BuildWriteError: the copy could not be written (a full disk, say); the partial copy is removed.
     """
+    left_out = [] if left_out is None else left_out
     dest = layout.submitted(sub.student, sub.assignment)
-    if dest.exists():
-        shutil.rmtree(dest)
-    if sub.source.is_dir():
-        shutil.copytree(sub.source, dest, copy_function=shutil.copyfile, symlinks=True,
-                        ignore=shutil.ignore_patterns(*COPY_IGNORE))
-        for link in [p for p in dest.rglob("*") if p.is_symlink()]:
-            link.unlink()
-    else:
-        dest.mkdir(parents=True)
-        shutil.copyfile(sub.source, dest / sub.source.name)
-    for path in [dest, *dest.rglob("*")]:
-        path.chmod(path.stat().st_mode | 0o200)
+    try:
+        if dest.is_dir() and not dest.is_symlink():
+            shutil.rmtree(dest)
+        elif dest.exists() or dest.is_symlink():
+            dest.unlink()
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        os.mkdir(dest, 0o755)
+        os.chmod(dest, 0o755)
+        source = Path(sub.source)
+        if source.is_dir() and not source.is_symlink():
+            try:
+                top = os.open(source, _DIR_FLAGS)
+            except OSError as exc:
+                left_out.append(f"./ (cannot be read: {exc.strerror})")
+            else:
+                try:
+                    _copy_tree(top, dest, "", 0, left_out)
+                finally:
+                    os.close(top)
+        else:
+            why = _copy_file(None, str(source), dest / source.name)
+            if why:
+                left_out.append(f"{source.name} ({why})")
+    except OSError as exc:
+        shutil.rmtree(dest, ignore_errors=True)
+        raise write_error(dest, exc, what="copy a submission into") from exc
     return dest

@@ -320,7 +320,8 @@ class _Session:
         return wire.receive(self.box.from_child_r, self._deadline(seconds))
 
     def send(self, message: dict) -> None:
-        wire.send(self.box.to_child_w, message)
+        # with a deadline: a sandbox that stops reading must not hang the grader in a pipe write
+        wire.send(self.box.to_child_w, message, self._deadline(self.call_timeout + 15))
 
     def request(self, message: dict, callables: dict | None = None) -> dict:
         if self.broken:
@@ -366,6 +367,15 @@ class StudentCodeError(Exception):
     """The student's function raised an exception that is not a builtin one."""
 
 
+class ArgumentChanged(AssertionError):
+    """The student's function left one of the arrays it was given changed.
+
+    The grader's arrays never change (nothing that comes back from the sandbox is written into them, so a
+    reference computed after the call is computed from the grader's own inputs); a function that changes its
+    inputs in place breaks the contract of every graded question, and fails the test that called it.
+    """
+
+
 class Proxy:
     """Stands, in the grader, for one function defined by the student's cells."""
 
@@ -393,14 +403,15 @@ class Proxy:
             raise _EXCEPTIONS.get(kind, StudentCodeError)(
                 f"{text}" if kind in _EXCEPTIONS else f"{kind}: {text}"
             )
+        changed = reply.get("changed")
+        if isinstance(changed, list) and changed:
+            where = ", ".join(str(c)[:40] for c in changed[:5])
+            raise ArgumentChanged(
+                f"{self.__name__} changed the array(s) it was given ({where}); a graded function must leave "
+                "its inputs as they were (work on a copy)"
+            )
         try:
             result = _live(wire.decode(reply.get("result")), tensors)
-            mutated = reply.get("mutated") or []
-            for arg, after in zip(args, mutated if isinstance(mutated, list) else []):
-                if after is not None and type(arg).__module__ == "numpy" and hasattr(arg, "shape"):
-                    after = wire.decode(after)
-                    if getattr(after, "shape", None) == arg.shape:
-                        arg[...] = after
         except wire.WireError as exc:
             raise TypeError(f"{self.__name__} returned something that cannot be graded: {exc}") from None
         return result

@@ -29,6 +29,10 @@ import numpy as np
 
 MAX_MESSAGE = 256 * 1024 * 1024  # bytes; a longer message is a protocol error
 MAX_DEPTH = 20
+# Bytes of one array, and of all the arrays of one message, that may cross (a 190 MB array that a grader-side
+# function broadcast to 18 GB was the attack; a ps3/ps4 model's weights are a few MB).
+MAX_ARRAY_BYTES = 64 * 1024 * 1024
+MAX_ARRAY_ELEMENTS = 16 * 1024 * 1024
 _KINDS = "biufc"  # NumPy dtype kinds that may cross: bool, int, uint, float, complex
 
 
@@ -135,6 +139,42 @@ def rebuild_model(data: KerasModel, custom_objects: dict | None = None):
     return model
 
 
+def _check_array_size(arr: np.ndarray) -> None:
+    """Refuse an array with more than ``MAX_ARRAY_ELEMENTS`` entries (whatever its dtype: a uint8 array that
+    a function broadcasts or casts to float64 grows eightfold) or more than ``MAX_ARRAY_BYTES`` bytes."""
+    if arr.size > MAX_ARRAY_ELEMENTS or arr.nbytes > MAX_ARRAY_BYTES:
+        raise WireError(
+            f"an array of shape {arr.shape} ({arr.size:,} entries) is larger than may cross "
+            f"({MAX_ARRAY_ELEMENTS:,} entries, {MAX_ARRAY_BYTES // 2**20} MiB)"
+        )
+
+
+def _load_array(raw: bytes) -> np.ndarray:
+    """An array from ``.npy`` bytes, its header checked first: ``np.load`` allocates the shape the header
+    claims before it finds that the bytes are missing, so a forged 40-byte header could ask for terabytes."""
+    buf = io.BytesIO(raw)
+    version = np.lib.format.read_magic(buf)
+    if version == (1, 0):
+        shape, _, dtype = np.lib.format.read_array_header_1_0(buf)
+    elif version == (2, 0):
+        shape, _, dtype = np.lib.format.read_array_header_2_0(buf)
+    else:  # what np.save writes for these dtypes is 1.0 (2.0 for a header over 64 KiB)
+        raise WireError(f"malformed array (.npy version {version})")
+    if type(shape) is not tuple or not all(type(d) is int and d >= 0 for d in shape):
+        raise WireError("malformed array (shape)")
+    count = 1
+    for d in shape:
+        count *= d
+    if count > MAX_ARRAY_ELEMENTS or count * dtype.itemsize > MAX_ARRAY_BYTES:
+        raise WireError(
+            f"an array of shape {shape} is larger than may cross ({MAX_ARRAY_ELEMENTS:,} entries, "
+            f"{MAX_ARRAY_BYTES // 2**20} MiB)"
+        )
+    if len(raw) - buf.tell() != count * dtype.itemsize:
+        raise WireError("malformed array (its bytes do not match its header)")
+    return np.load(io.BytesIO(raw), allow_pickle=False)
+
+
 def encode(value, *, callables=None, depth: int = 0):
     """A JSON-able form of ``value``.
 
@@ -216,11 +256,14 @@ def decode(value, *, make_callable=None, depth: int = 0):
         return {str(k): decode(v, make_callable=make_callable, depth=depth + 1) for k, v in body.items()}
     if tag in ("__nd__", "__np__") and type(body) is str:
         try:
-            arr = np.load(io.BytesIO(base64.b64decode(body, validate=True)), allow_pickle=False)
+            arr = _load_array(base64.b64decode(body, validate=True))
+        except WireError:
+            raise
         except Exception as exc:  # noqa: BLE001 - anything wrong with the bytes is a malformed message
             raise WireError(f"malformed array ({exc})") from None
         if type(arr) is not np.ndarray or arr.dtype.kind not in _KINDS:
             raise WireError("malformed array")
+        _check_array_size(arr)
         return arr if tag == "__nd__" else arr[()]
     if tag == "__keras__" and type(body) is dict and set(body) == {"config", "weights", "call"}:
         weights = body["weights"]
@@ -234,12 +277,34 @@ def decode(value, *, make_callable=None, depth: int = 0):
     raise WireError(f"malformed value (tag {tag!r})")
 
 
-def send(fd: int, message: dict) -> None:
-    """Write one message (a dict of JSON-able values, already encoded) to a file descriptor."""
+def send(fd: int, message: dict, deadline: float | None = None) -> None:
+    """Write one message (a dict of JSON-able values, already encoded) to a file descriptor.
+
+    Args:
+        fd: the descriptor.
+        message: the message.
+        deadline: a ``time.monotonic()`` value after which ``TimeoutError`` is raised; None waits for ever.
+            The grader always gives one: a sandbox that stops reading would otherwise block it in ``write``
+            as soon as a message outgrows the pipe's buffer (64 KiB).
+    """
     data = json.dumps(message).encode()
-    payload = struct.pack(">I", len(data)) + data
-    while payload:
-        payload = payload[os.write(fd, payload) :]
+    view = memoryview(struct.pack(">I", len(data)) + data)
+    while view:
+        if deadline is not None:
+            wait = deadline - time.monotonic()
+            if wait <= 0 or not select.select([], [fd], [], wait)[1]:
+                raise TimeoutError("the other side stopped reading")
+            # select says at least one byte fits: write no more than the pipe takes without blocking
+            os.set_blocking(fd, False)
+            try:
+                written = os.write(fd, view[: 1 << 16])
+            except BlockingIOError:
+                written = 0
+            finally:
+                os.set_blocking(fd, True)
+        else:
+            written = os.write(fd, view)
+        view = view[written:]
 
 
 def _read_exactly(fd: int, n: int, deadline: float | None) -> bytes:
@@ -275,6 +340,8 @@ def receive(fd: int, deadline: float | None = None) -> dict:
         message = json.loads(_read_exactly(fd, size, deadline))
     except (ValueError, UnicodeDecodeError) as exc:
         raise WireError(f"malformed message ({exc})") from None
+    except RecursionError:  # JSON nested deeper than the parser's stack (a 100,000-deep list)
+        raise WireError("malformed message (nested too deeply)") from None
     if type(message) is not dict:
         raise WireError("malformed message")
     return message
