@@ -69,18 +69,18 @@ def _outputs(captured) -> list[dict]:
     if captured.stderr:
         outs.append({"name": "stderr", "text": _cut(captured.stderr)})
     for item in captured.outputs[:50]:
-        data = {}
-        if any(k in IMAGE_MIMES for k in item.data or {}):
-            figures += 1  # one figure, whichever formats it comes in
+        data, counted = {}, False  # counted: this output's figure (in whichever formats) is one of those sent
         for k, v in (item.data or {}).items():
             if not isinstance(k, str):
                 continue
             if k in IMAGE_MIMES and isinstance(v, (str, bytes)):
                 v = v if isinstance(v, str) else base64.b64encode(v).decode("ascii")
-                if figures > MAX_IMAGES:
-                    v = {"omitted": "count"}
-                elif len(v) > MAX_IMAGE_CHARS + MAX_IMAGE_CHARS // 50:  # base64 broken into lines is longer
+                if len(v) > MAX_IMAGE_CHARS + MAX_IMAGE_CHARS // 50:  # base64 broken into lines is longer
                     v = {"omitted": "size"}
+                elif not counted and figures >= MAX_IMAGES:
+                    v = {"omitted": "count"}
+                elif not counted:
+                    figures, counted = figures + 1, True
                 data[k] = v
                 continue
             try:

@@ -140,17 +140,19 @@ def clean_outputs(outputs) -> list[dict]:
         return [CleanOutput(data={}, dropped="this cell's output was not a list of outputs and is not shown")]
     cleaned: list[dict] = []
     budget, figures = MAX_CELL_CHARS, 0
-    for item in itertools.islice(outputs, MAX_OUTPUTS):
-        if budget <= 0:
-            cleaned.append(CleanOutput(data={}, dropped=f"the rest of this cell's output (over "
-                                                        f"{MAX_CELL_CHARS // 1024**2} MB) is not shown"))
-            break
+    # one more than the cap: the last place holds the note on the rest (kept when cleaning a cleaned list)
+    for index, item in enumerate(itertools.islice(outputs, MAX_OUTPUTS + 1)):
         if type(item) is CleanOutput:  # cleaned already (by the grader): kept as it is
             cleaned.append(item)
             values = [item.get("text", "")] + list(item.get("data", {}).values())
             budget -= sum(len(v) for v in values)
-            figures += sum(m in item.get("data", {}) for m in IMAGE_MIMES)
+            figures += any(m in item.get("data", {}) for m in IMAGE_MIMES)
             continue
+        if index == MAX_OUTPUTS or budget <= 0:
+            why = f"more than {MAX_OUTPUTS} outputs" if budget > 0 else f"over {MAX_CELL_CHARS // 1024**2} MB"
+            cleaned.append(CleanOutput(data={}, dropped=f"{len(outputs) - index} more output(s) of this cell "
+                                                        f"not shown ({why})"))
+            break
         if not isinstance(item, dict):
             cleaned.append(CleanOutput(data={}, dropped="an output that is not a display item is not shown"))
             continue
@@ -203,9 +205,6 @@ def clean_outputs(outputs) -> list[dict]:
         if dropped:
             out["dropped"] = "; ".join(dropped)
         cleaned.append(out)
-    if len(outputs) > MAX_OUTPUTS:
-        more = len(outputs) - MAX_OUTPUTS
-        cleaned.append(CleanOutput(data={}, dropped=f"{more} more output(s) of this cell not shown"))
     return cleaned
 
 

@@ -43,12 +43,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import wire
+from . import feedback, wire
 from .markers import HIDDEN_BEGIN, HIDDEN_END, HIDDEN_PLACEHOLDER, SOLUTION_BEGIN, SOLUTION_END
 from .sandbox import SANDBOX_JOB, SHORTCUT_MODULES, Limits, SandboxProcess, sandbox_argv
 
 MAX_NOTEBOOK_BYTES = 20 * 1024**2
 MAX_PRINTED = 20_000  # characters of each output stream kept per test cell
+MAX_SHOWN = 16 * 2**20  # characters of output kept for the feedback of one submission, all cells together
 
 
 def _cut(text: str) -> str:
@@ -569,7 +570,7 @@ def _collect(session: _Session, spec: Spec, cells: list[dict], outcome: Outcome,
             code_results.append(r)
     outcome.cells = results
     # 1. the cells, as the sandbox reports them
-    ready = False
+    ready, shown = False, 0
     try:
         while True:
             message = session.receive(cell_timeout + 30)
@@ -584,7 +585,14 @@ def _collect(session: _Session, spec: Spec, cells: list[dict], outcome: Outcome,
             ):
                 raise wire.WireError("unexpected message")
             r = code_results[message["index"]]
-            r.outputs = message.get("outputs") if isinstance(message.get("outputs"), list) else []
+            r.outputs = feedback.clean_outputs(message.get("outputs"))  # bounded, well typed: see there
+            shown += sum(len(o.get("text", "")) + sum(map(len, o.get("data", {}).values()))
+                         for o in r.outputs)
+            if shown > MAX_SHOWN:
+                r.outputs = feedback.clean_outputs([{"data": {}}])
+                r.outputs[0]["dropped"] = (
+                    f"this cell's output is not shown: the notebook's outputs passed {MAX_SHOWN // 2**20} MB"
+                )
             r.timed_out = message.get("timed_out") is True
             if r.timed_out:
                 outcome.timed_out_cells.append(r.grade_id or f"cell {message['index']}")
