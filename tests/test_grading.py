@@ -24,7 +24,6 @@ package are in tests/test_grading_unit.py.
 
 from __future__ import annotations
 
-import copy
 import csv
 import hashlib
 import html
@@ -39,6 +38,8 @@ from pathlib import Path
 
 import pytest
 
+from course_lib.grading.classroom import fill_answers as student_version
+from course_lib.grading.classroom import solution_code
 from course_lib.grading.layout import source_root
 
 REPO = Path(__file__).resolve().parents[1]
@@ -103,14 +104,6 @@ def distinctive(nb: dict, begin: str, end: str) -> set[str]:
             if len(ln.strip()) >= 16 and not ln.strip().startswith("#") and ln.strip() not in outside_text}
 
 
-def solution_code(src_nb: dict, grade_id: str) -> str:
-    for cell in src_nb["cells"]:
-        if meta(cell).get("grade_id") == grade_id:
-            return "\n".join(ln for ln in source(cell).split("\n") if "### BEGIN SOLUTION" not in ln
-                             and "### END SOLUTION" not in ln)
-    raise KeyError(grade_id)
-
-
 def questions(src_nb: dict) -> dict[str, list[str]]:
     """answer cell id -> ids of the test cells that follow it (up to the next answer cell)."""
     out: dict[str, list[str]] = {}
@@ -127,17 +120,6 @@ def questions(src_nb: dict) -> dict[str, list[str]]:
 
 def points(src_nb: dict) -> dict[str, float]:
     return {meta(c)["grade_id"]: float(meta(c)["points"]) for c in src_nb["cells"] if meta(c).get("grade")}
-
-
-def student_version(rel_nb: dict, src_nb: dict, answers: dict[str, str | None]) -> dict:
-    """The release with answer cells replaced: answers[id] is code, None (the solution), or absent (left)."""
-    nb = copy.deepcopy(rel_nb)
-    for cell in nb["cells"]:
-        gid = meta(cell).get("grade_id")
-        if gid in answers:
-            code = answers[gid]
-            cell["source"] = solution_code(src_nb, gid) if code is None else code
-    return nb
 
 
 def html_text(path: Path) -> str:

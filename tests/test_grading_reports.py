@@ -8,6 +8,7 @@ No grading run here (tests/test_grading.py does those); submissions and outputs 
 from __future__ import annotations
 
 import base64
+import contextlib
 import csv
 import errno
 import io
@@ -103,6 +104,9 @@ def test_stage_copies_only_regular_files_and_folders_and_says_what_it_left_out(t
     assert why["data/up"].startswith("a symbolic link")
     assert why["secret.txt"].startswith("cannot be read") and why["locked/"].startswith("cannot be read")
     assert len(left_out) == 7
+    note = submissions.left_out_note(left_out, limit=2)
+    assert note.startswith("not copied for grading: ") and note.endswith(" and 5 more")
+    assert submissions.left_out_note([]) == ""
     # staging again replaces the copy, and the originals are left as they were
     assert submissions.stage(found[0], build) == dest
     assert (folder / "pipe").exists() and (subs / "outside.txt").read_text() == "not the student's"
@@ -114,6 +118,29 @@ def test_stage_without_a_list_still_leaves_odd_files_out(tmp_path, monkeypatch, 
     found, _ = submissions.find_submissions(subs, ["ps1"])
     dest = submissions.stage(found[0], layout.BuildLayout(tmp_path / "build"))
     assert sorted(p.name for p in dest.iterdir()) == ["data", "ps1.ipynb"]
+
+
+def test_an_unreadable_student_folder_is_one_refused_row(tmp_path, monkeypatch):
+    subs = tmp_path / "subs"
+    write(subs / "ann" / "ps1.ipynb")
+    write(subs / "bob" / "ps1.ipynb")
+    (subs / "bob").chmod(0)
+    if os.geteuid() == 0:  # root lists anything
+        real_iterdir = Path.iterdir
+
+        def refusing_iterdir(self):
+            if self.name == "bob":
+                raise PermissionError(errno.EACCES, "Permission denied", str(self))
+            return real_iterdir(self)
+
+        monkeypatch.setattr(Path, "iterdir", refusing_iterdir)
+    try:
+        found, problems = submissions.find_submissions(subs, ["ps1"])
+    finally:
+        (subs / "bob").chmod(0o755)
+    assert [s.student for s in found] == ["ann"]
+    assert [(p.student, p.status) for p in problems] == [("bob", "refused")]
+    assert "cannot be read" in problems[0].note and "Permission denied" in problems[0].note
 
 
 def test_stage_leaves_out_what_is_too_deep(tmp_path):
@@ -302,6 +329,40 @@ def test_a_second_grading_run_on_one_build_folder_is_refused_until_the_first_die
     done = subprocess.run([sys.executable, "-c", HOLDER, str(build.build)], cwd=REPO, input="",
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and done.stdout == "held\n", "released on leaving the block"
+
+
+FORKING_HOLDER = """
+import os, sys, time
+from pathlib import Path
+from course_lib.grading import layout, lock
+with lock.grading_lock(layout.BuildLayout(Path(sys.argv[1]))):
+    child = os.fork()
+    if child == 0:  # a worker forked without exec: it must not keep the lock alive
+        time.sleep(120)
+        os._exit(0)
+    print(child, flush=True)
+    sys.stdin.read()
+"""
+
+
+def test_a_killed_run_frees_the_build_folder_even_while_its_forked_children_live(tmp_path):
+    build = layout.BuildLayout(tmp_path / "build")
+    holder = subprocess.Popen([sys.executable, "-c", FORKING_HOLDER, str(build.build)], cwd=REPO, text=True,
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    child = int(holder.stdout.readline())
+    try:
+        with pytest.raises(lock.BuildLockedError):
+            with lock.grading_lock(build):
+                pass
+        holder.kill()
+        holder.wait(timeout=30)
+        os.kill(child, 0)  # still alive
+        with lock.grading_lock(build):
+            pass
+    finally:
+        holder.kill()
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(child, signal.SIGKILL)
 
 
 # ------------------------------------------------------------------------------------------------ feedback

@@ -213,7 +213,8 @@ def test_a_hidden_library_cannot_be_reached_by_path(tmp_path, lib):
         "    attempt(init, load)\n"
         "try:\n"
         "    import importlib.metadata as md\n"
-        "    print('LEAK metadata', md.version('scipy'), flush=True)\n"
+        "    version = md.version('scipy')  # its .dist-info is an empty folder: None\n"
+        "    print('LEAK metadata' if version else 'refused metadata', version, flush=True)\n"
         "except Exception as exc:\n"
         "    print('refused metadata', type(exc).__name__, flush=True)\n"
     )
@@ -294,3 +295,24 @@ def test_keras_fits_a_small_model_within_the_default_limits(tmp_path, lib):
     assert box.oom_kills == 0 and box.tasks_refused == 0 and box.limit_notes() == []
     if box.tasks_peak is not None:
         assert box.tasks_peak < limits.max_tasks / 2, box.tasks_peak
+
+
+def test_without_cgroups_the_watchdog_counts_processes_and_the_gap_is_reported(tmp_path, lib, monkeypatch):
+    """Where no cgroup can be made (not root, no controller mounted), the sandbox still runs: a watchdog kills
+    it above ``max_processes``, and ``limits_in_force`` names what is not held."""
+    monkeypatch.setattr(sandbox, "_mounts", lambda: [])
+    sandbox._limits_in_force.cache_clear()
+    try:
+        held, missing = sandbox.limits_in_force()
+    finally:
+        sandbox._limits_in_force.cache_clear()
+    assert [m.split(":")[0] for m in missing] == ["memory for the whole submission", "threads"], missing
+    assert not any(h.startswith(("memory", "processes")) for h in held), held
+    code = (
+        "import subprocess, time\n"
+        "procs = [subprocess.Popen(['sleep', '30']) for _ in range(12)]\n"
+        "time.sleep(30)\n"
+    )
+    box, _log = _run(tmp_path, lib, code, limits=sandbox.Limits(max_processes=5), timeout=20)
+    assert box.cgroup is None and box.too_many
+    assert box.limit_notes() == ["killed: more than 5 processes"]

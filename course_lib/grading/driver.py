@@ -85,7 +85,7 @@ def _outputs(captured) -> list[dict]:
                 continue
             try:
                 data[k] = _cut(v) if isinstance(v, str) else _cut(json.dumps(v, default=str))
-            except (TypeError, ValueError):  # e.g. a value that contains itself
+            except (TypeError, ValueError, RecursionError):  # e.g. a value that contains itself
                 data[k] = f"(a value of type {type(v).__name__} not shown)"
         outs.append({"data": data})
     return outs

@@ -81,7 +81,7 @@ def _image(mime: str, value) -> tuple[str, str]:
     """(base64 without whitespace, '') for a figure that may be shown, else ('', why not)."""
     # the driver's markers for a figure it did not send (``driver._outputs``)
     if isinstance(value, dict) and value.get("omitted") == "count":
-        return "", f"more than {MAX_IMAGES} figures in one cell"
+        return "", f"figure not shown: more than {MAX_IMAGES} figures in one cell"
     too_big = f"figure larger than {MAX_IMAGE_BYTES // 1024} KB not shown"
     if isinstance(value, dict) and value.get("omitted") == "size":
         return "", too_big

@@ -5,7 +5,8 @@ pages, and corrupt each other. ``grading_lock`` takes an exclusive ``flock`` on 
 folder without waiting: a second run stops at once with ``BuildLockedError``, which names the holder (its
 process id and when it started). The kernel drops an ``flock`` when the last descriptor of it is closed, so a
 run that crashes or is killed leaves no stale lock behind (the file stays; only the lock counts). The
-descriptor is close-on-exec: the sandboxes and other programs the run starts do not inherit it.
+descriptor is close-on-exec, so the programs the run starts (the sandboxes) do not inherit it, and a child
+forked without exec (``worker``) closes its copy at once: only the run itself keeps the lock alive.
 
 The lock is re-entrant within one process (``check`` grades inside the command that holds it), never across
 processes.
@@ -28,6 +29,20 @@ from .reports import printable
 # lock file (resolved) -> (pid of the holder, depth), for the re-entrant use within one process; the pid
 # tells a forked child that the entry is its parent's, not its own.
 _HELD: dict[str, tuple[int, int]] = {}
+_FDS: dict[str, int] = {}  # lock file (resolved) -> the descriptor holding it
+
+
+def _close_in_child() -> None:
+    # A forked child shares the parent's lock through the inherited descriptor: were the run killed, a child
+    # still running would keep the build folder locked. The child drops its copy (the parent's stays).
+    for fd in _FDS.values():
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    _FDS.clear()
+    _HELD.clear()
+
+
+os.register_at_fork(after_in_child=_close_in_child)
 
 
 class BuildLockedError(RuntimeError):
@@ -86,6 +101,7 @@ def grading_lock(layout: BuildLayout) -> Iterator[Path]:
             _HELD[key] = (pid, _HELD[key][1] - 1)
         return
     path.parent.mkdir(parents=True, exist_ok=True)
+    owner_pid = os.getpid()
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
     try:
         try:
@@ -104,12 +120,15 @@ def grading_lock(layout: BuildLayout) -> Iterator[Path]:
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps({"pid": os.getpid(),
                                   "started": time.strftime("%Y-%m-%d %H:%M:%S %z")}).encode() + b"\n", 0)
-        _HELD[key] = (os.getpid(), 1)
+        _HELD[key], _FDS[key] = (owner_pid, 1), fd
         try:
             yield path
         finally:
-            _HELD.pop(key, None)
-            with contextlib.suppress(OSError):
-                os.ftruncate(fd, 0)  # nobody holds it now (the file stays: removing it would race)
+            if os.getpid() == owner_pid:  # not in a forked child that unwinds: its copy is closed already
+                _HELD.pop(key, None)
+                _FDS.pop(key, None)
+                with contextlib.suppress(OSError):
+                    os.ftruncate(fd, 0)  # nobody holds it now (the file stays: removing it would race)
     finally:
-        os.close(fd)  # closing the last descriptor releases the lock
+        if os.getpid() == owner_pid:
+            os.close(fd)  # closing the last descriptor releases the lock

@@ -19,15 +19,16 @@ import tempfile
 import time
 from pathlib import Path
 
-from .layout import CONFIG_FILE, REPO_ROOT, BuildLayout, BuildWriteError, write_error
+from .layout import CONFIG_FILE, REPO_ROOT, BuildLayout, BuildWriteError
 from .markers import HIDDEN_MARKERS, SOLUTION_MARKERS
-from .reports import format_summary, printable, show_path, write_reports
+from .reports import format_summary, printable, show_path, write_reports, write_text_atomic
 from .sources import copy_assignment, lint_source, notebook_points, source_hash
-from .submissions import Submission, find_submissions, stage
+from .submissions import Submission, find_submissions, left_out_note, stage
 
 DEFAULT_SUBMISSION_TIMEOUT = 600.0
 DEFAULT_CELL_TIMEOUT = 120
 DEFAULT_TOTAL_TIMEOUT = 4 * 3600.0
+KILL_GRACE = 5.0  # seconds the grader's side of a submission may run past the sandbox's deadline
 
 
 def _err(message: str) -> None:
@@ -191,19 +192,9 @@ def copy_course_lib(dest: Path) -> Path:
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    """Write a file whole or not at all; a failure (a full disk) leaves no temporary file behind.
-
-    Raises:
-        BuildWriteError: the file could not be written (the message says why and what to do).
-    """
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(text)
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise write_error(path, exc, shown=show_path(path)) from exc
+    """Write a feedback page whole or not at all (``reports.write_text_atomic``; a failure such as a full
+    disk raises ``BuildWriteError`` and leaves no temporary file behind)."""
+    write_text_atomic(path, text)
 
 
 def _read_submission(sub: Submission) -> dict | None:
@@ -228,17 +219,21 @@ def _grade_in_child(sub: Submission, nb: dict, layout: BuildLayout, spec, *, lib
     """What a worker child does for one submission (``worker``): stage it, grade it, return the outcome."""
     from . import trusted
 
-    staged = stage(sub, layout)
+    left_out: list[str] = []
+    staged = stage(sub, layout, left_out)
     work = layout.work / "sandboxes" / f"{sub.student}-{sub.assignment}"
     work.mkdir(parents=True, exist_ok=True)
     try:
-        return trusted.grade_notebook(nb, spec, workdir=work, lib=lib,
-                                      released=layout.released_notebook(sub.assignment).parent,
-                                      submission=staged if sub.source.is_dir() else staged / "__none__",
-                                      cell_timeout=cell_timeout, deadline=deadline, limits=limits,
-                                      unsafe=unsafe)
+        outcome = trusted.grade_notebook(nb, spec, workdir=work, lib=lib,
+                                         released=layout.released_notebook(sub.assignment).parent,
+                                         submission=staged if sub.source.is_dir() else staged / "__none__",
+                                         cell_timeout=cell_timeout, deadline=deadline, limits=limits,
+                                         unsafe=unsafe)
     finally:
         shutil.rmtree(work / "home", ignore_errors=True)  # the student's scratch files
+    if left_out:
+        outcome.note = "; ".join(filter(None, [outcome.note, left_out_note(left_out)]))
+    return outcome
 
 
 def _record(sub: Submission, layout: BuildLayout, spec, ended, budget: float) -> None:
@@ -263,8 +258,11 @@ def _record(sub: Submission, layout: BuildLayout, spec, ended, budget: float) ->
     if outcome.status != "graded":
         sub.by_question = [(g, 0.0, m) for g, _, m in sub.by_question]
     notes = [sub.note] if sub.note else []
+    dropped: list[str] = []
     page, redacted = feedback.render(f"{sub.assignment}: {sub.student}", outcome.cells, score=sub.score,
-                                     max_score=sub.max_score, hidden_lines=spec.hidden_lines, notes=notes)
+                                     max_score=sub.max_score, hidden_lines=spec.hidden_lines, notes=notes,
+                                     dropped=dropped)
+    sub.note = "; ".join(filter(None, [sub.note, feedback.dropped_note(dropped)]))
     why = feedback.check_page(page, spec.hidden_lines)
     if why:
         sub.note = "; ".join(filter(None, [sub.note, f"feedback withheld: {why}"]))
@@ -327,7 +325,7 @@ def grade(layout: BuildLayout, submissions: str | Path, source: Path, *, only: l
 def _grade_locked(layout: BuildLayout, submissions: str | Path, source: Path, *, only, cell_timeout,
                   submission_timeout, total_timeout, unsafe, jobs) -> int:
     from . import worker
-    from .sandbox import Limits, sandbox_works
+    from .sandbox import Limits, limits_in_force, make_cgroup, sandbox_works
     from .sources import discover_assignments
     from .trusted import load_spec
 
@@ -385,7 +383,7 @@ def _grade_locked(layout: BuildLayout, submissions: str | Path, source: Path, *,
                         f"in {sub.seconds:.1f} s" + (f" ({'; '.join(remarks)})" if remarks else "")),
               flush=True)
 
-    pending, running, budgets = list(subs), {}, {}
+    pending, running, budgets, groups = list(subs), {}, {}, {}
     while pending or running:
         while pending and len(running) < jobs:
             sub = pending.pop(0)
@@ -405,13 +403,21 @@ def _grade_locked(layout: BuildLayout, submissions: str | Path, source: Path, *,
                 return _grade_in_child(sub, nb, layout, spec, lib=lib, deadline=ends_at, cell_timeout=timeout,
                                        unsafe=unsafe, limits=limits)
 
-            # the grader's side gets a little longer than the sandbox, whose own deadline ends it first
-            job = worker.start(sub, work, kill_at=ends_at + 10, memory_bytes=limits.memory_bytes,
+            # The grader's side joins the submission's cgroup (its sandbox's groups nest under it), so the two
+            # share one memory and one task budget; it is killed shortly after the sandbox's own deadline.
+            group = None if unsafe else make_cgroup(limits)
+            job = worker.start(sub, work, kill_at=ends_at + KILL_GRACE, memory_bytes=limits.memory_bytes,
+                               join=group.add if group else None,
                                close_fds=tuple(j.fd for j in running.values()))
-            running[job.pid] = job
-            budgets[job.pid] = budget
+            running[job.pid], budgets[job.pid], groups[job.pid] = job, budget, group
         for job, ended in worker.wait(list(running.values()), timeout=1.0):
             running.pop(job.pid)
+            group = groups.pop(job.pid)
+            if group is not None:
+                if ended.how == "died" and group.oom_kills():
+                    ended.why = ("the grader's work on its behalf (with its sandbox) ran out of memory "
+                                 f"(limit {limits.memory_bytes / 2**30:g} GiB)")
+                group.remove()  # kills what is left first
             sub = job.key
             _record(sub, layout, specs[sub.assignment], ended, budgets.pop(job.pid))
             report(sub)
@@ -419,6 +425,10 @@ def _grade_locked(layout: BuildLayout, submissions: str | Path, source: Path, *,
         print(printable(f"  {p.student}/{p.assignment or '-'}: {p.status} ({p.note})"))
     print()
     print(format_summary(rows, layout))
+    if not unsafe:
+        missing = limits_in_force(limits)[1]
+        if missing:
+            print("limits this host does not hold: " + "; ".join(missing))
     if unsafe:
         print("UNSAFE: graded without a sandbox (--unsafe-no-sandbox)")
     return 0 if all(s.status == "graded" for s in rows) else 1

@@ -11,8 +11,9 @@ Inside (``sandbox_argv``):
 * nothing else: not the repository, the sources, the gradebook, ``build/``, HOME, other students' files or
   ``/etc``. All namespaces are unshared (no network, its own process tree: when the driver ends, everything it
   started ends with it; ``--die-with-parent`` ends it with the grader), and it runs as uid 1000. Nothing of
-  the grader's environment gets in: bwrap is started with ``PATH`` only (its init, pid 1 inside, shows that
-  environment in ``/proc/1/environ``) and the command gets ``--clearenv`` and the variables set here.
+  the grader's environment gets in: bwrap is started with ``LAUNCHER_ENV`` only (``PATH`` and ``LC_CTYPE``;
+  its init, pid 1 inside, shows that environment in ``/proc/1/environ``) and the command gets ``--clearenv``
+  and the variables set here.
 * libraries an assignment forbids (``hide``) are unreachable, by import and by path: each one's package
   folder, single-file module, extension module and ``.dist-info`` is covered (a stub whose import raises
   ``ModuleNotFoundError`` stands for the package) in every site-packages and dist-packages folder visible
@@ -20,9 +21,11 @@ Inside (``sandbox_argv``):
 
 Limits (``Limits``; ``limits_in_force`` says which of them this host can hold, the runner prints it):
 
-* memory, for the whole submission: a memory cgroup per submission (v2 when the cgroup2 hierarchy has the
-  memory controller, else v1), made by the grader, the launcher put into it before it starts bwrap;
-  ``memory.max`` / ``memory.limit_in_bytes`` with no swap. Its out-of-memory kills are read back
+* memory, for the whole submission: a memory cgroup per submission (``Cgroup``: v1 where the controller has
+  a hierarchy of its own, else v2 when the cgroup2 hierarchy can enable it for a child group), made by the
+  grader under its own cgroup (v2: under the hierarchy's root when its own holds processes), the launcher put
+  into it before it starts bwrap, removed after (what is left killed first); ``memory.max`` /
+  ``memory.limit_in_bytes`` with no swap. Its out-of-memory kills are read back
   (``SandboxProcess.oom_kills``, ``SandboxProcess.limit_notes``). ``RLIMIT_AS`` per process stays as a
   backstop.
 * processes and threads together: a pids cgroup per submission (``pids.max``; a fork or a new thread beyond
@@ -37,7 +40,6 @@ Limits (``Limits``; ``limits_in_force`` says which of them this host can hold, t
 
 from __future__ import annotations
 
-import atexit
 import functools
 import itertools
 import os
@@ -46,7 +48,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable  # noqa: F401 - for the docs
@@ -240,6 +241,18 @@ def _read_int(path: Path) -> int | None:
         return None
 
 
+def _remove_group(folder: Path) -> None:
+    """rmdir a cgroup and the groups nested in it, deepest first (their control files go with them).
+
+    Raises:
+        OSError: one of them still holds a process (EBUSY), or no permission.
+    """
+    for top, dirs, _files in os.walk(folder, topdown=False):
+        for name in dirs:
+            os.rmdir(os.path.join(top, name))
+    os.rmdir(folder)
+
+
 def _clean_stale(base: Path) -> None:
     """Remove empty cgroups that a grader which has ended left behind (it was killed before removing them)."""
     for folder in base.glob(CGROUP_PREFIX + "*"):
@@ -252,7 +265,7 @@ def _clean_stale(base: Path) -> None:
         except (ValueError, PermissionError):
             continue
         try:
-            folder.rmdir()
+            _remove_group(folder)
         except OSError:
             pass
 
@@ -291,6 +304,7 @@ class Cgroup:
                 continue
             setattr(self, controller, folder)
             self.version[controller] = version
+        self._procs = [str(folder / "cgroup.procs") for folder in self.folders]
 
     def _make(self, controller: str, name: str, mounts) -> tuple[Path | None, int]:
         for fstype, point, root, options in mounts:  # v1: the controller has a hierarchy of its own
@@ -350,18 +364,35 @@ class Cgroup:
     def folders(self) -> list[Path]:
         return list(dict.fromkeys(f for f in (self.memory, self.pids) if f is not None))
 
-    def enter(self) -> None:
-        """Put the calling process into the groups (run in the launcher before it starts the sandbox)."""
+    def add(self, pid: int) -> None:
+        """Put process ``pid`` into the groups (e.g. a worker forked for the submission, before it works).
+
+        Raises:
+            OSError: it could not be moved (it ended, or no permission).
+        """
         for folder in self.folders:
-            _write(folder / "cgroup.procs", str(os.getpid()))
+            _write(folder / "cgroup.procs", str(pid))
+
+    def enter(self) -> None:
+        """Put the calling process into the groups: run in the launcher between fork and exec
+        (``preexec_fn``), so it only opens and writes files whose names were made before the fork."""
+        pid = str(os.getpid()).encode()
+        for procs in self._procs:
+            fd = os.open(procs, os.O_WRONLY)
+            try:
+                os.write(fd, pid)
+            finally:
+                os.close(fd)
 
     def members(self) -> set[int]:
+        """The processes in the groups and in any group nested in them."""
         found = set()
         for folder in self.folders:
-            try:
-                found.update(int(p) for p in (folder / "cgroup.procs").read_text().split())
-            except (OSError, ValueError):
-                pass
+            for top, _dirs, _files in os.walk(folder):
+                try:
+                    found.update(int(p) for p in Path(top, "cgroup.procs").read_text().split())
+                except (OSError, ValueError):
+                    pass
         return found
 
     def kill(self, spare: int | None = None, timeout: float = 5.0) -> None:
@@ -410,7 +441,7 @@ class Cgroup:
         for folder in self._made:
             while True:
                 try:
-                    folder.rmdir()
+                    _remove_group(folder)
                     break
                 except FileNotFoundError:
                     break
@@ -546,21 +577,22 @@ _STUB = (
 )
 
 
-@functools.cache
-def _stub_module() -> Path:
-    """A file whose import raises ModuleNotFoundError: it stands for each hidden module."""
-    folder = Path(tempfile.mkdtemp(prefix="course-grading-hidden-"))
-    atexit.register(shutil.rmtree, folder, True)
-    stub = folder / "hidden.py"
-    stub.write_text(_STUB)
+STUB_NAME = "hidden_module.py"  # written into the job folder: it stands for each hidden module
+
+
+def _stub_module(job: Path) -> Path:
+    """A file whose import raises ModuleNotFoundError, in the submission's job folder (so it goes with it)."""
+    stub = Path(job) / STUB_NAME
+    if not stub.is_file() or stub.is_symlink() or stub.read_text() != _STUB:
+        stub.unlink(missing_ok=True)
+        stub.write_text(_STUB)
     stub.chmod(0o644)
-    folder.chmod(0o755)
     return stub
 
 
-def _hide_argv(hide: tuple[str, ...], visible_roots: list[Path]) -> list[str]:
+def _hide_argv(hide: tuple[str, ...], visible_roots: list[Path], job: Path) -> list[str]:
     """bwrap arguments that hide the base Python's unused site-packages and the modules ``hide`` names in
-    every package folder under ``visible_roots``."""
+    every package folder under ``visible_roots`` (a stub module is written into ``job`` for them)."""
     argv: list[str] = []
     used = set(site_packages())
     base = [Path(p).resolve() for p in {sys.base_prefix, sys.base_exec_prefix}]
@@ -583,10 +615,10 @@ def _hide_argv(hide: tuple[str, ...], visible_roots: list[Path]) -> list[str]:
             if entry.is_dir():
                 argv += ["--tmpfs", str(entry)]
                 if low in names:  # the package itself: a stub whose import raises
-                    argv += ["--ro-bind", str(_stub_module()), str(entry / "__init__.py")]
+                    argv += ["--ro-bind", str(_stub_module(job)), str(entry / "__init__.py")]
                 argv += ["--remount-ro", str(entry)]
             elif entry.is_file():  # a single-file module, an extension module, a .pth file
-                argv += ["--ro-bind", str(_stub_module()), str(entry)]
+                argv += ["--ro-bind", str(_stub_module(job)), str(entry)]
     return argv
 
 
@@ -605,7 +637,8 @@ def sandbox_argv(
         home: the submission's prepared folder (mounted read-only as ``/job-home``; the driver copies it into
             the writable ``/home/student``, a tmpfs of ``limits.home_bytes``, the working folder).
         lib: a folder holding a copy of ``course_lib`` (mounted read-only as ``/opt/course``).
-        job: a folder with the job file (mounted read-only as ``/job``).
+        job: a folder with the job file (mounted read-only as ``/job``); when ``hide`` hides something, a
+            stub module is written there (``STUB_NAME``).
         command: the argv to run inside.
         hide: top-level module names to make unimportable, also by path (see ``_hide_argv``).
         limits: the sizes of the home, /tmp and /dev/shm (default ``Limits()``).
@@ -631,7 +664,7 @@ def sandbox_argv(
     for root in python_roots():
         argv += ["--ro-bind", str(root), str(root)]
         visible.append(root)
-    argv += _hide_argv(tuple(hide), visible)
+    argv += _hide_argv(tuple(hide), visible, job)
     argv += [
         *tmpfs(SANDBOX_HOME, limits.home_bytes),
         "--ro-bind",
@@ -707,11 +740,13 @@ def _prepare_launcher(limits: Limits, group: Cgroup | None):
     return apply
 
 
-def _keep_log(fd: int, path: Path, cap: int, box: SandboxProcess) -> None:
-    """Copy what the sandbox prints (read from ``fd`` until every writer has closed it) into ``path``: the
-    first ``cap`` bytes, then one line saying how many were dropped (``box.log_dropped``)."""
+def _keep_log(fd: int, log, cap: int, box: SandboxProcess) -> None:
+    """Copy what the sandbox prints (read from ``fd`` until every writer has closed it) into ``log`` (a file
+    open for binary writing; closed at the end): the first ``cap`` bytes, then one line saying how many were
+    dropped (``box.log_dropped``). It reads to the end whatever happens to the file, so that the sandbox never
+    blocks on a full pipe."""
     kept = 0
-    with open(path, "wb") as log, os.fdopen(fd, "rb", buffering=0) as pipe:
+    with os.fdopen(fd, "rb", buffering=0) as pipe:
         while True:
             try:
                 chunk = pipe.read(1 << 16)
@@ -721,14 +756,21 @@ def _keep_log(fd: int, path: Path, cap: int, box: SandboxProcess) -> None:
                 break
             if kept < cap:
                 part = chunk[: cap - kept]
-                log.write(part)
-                log.flush()
                 kept += len(part)
                 chunk = chunk[len(part):]
+                try:
+                    log.write(part)
+                    log.flush()
+                except (OSError, ValueError):  # a full disk: the rest is dropped
+                    pass
             box.log_dropped += len(chunk)
+    try:
         if box.log_dropped:
             log.write(f"\n[sandbox.log: {box.log_dropped} more bytes dropped; the first {cap} are kept]\n"
                       .encode())
+        log.close()
+    except (OSError, ValueError):
+        pass
 
 
 class SandboxProcess:
@@ -758,10 +800,11 @@ class SandboxProcess:
         self.tasks_peak: int | None = None
         self.log_dropped = 0
         self._closed = False
+        log = open(self.log_path, "wb")  # noqa: SIM115 - closed by _keep_log
         self.cgroup = make_cgroup(limits)
         log_r, log_w = os.pipe()
         self._log_thread = threading.Thread(
-            target=_keep_log, args=(log_r, self.log_path, limits.log_bytes, self), daemon=True
+            target=_keep_log, args=(log_r, log, limits.log_bytes, self), daemon=True
         )
         self._log_thread.start()
         try:

@@ -26,7 +26,7 @@ PROBLEM_STATUSES = {
     "misnamed": "a file or folder that is not a known assignment, or a folder that is not a valid student id",
     "duplicate": "the assignment is there in both layouts: grade one by removing the other",
     "hidden": "a hidden file or folder (its name starts with '.')",
-    "refused": "a symbolic link or a file outside the submissions folder",
+    "refused": "a symbolic link, a file outside the submissions folder, or a folder that cannot be read",
 }
 
 
@@ -117,6 +117,11 @@ def find_submissions(root: Path, assignments: list[str], known: list[str] | None
         if not STUDENT_ID.match(student):
             problem(student, "", "misnamed", f"{student}/ is not a valid student id")
             continue
+        try:
+            items = sorted(entry.iterdir())
+        except OSError as exc:  # one unreadable folder is one row, not the end of the run
+            problem(student, "", "refused", f"{student}/ ({exc.strerror or type(exc).__name__})")
+            continue
         used = set()
         for ps in assignments:
             nested, flat = entry / ps / f"{ps}.ipynb", entry / f"{ps}.ipynb"
@@ -133,7 +138,7 @@ def find_submissions(root: Path, assignments: list[str], known: list[str] | None
                     problem(student, ps, "refused", str(path.relative_to(root)))
                 else:
                     found.append(Submission(student, ps, path.parent if kind == "nested" else path))
-        for item in sorted(entry.iterdir()):
+        for item in items:
             if item.name in used:
                 continue
             if item.name.startswith("."):
@@ -293,3 +298,20 @@ def stage(sub: Submission, layout: BuildLayout, left_out: list[str] | None = Non
         shutil.rmtree(dest, ignore_errors=True)
         raise write_error(dest, exc, what="copy a submission into") from exc
     return dest
+
+
+def left_out_note(left_out: list[str], limit: int = 5) -> str:
+    """The remark for a row's note about the entries ``stage`` left out ('' when none).
+
+    Args:
+        left_out: the lines ``stage`` appended.
+        limit: how many of them to name.
+
+    Returns:
+        e.g. ``"not copied for grading: data/pipe (a FIFO), link.txt (a symbolic link)"``, with
+        ``" and N more"`` past ``limit``.
+    """
+    if not left_out:
+        return ""
+    more = f" and {len(left_out) - limit} more" if len(left_out) > limit else ""
+    return "not copied for grading: " + ", ".join(left_out[:limit]) + more

@@ -49,6 +49,7 @@ from .sandbox import SANDBOX_JOB, SHORTCUT_MODULES, Limits, SandboxProcess, sand
 
 MAX_NOTEBOOK_BYTES = 20 * 1024**2
 MAX_PRINTED = 20_000  # characters of each output stream kept per test cell
+MAX_REFUSED = 5  # malformed messages dropped before the sandbox is given up on
 MAX_SHOWN = 16 * 2**20  # characters of output kept for the feedback of one submission, all cells together
 
 
@@ -537,6 +538,7 @@ def grade_notebook(
             lib=lib,
             job=job,
             hide=hide,
+            limits=limits,
             command=[
                 "python",
                 "-m",
@@ -553,10 +555,7 @@ def grade_notebook(
         _collect(session, spec, cells, outcome, cell_timeout)
     finally:
         box.close()
-    if box.too_many:
-        outcome.note = (
-            outcome.note + "; " if outcome.note else ""
-        ) + f"killed: more than {limits.max_processes} processes"
+    outcome.note = "; ".join(filter(None, [outcome.note, *box.limit_notes()]))
     return outcome
 
 
@@ -571,9 +570,17 @@ def _collect(session: _Session, spec: Spec, cells: list[dict], outcome: Outcome,
     outcome.cells = results
     # 1. the cells, as the sandbox reports them
     ready, shown = False, 0
+    refused: list[str] = []
     try:
         while True:
-            message = session.receive(cell_timeout + 30)
+            try:
+                message = session.receive(cell_timeout + 30)
+            except wire.RefusedMessage as exc:
+                # read whole, so the channel is still in step: drop it, say so, read on (a few at most)
+                refused.append(str(exc))
+                if len(refused) > MAX_REFUSED:
+                    raise wire.WireError(f"more than {MAX_REFUSED} messages refused") from None
+                continue
             event = message.get("event")
             if event == "ready":
                 ready = True
@@ -603,6 +610,9 @@ def _collect(session: _Session, spec: Spec, cells: list[dict], outcome: Outcome,
         session.stopped(exc, "the notebook's process stopped")
     if not ready:
         outcome.note = session.broken or "the notebook's process stopped before the tests"
+    if refused:
+        outcome.note = "; ".join(filter(None, [
+            outcome.note, f"{len(refused)} message(s) from the notebook's process refused ({refused[0]})"]))
     # 2. shortcuts
     student_answers = {c["grade_id"]: c["source"] for c in cells if c["grade_id"] in spec.answers}
     for gid, src in student_answers.items():
@@ -632,8 +642,9 @@ def _collect(session: _Session, spec: Spec, cells: list[dict], outcome: Outcome,
                     r.message = f"this question forbids {', '.join(spec.forbid)}; the answer uses {used}"
     if session.timed_out:
         outcome.status = "timeout"
-        if session.broken not in outcome.note:
-            outcome.note = (outcome.note + "; " if outcome.note else "") + session.broken
+    if session.broken and session.broken not in outcome.note:
+        # the tests after this point scored zero: the row says why
+        outcome.note = (outcome.note + "; " if outcome.note else "") + session.broken
     by_id = {r.grade_id: r for r in results if r.kind == "test"}
     outcome.by_question = [(t.grade_id, float(by_id[t.grade_id].score or 0.0), t.points) for t in spec.tests]
     if outcome.shortcuts:

@@ -33,11 +33,17 @@ MAX_DEPTH = 20
 # function broadcast to 18 GB was the attack; a ps3/ps4 model's weights are a few MB).
 MAX_ARRAY_BYTES = 64 * 1024 * 1024
 MAX_ARRAY_ELEMENTS = 16 * 1024 * 1024
+HEADER_CHARS = 4 * 1024  # base64 characters decoded to read a .npy header (np.save writes about 128 bytes)
 _KINDS = "biufc"  # NumPy dtype kinds that may cross: bool, int, uint, float, complex
 
 
 class WireError(ValueError):
     """A value that may not cross the wall, or a malformed message."""
+
+
+class RefusedMessage(WireError):
+    """A message read whole (its length prefix was honest, so the channel is still in step) but refused: not
+    JSON, not an object, or nested too deeply. The reader may drop it and read the next one."""
 
 
 KERAS_MODULES = ("keras",)  # the modules a model's config may name (Keras's own classes and functions only)
@@ -149,10 +155,16 @@ def _check_array_size(arr: np.ndarray) -> None:
         )
 
 
-def _load_array(raw: bytes) -> np.ndarray:
-    """An array from ``.npy`` bytes, its header checked first: ``np.load`` allocates the shape the header
-    claims before it finds that the bytes are missing, so a forged 40-byte header could ask for terabytes."""
-    buf = io.BytesIO(raw)
+def _load_array(text: str) -> np.ndarray:
+    """An array from base64 ``.npy`` bytes, its header checked before anything large is made: ``np.load``
+    allocates the shape the header claims before it finds that the bytes are missing (a forged 40-byte
+    header could ask for terabytes), and a 190 MB array is refused before its 190 MB are decoded."""
+    head = base64.b64decode(text[:HEADER_CHARS], validate=True)
+    if len(head) >= 12 and head[6:8] == b"\x02\x00":  # a version 2.0 header may be up to 4 GB long: refuse
+        (header_len,) = struct.unpack("<I", head[8:12])
+        if header_len > len(head) - 12:
+            raise WireError("malformed array (header too long)")
+    buf = io.BytesIO(head)
     version = np.lib.format.read_magic(buf)
     if version == (1, 0):
         shape, _, dtype = np.lib.format.read_array_header_1_0(buf)
@@ -170,6 +182,7 @@ def _load_array(raw: bytes) -> np.ndarray:
             f"an array of shape {shape} is larger than may cross ({MAX_ARRAY_ELEMENTS:,} entries, "
             f"{MAX_ARRAY_BYTES // 2**20} MiB)"
         )
+    raw = base64.b64decode(text, validate=True)
     if len(raw) - buf.tell() != count * dtype.itemsize:
         raise WireError("malformed array (its bytes do not match its header)")
     return np.load(io.BytesIO(raw), allow_pickle=False)
@@ -256,7 +269,7 @@ def decode(value, *, make_callable=None, depth: int = 0):
         return {str(k): decode(v, make_callable=make_callable, depth=depth + 1) for k, v in body.items()}
     if tag in ("__nd__", "__np__") and type(body) is str:
         try:
-            arr = _load_array(base64.b64decode(body, validate=True))
+            arr = _load_array(body)
         except WireError:
             raise
         except Exception as exc:  # noqa: BLE001 - anything wrong with the bytes is a malformed message
@@ -331,17 +344,19 @@ def receive(fd: int, deadline: float | None = None) -> dict:
 
     Raises:
         EOFError: the channel was closed.
-        WireError: the message is too long or not a JSON object.
+        RefusedMessage: the message was read but is not a JSON object (the next one may be read).
+        WireError: the message is longer than ``MAX_MESSAGE`` (the channel is out of step).
     """
     (size,) = struct.unpack(">I", _read_exactly(fd, 4, deadline))
     if size > MAX_MESSAGE:
         raise WireError(f"message of {size} bytes refused")
+    body = _read_exactly(fd, size, deadline)
     try:
-        message = json.loads(_read_exactly(fd, size, deadline))
+        message = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise WireError(f"malformed message ({exc})") from None
+        raise RefusedMessage(f"a message that is not JSON ({str(exc)[:100]})") from None
     except RecursionError:  # JSON nested deeper than the parser's stack (a 100,000-deep list)
-        raise WireError("malformed message (nested too deeply)") from None
+        raise RefusedMessage("a message nested too deeply") from None
     if type(message) is not dict:
-        raise WireError("malformed message")
+        raise RefusedMessage("a message that is not a JSON object")
     return message

@@ -33,6 +33,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+PR_SET_PDEATHSIG = 1
 MAX_RESULT_BYTES = 256 * 1024**2  # a pickled Outcome is far smaller: its outputs are capped when received
 
 
@@ -92,6 +93,18 @@ def _vm_size() -> int:
         return 0
 
 
+def _die_with(parent: int) -> None:
+    """End this child when the run that forked it ends (killed or crashed): its sandbox then ends with it."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:  # the run ended before the signal was armed
+        os._exit(1)
+
+
 def start(key, work: Callable[[], object], *, kill_at: float, memory_bytes: int,
           join: Callable[[int], None] | None = None, close_fds: tuple[int, ...] = ()) -> Job:
     """Fork a child that runs ``work()`` and hands back its result.
@@ -109,7 +122,8 @@ def start(key, work: Callable[[], object], *, kill_at: float, memory_bytes: int,
         The ``Job``; ``wait`` collects it.
     """
     r, w = os.pipe()
-    go_r, go_w = os.pipe()  # the parent says "go" once the child is in its cgroup
+    go_r, go_w = os.pipe()
+    parent = os.getpid()  # the parent says "go" once the child is in its cgroup
     pid = os.fork()
     if pid == 0:  # the child
         code = 1
@@ -122,6 +136,7 @@ def start(key, work: Callable[[], object], *, kill_at: float, memory_bytes: int,
                 except OSError:
                     pass
             signal.signal(signal.SIGINT, signal.SIG_DFL)
+            _die_with(parent)
             os.read(go_r, 1)
             os.close(go_r)
             # the soft limit only: the sandbox this child starts sets its own (a lowered hard limit is final)

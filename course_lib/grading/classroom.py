@@ -1,0 +1,89 @@
+"""Generated submissions: a class of students built from the release and the source, for trials of the grader.
+
+The grading tests and ``benchmarks/bench_grading.py`` both need submissions that look like a real class's:
+the released notebook with some answer cells filled in with the source's solution, some left as the stub, some
+wrong. This module builds them (as parsed notebooks; ``save_notebook`` writes one); it runs no student code.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+from pathlib import Path
+
+from .markers import SOLUTION_BEGIN, SOLUTION_END
+
+
+def _source(cell: dict) -> str:
+    src = cell.get("source", "")
+    return "".join(src) if isinstance(src, list) else src
+
+
+def _grading(cell: dict) -> dict:
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    return meta if isinstance(meta, dict) else {}
+
+
+def answer_ids(source_nb: dict) -> list[str]:
+    """The grade ids of the answer (solution) cells of a source notebook, in order."""
+    return [_grading(c)["grade_id"] for c in source_nb["cells"] if _grading(c).get("solution")]
+
+
+def solution_code(source_nb: dict, grade_id: str) -> str:
+    """The source's answer to one cell, without the solution markers.
+
+    Raises:
+        KeyError: no cell has that grade id.
+    """
+    for cell in source_nb["cells"]:
+        if _grading(cell).get("grade_id") == grade_id:
+            lines = _source(cell).split("\n")
+            return "\n".join(ln for ln in lines if SOLUTION_BEGIN not in ln and SOLUTION_END not in ln)
+    raise KeyError(grade_id)
+
+
+def fill_answers(release_nb: dict, source_nb: dict, answers: dict[str, str | None]) -> dict:
+    """The release with answer cells replaced: ``answers[id]`` is code, None (the source's solution), or
+    absent (the released stub is left)."""
+    nb = copy.deepcopy(release_nb)
+    for cell in nb["cells"]:
+        gid = _grading(cell).get("grade_id")
+        if gid in answers:
+            code = answers[gid]
+            cell["source"] = solution_code(source_nb, gid) if code is None else code
+    return nb
+
+
+def class_of(release: dict[str, dict], source: dict[str, dict], students: int, *, honest: float = 0.5,
+             seed: int = 0) -> dict[tuple[str, str], dict]:
+    """A class: every student hands in every assignment, honestly (all answers right) or partly.
+
+    Args:
+        release, source: the released and source notebooks by assignment name.
+        students: how many students.
+        honest: the share of submissions with every answer right; the others get each answer right with
+            probability 1/2 and leave the rest as the stub.
+        seed: for the draw.
+
+    Returns:
+        (student id, assignment) -> the notebook.
+    """
+    rng = random.Random(seed)
+    out = {}
+    for i in range(students):
+        student = f"s{i:03d}"
+        for ps in sorted(release):
+            ids = answer_ids(source[ps])
+            if rng.random() < honest:
+                answers = dict.fromkeys(ids)
+            else:
+                answers = {gid: None for gid in ids if rng.random() < 0.5}
+            out[(student, ps)] = fill_answers(release[ps], source[ps], answers)
+    return out
+
+
+def save_notebook(nb: dict, path: Path) -> None:
+    """Write a notebook (its folders made as needed)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(nb, indent=1))
