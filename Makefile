@@ -102,13 +102,15 @@ grade: setup
 lint: setup
 	$(BIN)/ruff check .
 
-# The course website from the stored notebooks (nothing is re-run) and the README -> build/site/index.html.
+# The course website from the stored notebooks (nothing is re-run), the README and docs/ -> build/site/index.html.
 site: setup
 	$(BIN)/python website/build.py --out $(BUILD)/site
 
-# (Re)write each notebook's set-up block and launch badges from the repository URL in pyproject.toml.
+# (Re)write each notebook's set-up block and launch badges from the repository URL in pyproject.toml, and the
+# README's notebook table from notebooks/notebooks.toml.
 headers: setup
 	$(BIN)/python scripts/notebook_header.py
+	$(BIN)/python scripts/notebook_list.py --write
 
 clean:
 	rm -rf build

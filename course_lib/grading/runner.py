@@ -403,11 +403,14 @@ def _grade_locked(layout: BuildLayout, submissions: str | Path, source: Path, *,
                 return _grade_in_child(sub, nb, layout, spec, lib=lib, deadline=ends_at, cell_timeout=timeout,
                                        unsafe=unsafe, limits=limits)
 
-            # The grader's side joins the submission's cgroup (its sandbox's groups nest under it), so the two
-            # share one memory and one task budget; it is killed shortly after the sandbox's own deadline.
+            # The grader's side joins the submission's memory cgroup (its sandbox's group nests under it), so
+            # the two share one memory budget; the student's processes and threads are counted in the
+            # sandbox's own pids group, which cannot starve the grader's side. It is killed shortly after the
+            # sandbox's own deadline.
             group = None if unsafe else make_cgroup(limits)
+            join = (lambda pid, group=group: group.add(pid, ("memory",))) if group else None
             job = worker.start(sub, work, kill_at=ends_at + KILL_GRACE, memory_bytes=limits.memory_bytes,
-                               join=group.add if group else None,
+                               join=join,
                                close_fds=tuple(j.fd for j in running.values()))
             running[job.pid], budgets[job.pid], groups[job.pid] = job, budget, group
         for job, ended in worker.wait(list(running.values()), timeout=1.0):

@@ -364,13 +364,20 @@ class Cgroup:
     def folders(self) -> list[Path]:
         return list(dict.fromkeys(f for f in (self.memory, self.pids) if f is not None))
 
-    def add(self, pid: int) -> None:
+    def add(self, pid: int, controllers: tuple[str, ...] = ("memory", "pids")) -> None:
         """Put process ``pid`` into the groups (e.g. a worker forked for the submission, before it works).
+
+        Args:
+            pid: the process.
+            controllers: which of the groups ("memory", "pids"); the grader's own side of a submission joins
+                the memory group only, so that the student's threads cannot starve the grader's of tasks.
 
         Raises:
             OSError: it could not be moved (it ended, or no permission).
         """
-        for folder in self.folders:
+        chosen = [group for name, group in (("memory", self.memory), ("pids", self.pids))
+                  if name in controllers and group is not None]
+        for folder in dict.fromkeys(chosen):
             _write(folder / "cgroup.procs", str(pid))
 
     def enter(self) -> None:
