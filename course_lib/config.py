@@ -119,7 +119,7 @@ del _name, _value
 # The downloadable datasets and where their files are looked for, first match wins:
 #   1. DATA_DIR / "keras" under the file names below (what `make data` and load_dataset write);
 #   2. Keras's own cache, ``<KERAS_HOME or ~/.keras>/datasets``, under the names keras.datasets gives them.
-# This table holds only names and places; the download addresses and checksums live in course_lib.data.
+# This table holds only names and places; the download addresses and checksums live in course_lib.data.files.
 REAL_DATASETS = ("mnist", "fashion_mnist", "cifar10")
 DATASET_TITLES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST", "cifar10": "CIFAR-10"}
 STAND_INS = {"mnist": "digits", "fashion_mnist": "digits", "cifar10": "shapes10"}

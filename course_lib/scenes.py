@@ -1,6 +1,6 @@
 """Scenes with several objects, their boxes and their masks: the data of detection and segmentation.
 
-``make_scenes`` draws the ten shapes of ``shapes10`` (the same drawing code, ``data._shape_masks``) several
+``make_scenes`` draws the ten shapes of ``shapes10`` (the same drawing code, ``data.shape_masks``) several
 to an image, at varied sizes and places, some overlapping, and returns every target a detector or a segmenter
 needs: boxes ``(x_min, y_min, x_max, y_max)`` in pixels, class labels, an instance map and a class map. It
 needs no network and is deterministic in its seed. ``load_scene_dataset("scenes")`` returns a train and a test
@@ -217,7 +217,7 @@ def make_scenes(n: int, *, seed: int = 0, image_size: int = 64, classes=None, mi
                 dx, dy = (xx - cx) / radius, (yy - cy) / radius
                 u = np.cos(angle) * dx + np.sin(angle) * dy
                 v = -np.sin(angle) * dx + np.cos(angle) * dy
-                mask = data._shape_masks(label, u[None], v[None])[0]
+                mask = data.shape_masks(label, u, v)
                 if mask.sum() < 4:
                     continue
                 rows, cols = np.nonzero(mask)
@@ -294,25 +294,23 @@ def _read_pennfudan(path: Path, image_size: int) -> Scenes:
                   (instance > 0).astype(np.int64), ("pedestrian",))
 
 
-def _fetch_pennfudan(path: Path, verify_hash: bool) -> None:
+def _fetch_pennfudan(path: Path) -> None:
+    """Download the archive with the kit's downloader, checked by its pinned SHA-256 where there is one.
+
+    Without a pinned digest (see ``PENNFUDAN_SHA256``) the content is checked instead, a file that fails is
+    deleted, and the digest is printed so that it can be pinned.
+    """
+    data.download_file(PENNFUDAN_URL, path, file_hash=PENNFUDAN_SHA256, algorithm="sha256")
     if PENNFUDAN_SHA256 is not None:
-        data._fetch_file(PENNFUDAN_URL, path, ("sha256", PENNFUDAN_SHA256))
         return
-    # No pinned digest (see PENNFUDAN_SHA256): download into a .part file, check the content, then keep it.
-    part = path.with_name(path.name + ".part")
-    path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        with (data._urlopen(PENNFUDAN_URL, timeout=data.DOWNLOAD_TIMEOUT_S) as response,
-              open(part, "wb") as out):
-            for chunk in iter(lambda: response.read(1 << 20), b""):
-                out.write(chunk)
-        with zipfile.ZipFile(part) as archive:
+        with zipfile.ZipFile(path) as archive:
             _pennfudan_members(archive)
-        part.replace(path)
-        print(f"pennfudan: downloaded, SHA-256 {data._file_digest(path, 'sha256')} (not pinned in "
-              "course_lib.scenes.PENNFUDAN_SHA256: compare it with a trusted copy)")
-    finally:
-        part.unlink(missing_ok=True)
+    except Exception:  # not the Penn-Fudan archive: nothing that looks complete is left behind
+        path.unlink(missing_ok=True)
+        raise
+    print(f"pennfudan: downloaded, SHA-256 {data.file_digest(path, 'sha256')} (not pinned in "
+          "course_lib.scenes.PENNFUDAN_SHA256: compare it with a trusted copy)")
 
 
 def _how_to_provide_pennfudan(data_dir) -> str:
@@ -380,7 +378,7 @@ def load_scene_dataset(name: str = "scenes", *, fallback: str | None = None, n_t
                       else "download=False" if not download else None)
             if reason is None:
                 try:
-                    _fetch_pennfudan(path, verify_hash)
+                    _fetch_pennfudan(path)
                     source = "download"
                 except Exception as err:  # no network, HTTP error, wrong file
                     reason = f"it could not be downloaded ({type(err).__name__}: {err})"
@@ -393,7 +391,7 @@ def load_scene_dataset(name: str = "scenes", *, fallback: str | None = None, n_t
                 print(note)
         if not note:
             if verify_hash and PENNFUDAN_SHA256 is not None:
-                digest = data._file_digest(path, "sha256")
+                digest = data.file_digest(path, "sha256")
                 if digest != PENNFUDAN_SHA256:
                     raise data.DatasetUnavailable(
                         f"{path} has SHA-256 {digest}, not the pinned {PENNFUDAN_SHA256}: delete it and load "

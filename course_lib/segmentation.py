@@ -4,9 +4,9 @@ A segmentation is an integer class map: ``(N, H, W)`` (or ``(H, W)``) of labels 
 the background in :mod:`course_lib.scenes`. Predictions can also be given as per-pixel scores ``(..., C)``:
 they are turned into labels by ``argmax`` first.
 
-Every score comes from one ``C x C`` confusion matrix (rows: true class, columns: predicted class), as
-``keras.metrics.MeanIoU`` computes it: for class c, ``TP = M[c, c]``, ``FP`` = the rest of column c,
-``FN`` = the rest of row c, and
+Every score comes from one ``C x C`` confusion matrix (rows: true class, columns: predicted class), counted by
+:func:`course_lib.metrics.confusion_matrix` (re-exported here) as ``keras.metrics.MeanIoU`` counts it: for
+class c, ``TP = M[c, c]``, ``FP`` = the rest of column c, ``FN`` = the rest of row c, and
 
     IoU_c = TP / (TP + FP + FN)        Dice_c = 2 TP / (2 TP + FP + FN)        accuracy = trace(M) / sum(M)
 
@@ -15,7 +15,8 @@ means, as Keras does.
 
 Builders: :func:`fcn` (an encoder and one learned upsampling back to full resolution, no skips: FCN-32s's
 idea) and :func:`unet` (the same encoder, a decoder that upsamples step by step and concatenates the encoder's
-map of the same resolution at each step).
+map of the same resolution at each step). :func:`show_masks`, which paints class maps over images, is drawn by
+:mod:`course_lib.plotting` and re-exported here (loaded on first use, so this module stays NumPy-only).
 
 References: J. Long, E. Shelhamer and T. Darrell, *Fully Convolutional Networks for Semantic Segmentation*,
 CVPR 2015; O. Ronneberger, P. Fischer and T. Brox, *U-Net: Convolutional Networks for Biomedical Image
@@ -24,48 +25,23 @@ Segmentation*, MICCAI 2015.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
-from .validation import check_array, check_int, check_positive_int
+from .metrics import confusion_matrix
+from .validation import check_int, check_positive_int
+
+# Drawn by course_lib.plotting; imported on first use so that the scores stay NumPy-only.
+_PLOTTING = ("show_masks",)
 
 __all__ = ["confusion_matrix", "per_class_iou", "mean_iou", "dice", "mean_dice", "pixel_accuracy", "fcn",
-           "unet", "show_masks"]
+           "unet", *_PLOTTING]
 
 
-def _labels(y_true, y_pred, num_classes):
-    c = check_int(num_classes, "num_classes", minimum=2)
-    t = check_array(y_true, "y_true")
-    p = check_array(y_pred, "y_pred")
-    if p.ndim == t.ndim + 1 and p.shape[-1] == c:  # per-pixel scores: take the best class
-        p = p.argmax(-1)
-    if t.shape != p.shape:
-        raise ValueError(f"y_pred must have y_true's shape {t.shape} (or that shape plus a class axis of "
-                         f"{c}), got {np.shape(y_pred)}")
-    for name, a in (("y_true", t), ("y_pred", p)):
-        if not (np.issubdtype(a.dtype, np.integer) or np.issubdtype(a.dtype, np.bool_)):
-            raise TypeError(f"{name} must hold integer class labels, got dtype {a.dtype}")
-        if a.size and (a.min() < 0 or a.max() >= c):
-            raise ValueError(f"{name} must hold labels in [0, {c}), got values from {a.min()} to {a.max()}")
-    return t.astype(np.int64).reshape(-1), p.astype(np.int64).reshape(-1), c
-
-
-def confusion_matrix(y_true, y_pred, num_classes: int) -> np.ndarray:
-    """Pixel counts: entry (i, j) is the number of pixels of true class i predicted as j.
-
-    Args:
-        y_true: integer class map, any shape.
-        y_pred: integer class map of the same shape, or scores with an extra last axis of size C.
-        num_classes: C (>= 2).
-
-    Returns:
-        (C, C) int64.
-
-    Raises:
-        TypeError: labels that are not ints.
-        ValueError: shapes that differ, labels outside [0, C).
-    """
-    t, p, c = _labels(y_true, y_pred, num_classes)
-    return np.bincount(t * c + p, minlength=c * c).reshape(c, c)
+def _counts(y_true, y_pred, num_classes: int) -> np.ndarray:
+    """The confusion matrix every score is read from; a segmentation has at least two classes."""
+    return confusion_matrix(y_true, y_pred, check_int(num_classes, "num_classes", minimum=2))
 
 
 def _ratio(num, den):
@@ -75,7 +51,7 @@ def _ratio(num, den):
 
 def per_class_iou(y_true, y_pred, num_classes: int) -> np.ndarray:
     """IoU of each class, TP / (TP + FP + FN); NaN for a class in neither map. Shape (C,)."""
-    m = confusion_matrix(y_true, y_pred, num_classes).astype(np.float64)
+    m = _counts(y_true, y_pred, num_classes).astype(np.float64)
     tp = np.diag(m)
     return _ratio(tp, m.sum(0) + m.sum(1) - tp)
 
@@ -84,7 +60,7 @@ def mean_iou(y_true, y_pred, num_classes: int) -> float:
     """Mean of :func:`per_class_iou` over the classes present in either map (``keras.metrics.MeanIoU``).
 
     Args:
-        y_true, y_pred, num_classes: as for :func:`confusion_matrix`.
+        y_true, y_pred, num_classes: as for :func:`course_lib.metrics.confusion_matrix` (C >= 2).
 
     Returns:
         A float in [0, 1] (NaN only for empty maps).
@@ -95,7 +71,7 @@ def mean_iou(y_true, y_pred, num_classes: int) -> float:
 
 def dice(y_true, y_pred, num_classes: int) -> np.ndarray:
     """Dice coefficient (F1 score) of each class, 2 TP / (2 TP + FP + FN); NaN for absent classes. (C,)."""
-    m = confusion_matrix(y_true, y_pred, num_classes).astype(np.float64)
+    m = _counts(y_true, y_pred, num_classes).astype(np.float64)
     tp = np.diag(m)
     return _ratio(2 * tp, m.sum(0) + m.sum(1))
 
@@ -108,7 +84,7 @@ def mean_dice(y_true, y_pred, num_classes: int) -> float:
 
 def pixel_accuracy(y_true, y_pred, num_classes: int) -> float:
     """Fraction of pixels whose predicted class is the true one."""
-    m = confusion_matrix(y_true, y_pred, num_classes)
+    m = _counts(y_true, y_pred, num_classes)
     total = m.sum()
     return float(np.trace(m) / total) if total else float("nan")
 
@@ -214,51 +190,13 @@ def unet(*, input_shape=(64, 64, 3), num_classes: int = 5, filters: int = 16, de
 # -------------------------------------------------------------------------------------------- drawing
 
 
-def show_masks(images, masks, *, num_classes: int, class_names=None, titles=None, alpha: float = 0.5,
-               ncols: int = 4, title: str | None = None):
-    """A grid of images with class maps painted over them (class 0, the background, left clear).
+def __getattr__(name: str) -> Any:
+    if name in _PLOTTING:
+        from . import plotting
 
-    Args:
-        images: (N, H, W, 3) in [0, 1].
-        masks: (N, H, W) class maps, or (N, H, W, C) scores (argmax taken).
-        num_classes: C, background included.
-        class_names: C names for a legend (optional).
-        titles: one title per image (optional).
-        alpha: opacity of the paint.
-        ncols: images per row.
-        title: the figure's title.
+        return getattr(plotting, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
-    Returns:
-        The Matplotlib ``Figure``.
-    """
-    import matplotlib.pyplot as plt
-    from matplotlib.patches import Patch
 
-    from .plotting import _grid
-
-    images = check_array(images, "images", ndim=4, layout="(N, H, W, 3)")
-    masks = check_array(masks, "masks", ndim=(3, 4))
-    if masks.ndim == 4:
-        masks = masks.argmax(-1)
-    c = check_int(num_classes, "num_classes", minimum=2)
-    if masks.shape != images.shape[:3]:
-        raise ValueError(f"masks must have shape {images.shape[:3]}, got {masks.shape}")
-    colours = plt.get_cmap("tab10")(np.arange(c - 1) % 10)[:, :3]
-    # 0.3 more per row leaves room for the titles
-    fig, axes = _grid(len(images), check_positive_int(ncols, "ncols"), cell=2.0,
-                      extra_height=0.6 + (0.3 * -(-len(images) // ncols) if titles is not None else 0))
-    for i, ax in enumerate(axes):
-        image = np.clip(images[i], 0, 1).astype(np.float64)
-        fg = masks[i] > 0
-        paint = colours[np.clip(masks[i] - 1, 0, c - 2)]
-        image[fg] = (1 - alpha) * image[fg] + alpha * paint[fg]
-        ax.imshow(image)
-        if titles is not None:
-            ax.set_title(str(titles[i]), fontsize=8)
-    if class_names is not None:
-        fig.legend(handles=[Patch(color=colours[k - 1], label=class_names[k]) for k in range(1, c)],
-                   loc="lower center", ncol=c - 1, fontsize=7, frameon=False)
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout(rect=(0, 0.06 if class_names is not None else 0, 1, 1))
-    return fig
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_PLOTTING))

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from course_lib import config, data
+from course_lib.data import files
 
 OFFLINE_EXPECTATIONS = [
     # name, kwargs, train sample shape, number of classes
@@ -33,10 +34,11 @@ def offline(monkeypatch, tmp_path_factory):
     ~/.keras/datasets is empty unless a test fills it; data/ is an empty folder.
     """
 
-    def no_network(*args, **kwargs):
-        raise OSError("network is unreachable (test)")
+    def no_network(fname, origin, **kwargs):
+        # what keras.utils.get_file raises when urllib cannot reach the address
+        raise Exception(f"URL fetch failure on {origin}: None -- network is unreachable (test)")
 
-    monkeypatch.setattr(data, "_urlopen", no_network)
+    monkeypatch.setattr(files, "_get_file", no_network)
     monkeypatch.setenv("HOME", str(tmp_path_factory.mktemp("home")))
     monkeypatch.delenv("KERAS_HOME", raising=False)
     monkeypatch.setattr(config, "DATA_DIR", tmp_path_factory.mktemp("data"))
@@ -388,32 +390,35 @@ def test_damaged_file_in_keras_cache_is_reported_not_deleted():
 # ---- downloads and `make data`, with a fake network ----------------------------------------------------
 
 
-class _FakeResponse(io.BytesIO):
-    def __enter__(self):
-        return self
+def _serve(monkeypatch, served, folder):
+    """Replace the network under keras.utils.get_file: URL -> bytes; records the URLs asked for.
 
-    def __exit__(self, *exc):
-        self.close()
+    Each payload is written to ``folder`` and the real ``keras.utils.get_file`` downloads it from there (a
+    file:// address), so its hash check and error handling are the ones that run.
+    """
+    import keras
 
-
-def _serve(monkeypatch, files):
-    """Replace the network: URL -> bytes; records the URLs asked for."""
     asked = []
 
-    def urlopen(url, timeout=None):
-        asked.append(url)
-        return _FakeResponse(files[url])
+    def get_file(fname, origin, **kwargs):
+        asked.append(origin)
+        if origin not in served:
+            raise Exception(f"URL fetch failure on {origin}: 404 -- Not Found (test)")
+        staged = folder / f"served-{len(asked)}"
+        staged.parent.mkdir(parents=True, exist_ok=True)
+        staged.write_bytes(served[origin])
+        return keras.utils.get_file(fname, staged.as_uri(), **kwargs)
 
-    monkeypatch.setattr(data, "_urlopen", urlopen)
+    monkeypatch.setattr(files, "_get_file", get_file)
     return asked
 
 
 def _publish(monkeypatch, name, payloads):
     """Pretend the published checksums are those of ``payloads`` (file name -> bytes), computed here."""
-    table = {n: list(files) for n, files in data.KERAS_FILES.items()}
+    table = {n: list(entries) for n, entries in files.KERAS_FILES.items()}
     table[name] = [(f, origin, (algorithm, hashlib.new(algorithm, payloads[f]).hexdigest()))
-                   for f, origin, (algorithm, _) in data.KERAS_FILES[name]]
-    monkeypatch.setattr(data, "KERAS_FILES", table)
+                   for f, origin, (algorithm, _) in files.KERAS_FILES[name]]
+    monkeypatch.setattr(files, "KERAS_FILES", table)
     return {origin: payloads[f] for f, origin, _ in table[name]}
 
 
@@ -421,11 +426,11 @@ def test_fetch_downloads_verifies_and_is_idempotent(tmp_path, monkeypatch):
     staging = tmp_path / "staging"
     _fake_mnist(staging, np.random.default_rng(8))
     payload = (staging / "keras" / "mnist.npz").read_bytes()
-    asked = _serve(monkeypatch, _publish(monkeypatch, "mnist", {"mnist.npz": payload}))
+    asked = _serve(monkeypatch, _publish(monkeypatch, "mnist", {"mnist.npz": payload}), tmp_path / "net")
     out = io.StringIO()
     assert data.fetch(["mnist"], out=out)
     target = config.DATA_DIR / "keras" / "mnist.npz"
-    assert target.read_bytes() == payload and asked == [data.KERAS_FILES["mnist"][0][1]]
+    assert target.read_bytes() == payload and asked == [files.KERAS_FILES["mnist"][0][1]]
     assert out.getvalue().startswith("MNIST: downloaded 1 file(s)") and "checksums verified" in out.getvalue()
     out = io.StringIO()
     assert data.fetch(["mnist"], out=out)
@@ -433,9 +438,9 @@ def test_fetch_downloads_verifies_and_is_idempotent(tmp_path, monkeypatch):
     assert data.load_dataset("mnist").source == "cache"  # and the checksum holds for the loader too
 
 
-def test_fetch_refuses_a_download_with_the_wrong_checksum(monkeypatch):
-    files = {origin: b"a corrupted payload" for _, origin, _ in data.KERAS_FILES["mnist"]}
-    _serve(monkeypatch, files)
+def test_fetch_refuses_a_download_with_the_wrong_checksum(monkeypatch, tmp_path):
+    served = {origin: b"a corrupted payload" for _, origin, _ in files.KERAS_FILES["mnist"]}
+    _serve(monkeypatch, served, tmp_path / "net")
     out = io.StringIO()
     assert not data.fetch(["mnist"], out=out)
     assert "MNIST: FAILED" in out.getvalue() and "not the published" in out.getvalue()
@@ -451,10 +456,10 @@ def test_fetch_without_network_says_so_and_how_to_copy_by_hand(capsys):
     assert not (config.DATA_DIR / "keras" / "cifar-10-python.tar.gz").exists()
 
 
-def test_fetch_uses_keras_cache_instead_of_downloading(monkeypatch, capsys):
+def test_fetch_uses_keras_cache_instead_of_downloading(monkeypatch, capsys, tmp_path):
     datasets = Path.home() / ".keras" / "datasets"
     _keras_cache_with_every_set(datasets, np.random.default_rng(9))
-    asked = _serve(monkeypatch, {})
+    asked = _serve(monkeypatch, {}, tmp_path / "net")
     assert data.main(["fetch"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert [line.split(":")[0] for line in out] == ["MNIST", "Fashion-MNIST", "CIFAR-10"]
@@ -474,17 +479,38 @@ def test_full_mode_load_downloads_into_data(monkeypatch, tmp_path):
     staging = tmp_path / "staging"
     _fake_mnist(staging, np.random.default_rng(10))
     payload = (staging / "keras" / "mnist.npz").read_bytes()
-    _serve(monkeypatch, _publish(monkeypatch, "mnist", {"mnist.npz": payload}))
+    _serve(monkeypatch, _publish(monkeypatch, "mnist", {"mnist.npz": payload}), tmp_path / "net")
     ds = data.load_dataset("mnist", fallback="digits")
     assert ds.source == "download" and ds.name == "mnist"
     assert (config.DATA_DIR / "keras" / "mnist.npz").read_bytes() == payload
+
+
+def test_download_file_keeps_a_good_copy_replaces_a_damaged_one_and_fails_cleanly(tmp_path, monkeypatch):
+    # The one downloader behind datasets, Penn-Fudan and ImageNet weights (keras.utils.get_file underneath).
+    payload = b"the published bytes"
+    origin = "https://example.org/file.bin"
+    asked = _serve(monkeypatch, {origin: payload}, tmp_path / "net")
+    target = tmp_path / "data" / "keras" / "file.bin"
+    md5 = hashlib.md5(payload).hexdigest()  # 32 hex digits: "auto" reads MD5, as get_file does
+    assert files.download_file(origin, target, file_hash=md5) == len(payload)
+    assert target.read_bytes() == payload and len(asked) == 1
+    assert files.download_file(origin, target, file_hash=md5) == 0 and len(asked) == 1  # kept, not fetched
+    target.write_bytes(b"the published")  # an interrupted copy: fetched again
+    assert files.download_file(origin, target, file_hash=md5) == len(payload) and len(asked) == 2
+    assert target.read_bytes() == payload
+    with pytest.raises(files.ChecksumMismatch, match="SHA256 .* not the published 0{64}: it was not kept"):
+        files.download_file(origin, tmp_path / "other" / "file.bin", file_hash="0" * 64)
+    assert not (tmp_path / "other" / "file.bin").exists()
+    with pytest.raises(OSError, match="the request for https://example.org/missing.bin failed"):
+        files.download_file("https://example.org/missing.bin", tmp_path / "other" / "missing.bin")
+    assert list((tmp_path / "other").iterdir()) == []
 
 
 def test_download_false_never_calls_the_network(tmp_path, monkeypatch):
     def must_not_be_called(*args, **kwargs):
         raise AssertionError("download attempted")
 
-    monkeypatch.setattr(data, "_download", must_not_be_called)
+    monkeypatch.setattr(files, "download_dataset", must_not_be_called)
     with pytest.raises(data.DatasetUnavailable, match="download=False"):
         data.load_dataset("mnist", data_dir=tmp_path, download=False)
     monkeypatch.setattr(config, "_mode_cache", "full")

@@ -184,6 +184,33 @@ def test_sliding_window_rejects_bad_arguments(kwargs, error, match):
         drawing.draw_sliding_window(args.pop("input_size"), args.pop("kernel"), **args)
 
 
+@pytest.mark.parametrize(("n", "s"), [(8, 2), (9, 2), (6, 1)])
+def test_sliding_window_same_padding_is_tensorflows(n, s):
+    k = 3 if n != 6 else 2
+    out = int(tf.nn.conv2d(tf.zeros((1, n, n, 1)), tf.zeros((k, k, 1, 1)), s, "SAME").shape[1])
+    ax = drawing.draw_sliding_window(n, k, stride=s, padding="same")
+    total = max((out - 1) * s + k - n, 0)  # TensorFlow's padding, the odd zero after the input
+    assert len(patches(ax, "output-cell")) == out * out
+    assert len(patches(ax, "pad-cell")) == (n + total) ** 2 - n * n
+    assert min(c.get_xy()[0] for c in patches(ax, "input-cell")) == total // 2
+    assert '"same" padding' in ax.get_title() and ax.get_title().endswith(f"= {out}")
+
+
+def test_sliding_window_with_weights_writes_tensorflows_outputs_so_far():
+    rng = np.random.default_rng(4)
+    values, weights = rng.integers(-2, 3, (5, 5)), rng.integers(-1, 2, (3, 3))
+    x, w = values[None, :, :, None].astype("float32"), weights[:, :, None, None].astype("float32")
+    expected = tf.nn.conv2d(x, w, 2, [[0, 0], [1, 1], [1, 1], [0, 0]]).numpy()[0, :, :, 0]  # 3x3
+    ax = drawing.draw_sliding_window(5, 3, stride=2, padding=1, position=(1, 1), values=values,
+                                     weights=weights)
+    assert texts(ax, "output-cell-text") == [f"{v:g}" for v in expected.ravel()[:5]]
+    assert ax.get_title().endswith(f"= {expected[1, 1]:g}")
+    with pytest.raises(ValueError, match="weights need values"):
+        drawing.draw_sliding_window(5, 3, weights=weights)
+    with pytest.raises(ValueError, match=r"weights must have the kernel's shape \(3, 3\)"):
+        drawing.draw_sliding_window(5, 3, values=values, weights=np.ones((2, 2)))
+
+
 def test_sliding_steps_has_one_panel_per_position_and_no_overlapping_titles():
     fig = drawing.draw_sliding_steps(7, 3, stride=2)
     assert len(fig.axes) == tf_conv_output(7, 3, 2, 0) ** 2
@@ -263,6 +290,19 @@ def test_receptive_field_colours_as_many_input_pixels_as_tensorflow_reaches(stac
     assert_no_title_overlap(ax.figure)
 
 
+@pytest.mark.parametrize("top_units", [1, 4, 5])
+def test_receptive_field_top_units_sets_the_top_row(top_units):
+    stack = [(3, 1), (2, 2), (3, 1)]
+    ax = drawing.draw_receptive_field(stack, top_units=top_units)
+    top = patches(ax, "layer3-unit") + patches(ax, "layer3-unit-rf")
+    assert len(top) == top_units
+    assert len(patches(ax, "layer0-unit-rf")) == tf_receptive_field(stack)
+    with pytest.raises(ValueError, match="margin or top_units"):
+        drawing.draw_receptive_field(stack, top_units=3, margin=1)
+    with pytest.raises(ValueError, match="max_pixels=8"):
+        drawing.draw_receptive_field(stack, max_pixels=8)
+
+
 def test_receptive_field_rejects_bad_stacks():
     with pytest.raises(ValueError, match="at least one"):
         drawing.draw_receptive_field([])
@@ -289,6 +329,19 @@ def test_pooling_writes_tensorflows_pooled_values(mode, size, stride):
     if mode == "max":  # one switch per window, unless two overlapping windows pick the same cell
         assert 1 <= len(patches(ax, "max-cell")) <= expected.size
     assert_no_title_overlap(ax.figure)
+
+
+def test_pooling_one_window_at_a_time():
+    fmap = np.arange(16, dtype=float).reshape(4, 4) % 5
+    expected = tf.nn.max_pool2d(fmap[None, :, :, None], 2, 2, "VALID").numpy()[0, :, :, 0]
+    ax = drawing.draw_pooling(fmap, size=2, position=(1, 0))  # the third window of four
+    (window,) = patches(ax, "pool-window")
+    assert window.get_xy()[1] == pytest.approx(2 + 0.05)  # rows 2-3, inset as drawn
+    assert texts(ax, "pooled-cell-text") == [f"{v:g}" for v in expected.ravel()[:3]]
+    assert len(patches(ax, "pooled-cell")) == 4 and len(patches(ax, "max-cell")) == 3
+    assert ax.get_title().endswith(f"max = {expected[1, 0]:g}")
+    with pytest.raises(ValueError, match="position must lie inside the 2x2 output"):
+        drawing.draw_pooling(fmap, size=2, position=(2, 0))
 
 
 def test_pooling_rejects_bad_arguments():

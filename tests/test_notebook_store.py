@@ -1,5 +1,6 @@
 """The notebooks as stored in git: executed in quick mode, in order, clean, and complete."""
 
+import importlib.util
 import json
 import re
 from pathlib import Path
@@ -18,23 +19,64 @@ def _load(path):
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def _readme_notebook_table():
-    """The notebook names in the first column of the README's table under "## The notebooks", in order."""
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme.split("\n## The notebooks", 1)[1].split("\n## ", 1)[0]
-    return re.findall(r"^\| `([^`]+)` \|", section, re.M)
+def _load_notebook_list():
+    spec = importlib.util.spec_from_file_location("notebook_list", ROOT / "scripts" / "notebook_list.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
-def test_readme_table_names_exactly_the_notebooks_in_the_folder_in_order():
+notebook_list = _load_notebook_list()
+
+
+def test_the_notebook_list_names_exactly_the_notebooks_in_the_folder_in_order():
     in_folder = sorted(p.stem for p in (ROOT / "notebooks").glob("*.ipynb"))
-    in_readme = _readme_notebook_table()
-    assert in_readme, "the README has no notebook table under '## The notebooks'"
-    extra, omitted = set(in_readme) - set(in_folder), set(in_folder) - set(in_readme)
-    assert not extra, f"the README names notebooks that do not exist: {sorted(extra)}"
-    assert not omitted, f"notebooks the README's table omits: {sorted(omitted)}"
-    assert in_readme == in_folder, "the README's table is not in course order"
+    listed = [n.stem for n in notebook_list.load()]
+    assert listed, "notebooks/notebooks.toml lists no notebook"
+    extra, omitted = set(listed) - set(in_folder), set(in_folder) - set(listed)
+    assert not extra, f"notebooks/notebooks.toml names notebooks that do not exist: {sorted(extra)}"
+    assert not omitted, f"notebooks notebooks/notebooks.toml omits: {sorted(omitted)}"
+    assert listed == in_folder, "notebooks/notebooks.toml is not in course order"
     numbers = [name[:2] for name in in_folder]
     assert numbers == [f"{i:02d}" for i in range(len(numbers))], f"gaps or repeats in numbering: {numbers}"
+
+
+def test_the_notebook_list_gives_each_notebook_its_own_title():
+    for notebook in notebook_list.load():
+        nb = _load(ROOT / "notebooks" / f"{notebook.stem}.ipynb")
+        first_line = "".join(nb["cells"][0]["source"]).split("\n", 1)[0]
+        assert first_line == f"# {notebook.stem[:2]} · {notebook.title}", notebook.stem
+
+
+def test_the_readme_table_is_the_one_the_notebook_list_gives():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    expected = notebook_list.render_readme(readme, notebook_list.load())
+    assert readme == expected, "README.md's notebook table is stale: run make headers"
+
+
+@pytest.mark.parametrize("entry, error", [
+    ('stem = "00_a"\ntitle = "A"\nteaches = "a"', "missing"),
+    ('stem = "00_a"\ntitle = "A"\nteaches = "a"\npart = "core"\nlevel = 1', "unknown"),
+    ('stem = "0_a"\ntitle = "A"\nteaches = "a"\npart = "core"', "stem must be NN_name"),
+    ('stem = "00_a"\ntitle = ""\nteaches = "a"\npart = "core"', "title must be non-empty"),
+    ('stem = "00_a"\ntitle = "A"\nteaches = "a"\npart = "extra"', "part must be one of"),
+])
+def test_the_notebook_list_refuses_a_bad_entry(tmp_path, entry, error):
+    path = tmp_path / "notebooks.toml"
+    path.write_text(f"[[notebook]]\n{entry}\n")
+    with pytest.raises(ValueError, match=error):
+        notebook_list.load(path)
+
+
+def test_the_notebook_list_refuses_notebooks_out_of_order(tmp_path):
+    entry = '[[notebook]]\nstem = "{}"\ntitle = "A"\nteaches = "a"\npart = "{}"\n'
+    path = tmp_path / "notebooks.toml"
+    path.write_text(entry.format("01_b", "core") + entry.format("00_a", "core"))
+    with pytest.raises(ValueError, match="in course order"):
+        notebook_list.load(path)
+    path.write_text(entry.format("00_a", "later") + entry.format("01_b", "core"))
+    with pytest.raises(ValueError, match="parts must follow"):
+        notebook_list.load(path)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

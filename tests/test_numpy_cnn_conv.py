@@ -224,7 +224,9 @@ X4, W4 = np.zeros((1, 5, 5, 2)), np.zeros((3, 3, 2, 4))
     (dict(x=np.zeros((1, 0, 5, 2))), ValueError, r"x must hold images of at least 1x1 pixels"),
     (dict(x=np.full((1, 5, 5, 2), "a")), TypeError, r"x must hold numbers"),
     (dict(w=np.zeros((3, 3, 2))), ValueError, r"w must be a 4-D array.*\(3, 3, 2\)"),
-    (dict(w=np.zeros((3, 3, 3, 4))), ValueError, r"channel mismatch: x has 2 channels.*w expects 3"),
+    (dict(w=np.zeros((3, 3, 3, 4))), ValueError,
+     r"channel mismatch: the layout is NHWC as in Keras, x is \(N, H, W, C\) and w is \(KH, KW, C_in, C_out\)"
+     r".*got C=2 \(x.shape=\(1, 5, 5, 2\)\) and C_in=3 \(w.shape=\(3, 3, 3, 4\)\)$"),
     (dict(b=np.zeros(3)), ValueError, r"b must have shape \(C_out,\) = \(4,\), got \(3,\)"),
     (dict(stride=0), ValueError, r"stride must be a positive int, got 0"),
     (dict(stride=-2), ValueError, r"stride must be a positive int, got -2"),
@@ -247,6 +249,16 @@ def test_conv_forward_rejects_bad_input(kwargs, exc, match):
     args = dict(x=X4, w=W4, b=np.zeros(4), stride=1, pad=0, method="im2col") | kwargs
     with pytest.raises(exc, match=match):
         conv_forward(**args)
+
+
+def test_channel_mismatch_names_the_nhwc_layout_and_spots_a_channels_first_input():
+    # A PyTorch-style (N, C, H, W) batch of 3-channel 8x8 images against a Keras (KH, KW, C_in, C_out) kernel.
+    nchw, w = np.zeros((2, 3, 8, 8)), np.zeros((3, 3, 3, 4))
+    with pytest.raises(ValueError, match=r"x is \(N, H, W, C\).*got C=8 .*and C_in=3 .*"
+                                         r"x looks channels-first \(N, C, H, W\): pass x.transpose\(0, 2, 3, 1\)"):
+        conv_forward(nchw, w)
+    out, _ = conv_forward(nchw.transpose(0, 2, 3, 1), w)  # the fix the message gives works
+    assert out.shape == (2, 6, 6, 4)
 
 
 def test_conv_forward_accepts_numpy_integers_and_case_insensitive_strings():

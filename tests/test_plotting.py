@@ -219,7 +219,7 @@ def test_plot_confusion_matrix_axes_title_and_normalised_rows():
 
 @pytest.mark.parametrize(("y_true", "y_pred", "kwargs", "message"), [
     ([0, 1, 2], [0, 1], {}, "same length"),
-    ([0, 1, 3], [0, 1, 2], {"class_names": ["a", "b", "c"]}, "must be < num_classes=3"),
+    ([0, 1, 3], [0, 1, 2], {"class_names": ["a", "b", "c"]}, r"y_true must hold labels in \[0, 3\)"),
     ([0, -1], [0, 1], {}, "non-negative"),
     ([0.5, 1], [0, 1], {}, "integer class indices"),
 ])

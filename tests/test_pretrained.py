@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 
 from course_lib import pretrained
+from course_lib.data import files
 
 SMALL = {"alpha": 0.35, "input_shape": (96, 96, 3)}
 SMALL_FILE = "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_96_no_top.h5"
@@ -55,7 +56,7 @@ def places(tmp_path, monkeypatch):
     """An empty course data folder and empty Keras caches (KERAS_HOME and HOME both inside tmp_path)."""
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setattr(pretrained, "_get_file", _no_network)
+    monkeypatch.setattr(files, "_get_file", _no_network)  # under the kit's one downloader (data.files)
     return tmp_path / "data"
 
 
@@ -175,17 +176,34 @@ def test_download_goes_through_keras_get_file_with_the_published_hash(made, plac
     path, weights = made
     calls = []
 
-    def fake_get_file(fname, origin, *, file_hash, cache_subdir, cache_dir):
-        calls.append((fname, origin, file_hash, cache_subdir, cache_dir))
-        return _place(path, Path(cache_dir) / cache_subdir)
+    def serve_made_file(fname, origin, *, file_hash, hash_algorithm, cache_subdir, cache_dir):
+        # The real get_file, given the made file as the address: its own hash check runs.
+        calls.append((fname, origin, file_hash, hash_algorithm, cache_subdir, cache_dir))
+        return keras.utils.get_file(fname, path.as_uri(), file_hash=file_hash, hash_algorithm=hash_algorithm,
+                                    cache_subdir=cache_subdir, cache_dir=cache_dir)
 
-    monkeypatch.setattr(pretrained, "_get_file", fake_get_file)
+    monkeypatch.setattr(files, "_get_file", serve_made_file)
     monkeypatch.setitem(pretrained.MOBILENET_V2_HASHES, SMALL_FILE, md5(path))
     model = _load_small(places)
-    assert calls == [(SMALL_FILE, pretrained._KA + "mobilenet_v2/" + SMALL_FILE, md5(path), "models",
-                      str(places / "keras"))]
+    assert calls == [(SMALL_FILE, pretrained.lookup._KA + "mobilenet_v2/" + SMALL_FILE, md5(path), "md5",
+                      "models", str(places / "keras"))]
     assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), weights))
     assert (places / "keras" / "models" / SMALL_FILE).is_file()
+
+
+def test_a_download_with_the_wrong_hash_is_refused_and_not_kept(made, places, monkeypatch):
+    path, _ = made
+
+    def serve_made_file(fname, origin, **kwargs):
+        return keras.utils.get_file(fname, path.as_uri(), **kwargs)
+
+    monkeypatch.setattr(files, "_get_file", serve_made_file)
+    wrong = hashlib.md5(b"another file").hexdigest()
+    monkeypatch.setitem(pretrained.MOBILENET_V2_HASHES, SMALL_FILE, wrong)
+    with pytest.raises(pretrained.WeightsUnavailable, match=f"not the published {wrong}") as info:
+        _load_small(places)
+    assert md5(path) in str(info.value)  # the digest of what was received
+    assert not (places / "keras" / "models" / SMALL_FILE).exists()
 
 
 def test_fallback_random_and_course(places, capsys):
@@ -268,7 +286,8 @@ def test_imagenet_classes_read_hash_checked(places, monkeypatch, tmp_path):
     path.write_text(json.dumps(index))
     with pytest.raises(pretrained.WeightsCorrupt, match="imagenet_class_index.json"):
         pretrained.imagenet_classes(data_dir=places)  # a made-up file does not have Keras's hash
-    monkeypatch.setattr(pretrained, "CLASS_INDEX", pretrained.CLASS_INDEX._replace(file_hash=md5(path)))
+    patched = pretrained.CLASS_INDEX._replace(file_hash=md5(path))
+    monkeypatch.setattr(pretrained.lookup, "CLASS_INDEX", patched)
     classes = pretrained.imagenet_classes(data_dir=places)
     assert len(classes) == 1000 and classes[7] == ("n00000007", "thing_7")
 
@@ -352,7 +371,7 @@ def test_course_model_refuses_a_changed_or_missing_checkpoint(tmp_path):
 
 def test_checkpoint_is_package_data():
     # An installed (non-editable) kit must carry the checkpoint and its record.
-    project = tomllib.loads((Path(pretrained.__file__).parent.parent / "pyproject.toml").read_text())
+    project = tomllib.loads((Path(pretrained.__file__).parents[2] / "pyproject.toml").read_text())
     patterns = project["tool"]["setuptools"]["package-data"]["course_lib"]
     for name in (pretrained.CHECKPOINT_NAME, pretrained.RECORD_NAME):
         assert any(fnmatch.fnmatch(f"checkpoints/{name}", p) for p in patterns), (name, patterns)

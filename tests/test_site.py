@@ -28,8 +28,21 @@ from course_lib import config
 pytestmark = [pytest.mark.slow, pytest.mark.site]
 
 ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOKS = [p.stem for p in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))]
-ORDER = ["index"] + [f"notebooks/{n}" for n in NOTEBOOKS] + ["assignments", "instructors"]
+
+
+def _build_module():
+    spec = importlib.util.spec_from_file_location("website_build", ROOT / "website" / "build.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+BUILD = _build_module()
+# the notebooks in the order of notebooks/notebooks.toml, then the pages of docs/
+NOTEBOOKS = [n.stem for n in BUILD.notebook_list.load()]
+DOCS = BUILD.docs_pages()
+ORDER = ["index"] + [f"notebooks/{n}" for n in NOTEBOOKS] + [f"docs/{d}" for d in DOCS]
+URL = BUILD.header.repository_url()
 SCREENSHOTS = config.course_dir("build") / "site-test"
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 # a notebook page with equations and figures, for the math and screenshot checks
@@ -60,9 +73,7 @@ def chromium():
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    spec = importlib.util.spec_from_file_location("website_build", ROOT / "website" / "build.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = BUILD
     out = tmp_path_factory.mktemp("website") / "site"
     warnings = out.with_name("warnings.txt")
     # the notebooks as they are when the site is built (an author may store one while the test runs)
@@ -164,14 +175,17 @@ def tour(browser, server):
                     .map(a => a.getAttribute('href')),
                 downloads: Array.from(document.querySelectorAll('a.download'))
                     .map(a => [a.textContent, new URL(a.getAttribute('href'), location.href).href]),
+                heading: (document.querySelector('article h1')?.firstChild?.textContent || '').trim(),
+                links: Array.from(document.querySelectorAll('article a[href]'))
+                    .map(a => new URL(a.getAttribute('href'), location.href).href),
             })""")
             if name == "index":
                 page.screenshot(path=str(SCREENSHOTS / "course-map.png"))
             elif name == MATH_PAGE:
                 page.locator("mjx-container").first.scroll_into_view_if_needed()
                 page.screenshot(path=str(SCREENSHOTS / "notebook.png"))
-            elif name == "assignments":
-                page.screenshot(path=str(SCREENSHOTS / "assignments.png"))
+            elif name == "docs/grading":
+                page.screenshot(path=str(SCREENSHOTS / "grading.png"))
             following = page.locator("a.right-next")
             href = following.first.get_attribute("href") if following.count() else None
             url = page.evaluate("h => new URL(h, location.href).href", href) if href else None
@@ -208,6 +222,75 @@ def test_each_notebook_page_offers_its_notebook_for_download(tour, site):
             assert json.loads(response.read()) == site[2][name], f"{name}: not the stored notebook"
 
 
+def test_every_docs_page_is_on_the_site_under_its_own_title(tour):
+    assert sorted(DOCS) == sorted(p.stem for p in (ROOT / "docs").glob("*.md"))
+    for name in DOCS:
+        title = (ROOT / "docs" / f"{name}.md").read_text(encoding="utf-8").split("\n", 1)[0]
+        assert title.startswith("# "), f"docs/{name}.md does not start with its title"
+        assert tour["pages"][f"docs/{name}"]["heading"] == title[2:], name
+
+
+def _fetch(url, cache={}):  # noqa: B006 - one page is fetched once per test run
+    if url not in cache:
+        with urllib.request.urlopen(url) as response:
+            cache[url] = response.read().decode("utf-8")
+    return cache[url]
+
+
+def test_links_between_pages_resolve(tour, server):
+    pages = {name: tour["pages"][name] for name in ["index"] + [f"docs/{d}" for d in DOCS]}
+    # the README's list of pages, on the home page, and the pages' links to each other
+    assert {f"{server}docs/{d}.html" for d in DOCS} <= set(pages["index"]["links"])
+    site_pages = {f"{server}{name}.html" for name in ORDER}
+    for name in DOCS:
+        targets = {link.split("#")[0] for link in pages[f"docs/{name}"]["links"]}
+        assert targets & site_pages - {f"{server}docs/{name}.html"}, f"docs/{name} links no other page"
+    checked = 0
+    for name, page in pages.items():
+        for link in page["links"]:
+            target, _, anchor = link.partition("#")
+            if not target.startswith(server) or "/_sources/" in target:
+                continue
+            assert not target.endswith(".md"), f"{name}: a link to markdown the site did not resolve: {link}"
+            html = _fetch(target)
+            assert not anchor or f'id="{anchor}"' in html, f"{name}: no #{anchor} in {target}"
+            checked += 1
+    assert checked > len(pages)
+    # a cross-page link to a heading (Performance -> the grading manual's timings) lands on that heading
+    assert f"{server}docs/grading.html#how-long-grading-takes" in pages["docs/performance"]["links"]
+
+
+def test_links_to_other_files_of_the_repository_point_to_github(tour):
+    blob = f"{URL}/blob/{BUILD.header.BRANCH}/"
+    to_files = {link for p in tour["pages"].values() for link in p["links"] if link.startswith(blob)}
+    assert f"{blob}data/README.md" in to_files, "docs/datasets.md links data/README.md"
+    for link in to_files:
+        assert (ROOT / link.removeprefix(blob).split("#")[0]).exists(), link
+
+
+def test_staged_pages_link_as_on_github_and_resolve_on_the_site():
+    text = """[a](grading.md#how-long-grading-takes) [b](../README.md#quickstart) \
+[c](../Makefile)
+[d](../course_lib) [e](https://example.org/x.md) [f](#here) [g](../notebooks/07_lenet.ipynb)
+```
+[h](../Makefile)
+```
+"""
+    staged = BUILD.rewrite_links(text, "docs/x.md", URL)
+    assert staged == f"""[a](grading.md#how-long-grading-takes) [b](../index.md) \
+[c]({URL}/blob/main/Makefile)
+[d]({URL}/tree/main/course_lib) [e](https://example.org/x.md) [f](#here) [g](../notebooks/07_lenet.ipynb)
+```
+[h](../Makefile)
+```
+"""
+    assert BUILD.rewrite_links("[a](docs/grading.md)", "README.md", URL) == "[a](docs/grading.md)"
+    with pytest.raises(ValueError, match="leads to nothing"):
+        BUILD.rewrite_links("[a](missing.md)", "docs/x.md", URL)
+    with pytest.raises(ValueError, match="leads to nothing"):
+        BUILD.rewrite_links("[a](../../outside.md)", "docs/x.md", URL)
+
+
 def test_search_finds_the_notebooks(browser, server):
     visit = PageVisit(browser, server)
     try:
@@ -237,9 +320,7 @@ def test_the_pages_workflow_publishes_what_make_site_builds():
 
 
 def test_staged_notebooks_trade_the_badge_images_for_text_links(tmp_path):
-    spec = importlib.util.spec_from_file_location("website_build", ROOT / "website" / "build.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = BUILD
     header, url = module.header, module.header.repository_url()
     source = tmp_path / "07_lenet.ipynb"
     nb = header.apply_header(json.loads((ROOT / "notebooks" / "07_lenet.ipynb").read_text()),

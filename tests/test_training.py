@@ -391,7 +391,7 @@ def test_build_training_state_leaves_one_trace_and_the_same_training(num_outputs
             # nothing was counted: the metrics start the epoch at zero
             assert all(float(v) == 0.0 for v in model.get_metrics_result().values())
         before = counter.calls
-        history = model.fit(x, training._targets_for(model, y), epochs=2, batch_size=16, verbose=0,
+        history = model.fit(x, training.pipeline.targets_for(model, y), epochs=2, batch_size=16, verbose=0,
                             shuffle=False)
         losses[prebuilt] = history.history["loss"]
         assert counter.calls - before == (1 if prebuilt else 2)

@@ -27,8 +27,12 @@ def close_figures():
     plt.close("all")
 
 
-def texts(ax):
-    return [t.get_text() for t in ax.texts]
+def texts(ax, gid):
+    return [t.get_text() for t in ax.texts if t.get_gid() == gid]
+
+
+def patches(ax, gid):
+    return [p for p in ax.patches if p.get_gid() == gid]
 
 
 def all_titles(fig):
@@ -39,6 +43,8 @@ def all_titles(fig):
 
 
 # ---- padding / stride / kernel -----------------------------------------------------------------------------
+# The pictures are course_lib.drawing's (draw_sliding_window, draw_pooling, draw_receptive_field): what they
+# draw is read back through the gids that drawing gives every cell, window and text.
 
 
 @pytest.mark.parametrize(("n", "k", "s", "p"), [(7, 3, 1, 0), (7, 3, 2, 1), (8, 3, 2, "same"),
@@ -52,30 +58,31 @@ def test_conv_arithmetic_output_grid_matches_tensorflow(n, k, s, p):
     else:
         expected = tf.nn.conv2d(x, w, s, [[0, 0], [p, p], [p, p], [0, 0]]).shape[1]
     fig = widgets.conv_arithmetic_figure(n, k, s, p)
-    ax_in, ax_out = fig.axes
-    assert ax_out.images[0].get_array().shape == (expected, expected)
-    assert fig._suptitle.get_text().split("=")[1].split()[0] == str(expected)
+    (ax,) = fig.axes
+    assert len(patches(ax, "output-cell")) == expected * expected
+    assert ax.get_title().endswith(f"= {expected}")
     # the padded input grid: n plus what TensorFlow pads ("same": TF's total, split with the odd zero after)
     if p == "same":
         total = max((expected - 1) * s + k - n, 0)
     else:
         total = 0 if p == "valid" else 2 * p
-    assert ax_in.images[0].get_array().shape == (n + total, n + total)
+    assert len(patches(ax, "input-cell")) + len(patches(ax, "pad-cell")) == (n + total) ** 2
+    if p == "same" and total % 2:  # the odd zero goes after: the first row and column are the input's
+        assert min(c.get_xy()[1] for c in patches(ax, "input-cell")) == total // 2
 
 
-def test_conv_arithmetic_marks_rows_no_window_reaches():
-    # 8 inputs, kernel 3, stride 2: windows start at 0, 2, 4 and reach row 6; row 7 is never read
-    fig = widgets.conv_arithmetic_figure(8, 3, 2, 0)
-    shaded = [p for p in fig.axes[0].patches if p.get_facecolor()[:3] == matplotlib.colors.to_rgb("tab:red")]
-    assert len(shaded) == 2  # one row band and one column band
-    assert "left over" in fig._suptitle.get_text()
-    assert "left over" not in widgets.conv_arithmetic_figure(7, 3, 2, 0)._suptitle.get_text()
+def test_conv_arithmetic_marks_cells_no_window_reaches():
+    # 8 inputs, kernel 3, stride 2: windows start at 0, 2, 4 and reach row 6; row and column 7 are never read
+    ax = widgets.conv_arithmetic_figure(8, 3, 2, 0).axes[0]
+    assert len(patches(ax, "uncovered")) == 8 + 8 - 1
+    assert "⌊" in ax.get_title()  # the formula's floor: the windows leave a row over
+    assert not patches(widgets.conv_arithmetic_figure(7, 3, 2, 0).axes[0], "uncovered")
 
 
 def test_conv_arithmetic_window_moves_with_step_and_stride():
     fig = widgets.conv_arithmetic_figure(7, 3, 2, 0, step=4)  # output 3x3: step 4 is output (1, 1)
-    frame = fig.axes[0].patches[0]
-    assert frame.get_xy() == (2 - 0.5, 2 - 0.5)  # input (2, 2) = (1 * stride, 1 * stride)
+    (frame,) = patches(fig.axes[0], "window")
+    assert frame.get_xy() == (2, 2)  # input (2, 2) = (1 * stride, 1 * stride)
     assert (frame.get_width(), frame.get_height()) == (3, 3)
 
 
@@ -83,6 +90,7 @@ def test_conv_arithmetic_window_moves_with_step_and_stride():
     (dict(n=0), ValueError), (dict(n=2.5), TypeError), (dict(kernel=0), ValueError),
     (dict(stride="2"), TypeError), (dict(padding="full"), ValueError), (dict(padding=-1), ValueError),
     (dict(kernel=9), ValueError), (dict(step=25), ValueError), (dict(step=-1), ValueError),
+    (dict(padding=20), ValueError),
 ])
 def test_conv_arithmetic_rejects_bad_arguments(kwargs, error):
     with pytest.raises(error):
@@ -97,10 +105,10 @@ def test_sliding_window_writes_scipy_values_up_to_the_step():
     x = rng.integers(0, 3, (5, 6))
     k = rng.integers(-1, 2, (3, 3))
     expected = signal.correlate2d(x, k, mode="valid")  # (3, 4)
-    fig = widgets.sliding_window_figure(x, k, step=5)
-    shown = texts(fig.axes[1])
-    assert shown == [f"{v:g}" for v in expected.ravel()[:6]]
-    assert fig.axes[1].get_title().endswith(f"{expected[1, 1]:g}")
+    ax = widgets.sliding_window_figure(x, k, step=5).axes[0]
+    assert texts(ax, "output-cell-text") == [f"{v:g}" for v in expected.ravel()[:6]]
+    assert ax.get_title().endswith(f"= {expected[1, 1]:g}")  # window (1, 1): its products and their sum
+    assert sorted(texts(ax, "input-cell-text")) == sorted(f"{v:g}" for v in x.ravel())
 
 
 def test_sliding_window_rejects_bad_input():
@@ -119,8 +127,11 @@ def test_pooling_output_matches_tensorflow(size, stride):
     x = np.arange(36, dtype=float).reshape(6, 6) % 7
     expected = tf.nn.max_pool2d(x[None, :, :, None], size, stride, "VALID").numpy()[0, :, :, 0]
     n = expected.size
-    fig = widgets.pooling_figure(x, size, stride, "max", step=n - 1)
-    assert texts(fig.axes[1]) == [f"{v:g}" for v in expected.ravel()]
+    ax = widgets.pooling_figure(x, size, stride, "max", step=n - 1).axes[0]
+    assert texts(ax, "pooled-cell-text") == [f"{v:g}" for v in expected.ravel()]
+    assert len(patches(ax, "pool-window")) == 1  # the window of this step only
+    ax = widgets.pooling_figure(x, size, stride, "max", step=1).axes[0]
+    assert texts(ax, "pooled-cell-text") == [f"{v:g}" for v in expected.ravel()[:2]]
     with pytest.raises(ValueError):
         widgets.pooling_figure(x, size, stride, "max", step=n)
 
@@ -170,12 +181,11 @@ def test_kernel_response_named_photo_and_errors():
     ([(7, 1)], 7),
 ])
 def test_receptive_field_highlights_the_hand_worked_field(layers, field):
-    fig = widgets.receptive_field_figure(layers)
-    ax = fig.axes[0]
-    assert ax.get_title() == f"one unit of the top layer sees {field} input pixels"
-    orange = matplotlib.colors.to_rgba("tab:orange")
-    bottom = [p for p in ax.patches if abs(p.get_y() + 0.3) < 1e-9]  # row 0: the input
-    assert sum(p.get_facecolor() == orange for p in bottom) == field
+    ax = widgets.receptive_field_figure(layers).axes[0]
+    assert ax.get_title().endswith(f": {field} input pixels")
+    assert len(patches(ax, "layer0-unit-rf")) == field  # the input row
+    top = f"layer{len(layers)}-unit"
+    assert len(patches(ax, top)) + len(patches(ax, top + "-rf")) == 3  # top_units=3, the middle one traced
 
 
 def test_receptive_field_rejects_bad_layers():
@@ -299,3 +309,6 @@ def test_live_mode_builds_widgets_and_displays_once(monkeypatch, recorded):
     assert box.children[0].children[0].max == 8  # 3x3 valid positions
     box = widgets.show_kernel_editor("sharpen", np.random.default_rng(0).random((16, 16)), static=False)
     assert made.count("FloatText") == 9
+    for show in (widgets.show_pooling, widgets.show_receptive_field):  # each draws its first picture at once
+        box = show(static=False)
+        assert shown[-1] is box and isinstance(shown[-2], Figure)  # the figure, drawn before the box shows

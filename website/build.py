@@ -1,17 +1,25 @@
-"""Build the course website from the stored notebooks and the README, without running any notebook.
+"""Build the course website from the stored notebooks, the README and docs/, without running any notebook.
 
 Usage:
     python website/build.py [--out DIR]       # default: <build>/site (make site)
 
 Stages the sources under ``<out>-src/`` and runs Sphinx (settings in ``website/conf.py``) into ``<out>``:
 
-* ``index``: the course map (the README's notebook table, each name a link), then the pages in order;
-* ``notebooks/NN_name``: each stored notebook as it is, its badge cell replaced by plain links (a download
-  link for the notebook file, and Colab, Binder and Kaggle), so that no page loads an image from the network;
-* ``assignments`` and ``instructors``: the README's section on graded assignments, split at its
-  "Instructor workflow" heading.
+* ``index``: the README's title and introduction, the course map (from ``notebooks/notebooks.toml``, each
+  notebook a link to its page) and the README's list of documentation pages; then the pages in order;
+* ``notebooks/NN_name``: each stored notebook as it is, in the order of ``notebooks/notebooks.toml``, its
+  badge cell replaced by plain links (a download link for the notebook file, and Colab, Binder and Kaggle),
+  so that no page loads an image from the network;
+* ``docs/<name>``: every ``docs/*.md`` page, in the order of :data:`DOCS_ORDER` (others after them,
+  alphabetically).
 
-The repository URL comes from pyproject.toml through scripts/notebook_header.py.
+Pages link to each other as they do on GitHub, by relative paths to files in the repository. The staged copies
+keep the repository's layout, so that links to docs pages and notebooks resolve as they are; a link to the
+README becomes one to the home page, and a link to any other file of the repository one to that file on
+GitHub (see :func:`rewrite_links`).
+
+The repository URL comes from pyproject.toml through scripts/notebook_header.py; the notebook list through
+scripts/notebook_list.py.
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ import argparse
 import importlib.util
 import json
 import os
+import posixpath
 import re
 import shutil
 import sys
@@ -31,14 +40,20 @@ NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
 LINKS_CELL_ID = "site-links"
 
 
-def _load_header():
-    spec = importlib.util.spec_from_file_location("notebook_header", ROOT / "scripts" / "notebook_header.py")
+DOCS_DIR = ROOT / "docs"
+# The documentation pages' order in the site's navigation; a page of docs/ not named here comes after these.
+DOCS_ORDER = ("datasets", "grading", "performance", "layout", "authoring")
+
+
+def _load_script(name: str):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-header = _load_header()
+header = _load_script("notebook_header")
+notebook_list = _load_script("notebook_list")
 
 
 def readme_section(readme: str, title: str) -> str:
@@ -57,20 +72,78 @@ def readme_section(readme: str, title: str) -> str:
     return rest[: end.start() if end else len(rest)].strip("\n")
 
 
-def _promote(text: str, levels: int) -> str:
-    return re.sub(r"^(#+) ", lambda m: "#" * max(1, len(m.group(1)) - levels) + " ", text, flags=re.M)
+def course_notebooks(folder: Path = ROOT / "notebooks") -> list:
+    """The notebooks of ``notebooks/notebooks.toml``, in its order, once checked against ``folder``.
+
+    Raises:
+        ValueError: the list and the folder's ``NN_*.ipynb`` files do not name the same notebooks.
+    """
+    listed = notebook_list.load()
+    in_folder = {p.stem for p in folder.glob(NOTEBOOK_GLOB)}
+    unlisted, missing = in_folder - {n.stem for n in listed}, {n.stem for n in listed} - in_folder
+    if unlisted or missing:
+        raise ValueError(f"notebooks/notebooks.toml must list exactly the notebooks in {folder}: not listed "
+                         f"{sorted(unlisted)}, listed but missing {sorted(missing)}")
+    return listed
 
 
-def course_map(readme: str, notebooks: list[str]) -> str:
-    """The README's notebook table with each notebook name turned into a link to its page."""
-    rows = []
-    for line in readme_section(readme, "The notebooks").splitlines():
-        match = re.match(r"^\| `(\d\d_\w+)` \|(.*)\|\s*$", line)
-        if match and match.group(1) in notebooks:
-            rows.append(f"| {{doc}}`notebooks/{match.group(1)}` |{match.group(2)}|")
-    missing = sorted(set(notebooks) - {re.search(r"notebooks/(\w+)", r).group(1) for r in rows})
-    rows += [f"| {{doc}}`notebooks/{name}` | |" for name in missing]
-    return "| notebook | what it teaches |\n| --- | --- |\n" + "\n".join(rows)
+def course_map(notebooks: list) -> str:
+    """The course map: one table per part of the course, each notebook's title a link to its page."""
+    return notebook_list.table(notebooks, {"notebook": lambda n: f"{{doc}}`notebooks/{n.stem}`",
+                                           "what it teaches": lambda n: n.teaches})
+
+
+def docs_pages(docs: Path = DOCS_DIR) -> list[str]:
+    """The pages in ``docs`` (``*.md``, by name) in the site's order: :data:`DOCS_ORDER`, then the rest."""
+    names = {p.stem for p in docs.glob("*.md")}
+    return [n for n in DOCS_ORDER if n in names] + sorted(names - set(DOCS_ORDER))
+
+
+def _on_site(path: str) -> bool:
+    """Whether the repository file ``path`` (relative, posix) is staged at the same place on the site."""
+    return path.startswith("docs/") or re.fullmatch(r"notebooks/\d\d_\w+\.ipynb", path) is not None
+
+
+_LINK = re.compile(r"(\[[^\]]*\]\()([^)\s]+)(\))")
+
+
+def rewrite_links(text: str, page: str, url: str, root: Path = ROOT) -> str:
+    """The markdown ``text`` of the repository file ``page`` with its relative links made to work on the site.
+
+    A link to a file that the site holds at the same place (a docs page or file, a course notebook) is kept;
+    one to the README (or a heading in it) becomes one to the home page (``index.md``); one to any other file
+    or folder of the repository becomes its address on GitHub (``<url>/blob/main/...``, or ``tree`` for a
+    folder). Links with a scheme, anchors within the page, and anything inside fenced code blocks are left
+    alone.
+
+    Raises:
+        ValueError: a relative link leads to nothing in the repository, or outside it.
+    """
+    base = posixpath.dirname(page)
+
+    def fix(match):
+        target = match.group(2)
+        if re.match(r"^[a-z][a-z0-9+.-]*:|^#|^/", target, re.I):
+            return match.group(0)
+        path, hash_, anchor = target.partition("#")
+        resolved = posixpath.normpath(posixpath.join(base, path))
+        if resolved.startswith("../") or not (root / resolved).exists():
+            raise ValueError(f"{page}: the link {target!r} leads to nothing in the repository")
+        if resolved == "README.md":  # the home page shows only part of the README: no anchor to keep
+            new = posixpath.relpath("index.md", base or ".")
+        elif _on_site(resolved):
+            new = target
+        else:
+            kind = "tree" if (root / resolved).is_dir() else "blob"
+            new = f"{url}/{kind}/{header.BRANCH}/{resolved}" + hash_ + anchor
+        return match.group(1) + new + match.group(3)
+
+    out, fenced = [], False
+    for line in text.splitlines(keepends=True):
+        if line.lstrip().startswith(("```", "~~~")):
+            fenced = not fenced
+        out.append(line if fenced or line.lstrip().startswith(("```", "~~~")) else _LINK.sub(fix, line))
+    return "".join(out)
 
 
 def links_cell(name: str, url: str) -> dict:
@@ -101,18 +174,37 @@ def stage(src: Path) -> None:
         shutil.rmtree(src)
     (src / "notebooks").mkdir(parents=True)
     (src / "downloads").mkdir()
-    paths = sorted((ROOT / "notebooks").glob(NOTEBOOK_GLOB))
-    names = [p.stem for p in paths]
-    for path in paths:
+    notebooks = course_notebooks()
+    for notebook in notebooks:
+        path = ROOT / "notebooks" / f"{notebook.stem}.ipynb"
         shutil.copy(path, src / "downloads" / path.name)
         stage_notebook(path, src / "notebooks" / path.name, url)
+
+    # docs/ as it is (a page may show a figure kept beside it), each page's links made to work on the site
+    shutil.copytree(DOCS_DIR, src / "docs")
+    pages = docs_pages()
+    for name in pages:
+        text = rewrite_links((DOCS_DIR / f"{name}.md").read_text(encoding="utf-8"), f"docs/{name}.md", url)
+        (src / "docs" / f"{name}.md").write_text(text, encoding="utf-8")
 
     title = re.search(r"^# (.+)$", readme, re.M).group(1)
     intro = readme.split("\n## ", 1)[0].split("\n", 1)[1]
     # the README's badge line links images on other sites: the website has its own links, and works offline
     intro = "\n".join(line for line in intro.splitlines() if not line.startswith("[![")).strip()
-    toc = "\n".join(f"notebooks/{n}" for n in names)
-    (src / "index.md").write_text(f"""# {title}
+    documentation = readme_section(readme, "Documentation")
+    toctrees = [(notebook_list.PARTS[part], [f"notebooks/{n.stem}" for n in members])
+                for part, members in notebook_list.by_part(notebooks)]
+    toctrees.append(("Documentation", [f"docs/{name}" for name in pages]))
+    toc = "\n".join(f"""
+```{{toctree}}
+:hidden:
+:caption: {caption}
+:maxdepth: 1
+
+{chr(10).join(entries)}
+```
+""" for caption, entries in toctrees)
+    index = f"""# {title}
 
 {intro}
 
@@ -122,34 +214,13 @@ from the links at its top. The source is at <{url}>.
 
 ## Course map
 
-{course_map(readme, names)}
+{course_map(notebooks)}
 
-The graded problem sets are described in {{doc}}`assignments`; grading them is explained in
-{{doc}}`instructors`.
+## Documentation
 
-```{{toctree}}
-:hidden:
-:caption: Notebooks
-:maxdepth: 1
-
-{toc}
-```
-
-```{{toctree}}
-:hidden:
-:caption: Assignments
-:maxdepth: 1
-
-assignments
-instructors
-```
-""", encoding="utf-8")
-
-    graded = readme_section(readme, "Graded assignments (nbgrader)")
-    overview, _, workflow = graded.partition("\n### Instructor workflow\n")
-    (src / "assignments.md").write_text(f"# Graded assignments\n\n{overview.strip()}\n", encoding="utf-8")
-    (src / "instructors.md").write_text(
-        f"# For instructors: releasing and grading\n\n{_promote(workflow.strip(), 1)}\n", encoding="utf-8")
+{documentation}
+{toc}"""
+    (src / "index.md").write_text(rewrite_links(index, "README.md", url), encoding="utf-8")
 
 
 def build(out: Path, *, quiet: bool = True, warnings: Path | None = None) -> int:

@@ -2,12 +2,18 @@
 
 - :mod:`~course_lib.drawing.colors`: the course's colormaps (diverging for signed values, sequential for
   activations), symmetric limits, and ``heatmap`` (a map with its colorbar);
-- :mod:`~course_lib.drawing.concepts`: padding and stride, volumes, im2col, receptive fields, pooling,
-  transposed convolution, each drawn from :mod:`course_lib.shapes` and :mod:`course_lib.numpy_cnn`;
+- concept pictures, each drawn from :mod:`course_lib.shapes` and :mod:`course_lib.numpy_cnn` with the cells,
+  windows and formulas of :mod:`~course_lib.drawing.cells`:
+
+  - :mod:`~course_lib.drawing.windows`: padding and stride (one window or several steps), pooling windows;
+  - :mod:`~course_lib.drawing.receptive_field`: receptive fields growing over a layer stack;
+  - :mod:`~course_lib.drawing.volumes`: a filter spanning the input's depth, im2col's unrolled matrix;
+  - :mod:`~course_lib.drawing.transposed`: transposed convolution, each input value stamping a window;
 - :mod:`~course_lib.drawing.architecture`: diagrams drawn from built Keras models (layer stacks, AlexNet's
   towers, Inception modules, residual and dense blocks), so that a change in a model changes its picture.
 
-Importing this package does not import Keras; the architecture functions import it when called.
+The lecture controls of :mod:`course_lib.widgets` draw their pictures with these functions. Importing this
+package does not import Keras; the architecture functions import it when called.
 """
 
 from .architecture import (
@@ -29,17 +35,10 @@ from .colors import (
     symmetric_limits,
     window_color,
 )
-from .concepts import (
-    draw_conv_volume,
-    draw_im2col,
-    draw_pooling,
-    draw_receptive_field,
-    draw_sliding_steps,
-    draw_sliding_window,
-    draw_transposed_conv,
-    im2col_matrix,
-    transposed_output_size,
-)
+from .receptive_field import draw_receptive_field
+from .transposed import draw_transposed_conv, transposed_output_size
+from .volumes import draw_conv_volume, draw_im2col, im2col_matrix
+from .windows import draw_pooling, draw_sliding_steps, draw_sliding_window
 
 __all__ = [
     "COUNTS_CMAP",

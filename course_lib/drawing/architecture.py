@@ -29,8 +29,8 @@ from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch
 
 from .. import graph, keras_adapter
 from ..validation import check_choice, check_positive_int, check_str, type_error
+from .cells import new_axes
 from .colors import LAYER_COLORS, window_color
-from .concepts import _new_axes
 
 __all__ = [
     "COLLAPSE_MODES",
@@ -445,7 +445,7 @@ def draw_layer_stack(
     ncols = -(-n // max_rows)
     max_rows = rows = -(-n // ncols)  # balance the columns
     w, h, step, col_gap = 7.0, 0.72, 1.0, 1.0
-    ax = _new_axes(ax, (min(4.6 * ncols + 1.0, 16.0), 0.36 * rows + 1.2))
+    ax = new_axes(ax, (min(4.6 * ncols + 1.0, 16.0), 0.36 * rows + 1.2))
     for i, box in enumerate(boxes):
         col, r = divmod(i, max_rows)
         x, y = col * (w + col_gap), r * step
@@ -489,7 +489,7 @@ def draw_towers(model: Any, *, title: str | None = None, ax: Any = None) -> Any:
     """
     boxes = architecture_boxes(model, collapse="none")
     w, h, step, gap = 8.0, 0.72, 1.0, 0.3
-    ax = _new_axes(ax, (8.0, 0.36 * len(boxes) + 1.3))
+    ax = new_axes(ax, (8.0, 0.36 * len(boxes) + 1.3))
     grouped = []
     for i, box in enumerate(boxes):
         layer = _find_layer(model, box["name"])
@@ -643,7 +643,7 @@ def draw_inception_module(model: Any, name: str, *, ax: Any = None) -> Any:
     n_br = len(branches)
     bw, bh, colw, rowh = 2.9, 1.05, 3.3, 1.55
     width = n_br * colw
-    ax = _new_axes(ax, (max(2.6 * n_br, 6.5), 1.25 * (depth + 2) + 0.8))
+    ax = new_axes(ax, (max(2.6 * n_br, 6.5), 1.25 * (depth + 2) + 0.8))
     source = sources[0]
     in_x = width / 2 - bw / 2
     _input_box(ax, source, "module input", (in_x, 0, bw, bh))
@@ -729,7 +729,7 @@ def draw_residual_block(model: Any, name: str, *, ax: Any = None) -> Any:
     after = [op for op in g.consumers(add) if op.name.startswith(prefix)]
     bw, bh, rowh = 3.4, 1.05, 1.5
     depth = len(residual)
-    ax = _new_axes(ax, (7.6, 1.2 * (depth + 3) + 0.6))
+    ax = new_axes(ax, (7.6, 1.2 * (depth + 3) + 0.6))
     _input_box(ax, source, "block input x", (0, 0, bw, bh))
     prev = (bw / 2, bh)
     for r, group in enumerate(residual):
@@ -831,7 +831,7 @@ def draw_dense_block(model: Any, name: str, *, ax: Any = None) -> Any:
         units.append((chain, concat))
     n = len(units)
     bw, bh, colw = 2.5, 1.5, 3.0
-    ax = _new_axes(ax, (min(2.0 * (n + 1) + 1.0, 16.0), 2.2 + 0.3 * n))
+    ax = new_axes(ax, (min(2.0 * (n + 1) + 1.0, 16.0), 2.2 + 0.3 * n))
     _input_box(ax, block_input, "block input", (0, 0, bw, bh))
     for u, (chain, concat) in enumerate(units, start=1):
         x = u * colw

@@ -2,7 +2,7 @@
 
     python scripts/assignments.py release [--only ps1 ps2]
     python scripts/assignments.py grade --submissions PATH [--only ps1] [--cell-timeout S]
-                                        [--submission-timeout S] [--total-timeout S] [--jobs N]
+                                        [--submission-timeout S] [--total-timeout S] [--jobs N] [--cold]
                                         [--unsafe-no-sandbox]
     python scripts/assignments.py check [--only ps1]     (the instructor versions must score full marks)
     python scripts/assignments.py export-source DIR [--only ps1] [--force]
@@ -78,6 +78,9 @@ def _parser() -> argparse.ArgumentParser:
     gr.add_argument("--jobs", type=_positive_int, default=None, metavar="N",
                     help="submissions graded at once, each in its own sandbox (default: one per core, "
                          f"{runner.default_jobs()} here)")
+    gr.add_argument("--cold", action="store_true",
+                    help="start every sandbox afresh instead of forking it from a warm interpreter that "
+                         "imported Keras once (slower; for comparison)")
     gr.add_argument("--unsafe-no-sandbox", action="store_true",
                     help="run student code WITHOUT the bubblewrap sandbox (as your user); marked UNSAFE")
     chk = sub.add_parser("check", parents=shared,
@@ -143,6 +146,6 @@ def main(argv: list[str] | None = None) -> int:
     else:
         code = runner.grade(layout, args.submissions, source, only=args.only, cell_timeout=args.cell_timeout,
                             submission_timeout=args.submission_timeout, total_timeout=args.total_timeout,
-                            unsafe=args.unsafe_no_sandbox, jobs=args.jobs)
+                            unsafe=args.unsafe_no_sandbox, jobs=args.jobs, warm=not args.cold)
     print(f"done in {time.monotonic() - start:.1f} s")
     return code

@@ -31,8 +31,7 @@ import sys
 import numpy as np
 
 from . import wire
-
-MAX_TEXT = 20_000
+from .text import cut_text
 
 
 class CellTimeout(BaseException):
@@ -47,12 +46,6 @@ def _limit(seconds: float) -> None:
     signal.setitimer(signal.ITIMER_REAL, max(float(seconds), 0.0))
 
 
-def _cut(text: str) -> str:
-    return (
-        text if len(text) <= MAX_TEXT else text[:MAX_TEXT] + f"\n... ({len(text) - MAX_TEXT} characters cut)"
-    )
-
-
 def _outputs(captured) -> list[dict]:
     """A cell's outputs as they cross the wall: printed text and text data cut to ``MAX_TEXT`` characters;
     PNG and JPEG figures whole (base64), up to ``feedback.MAX_IMAGE_CHARS`` each and ``feedback.MAX_IMAGES``
@@ -65,9 +58,9 @@ def _outputs(captured) -> list[dict]:
 
     outs, figures = [], 0
     if captured.stdout:
-        outs.append({"name": "stdout", "text": _cut(captured.stdout)})
+        outs.append({"name": "stdout", "text": cut_text(captured.stdout)})
     if captured.stderr:
-        outs.append({"name": "stderr", "text": _cut(captured.stderr)})
+        outs.append({"name": "stderr", "text": cut_text(captured.stderr)})
     for item in captured.outputs[:50]:
         data, counted = {}, False  # counted: this output's figure (in whichever formats) is one of those sent
         for k, v in (item.data or {}).items():
@@ -84,7 +77,7 @@ def _outputs(captured) -> list[dict]:
                 data[k] = v
                 continue
             try:
-                data[k] = _cut(v) if isinstance(v, str) else _cut(json.dumps(v, default=str))
+                data[k] = cut_text(v) if isinstance(v, str) else cut_text(json.dumps(v, default=str))
             except (TypeError, ValueError, RecursionError):  # e.g. a value that contains itself
                 data[k] = f"(a value of type {type(v).__name__} not shown)"
         outs.append({"data": data})
@@ -215,7 +208,7 @@ def _call(namespace: dict, message: dict, call_timeout: float, in_fd: int, out_f
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         reply = _call_quietly(namespace, message, call_timeout, in_fd, out_fd)
-    reply["printed"] = {"stdout": _cut(out.getvalue()), "stderr": _cut(err.getvalue())}
+    reply["printed"] = {"stdout": cut_text(out.getvalue()), "stderr": cut_text(err.getvalue())}
     return reply
 
 

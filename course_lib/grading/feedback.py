@@ -21,13 +21,13 @@ import itertools
 import re
 
 from .markers import HIDDEN_MARKERS
+from .text import MAX_TEXT, cut_text
 
 REDACTED = "(a line that matches hidden-test code is not shown)"
 
 # What one cell may show (``clean_outputs``): the grader enforces these on what the sandbox sends, whatever
 # the driver beside the student's code did.
 MAX_OUTPUTS = 60  # outputs per cell
-MAX_TEXT = 20_000  # characters of each printed stream or text/plain
 MAX_IMAGE_BYTES = 1536 * 1024  # one figure, decoded (its base64 is 4/3 of it: 2 MiB)
 MAX_IMAGE_CHARS = 4 * -(-MAX_IMAGE_BYTES // 3)
 MAX_IMAGES = 10  # figures per cell
@@ -69,12 +69,6 @@ def redact(text: str, hidden_lines: set[str]) -> tuple[str, int]:
     if any(h in _squash(text) for h in squashed):
         return REDACTED, count + 1
     return text, count
-
-
-def _cut(text: str, limit: int = MAX_TEXT) -> str:
-    if len(text) <= limit:
-        return text
-    return text[:limit] + f"\n... ({len(text) - limit} characters cut)"
 
 
 def _image(mime: str, value) -> tuple[str, str]:
@@ -161,7 +155,7 @@ def clean_outputs(outputs) -> list[dict]:
             if not isinstance(text, str):
                 cleaned.append(CleanOutput(data={}, dropped="printed output that is not text is not shown"))
                 continue
-            text = _cut(text, min(MAX_TEXT, budget))
+            text = cut_text(text, min(MAX_TEXT, budget))
             budget -= len(text)
             name = "stderr" if item.get("name") == "stderr" else "stdout"
             cleaned.append(CleanOutput(name=name, text=text))
@@ -187,7 +181,7 @@ def clean_outputs(outputs) -> list[dict]:
             break  # one figure per output: a PNG stands for its JPEG
         text = data.get("text/plain")
         if isinstance(text, str):
-            kept["text/plain"] = _cut(text, min(MAX_TEXT, max(budget, 0)))
+            kept["text/plain"] = cut_text(text, min(MAX_TEXT, max(budget, 0)))
             budget -= len(kept["text/plain"])
         elif text is not None:
             dropped.append("text output that is not text is not shown")

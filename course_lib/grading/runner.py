@@ -215,7 +215,7 @@ def _read_submission(sub: Submission) -> dict | None:
 
 
 def _grade_in_child(sub: Submission, nb: dict, layout: BuildLayout, spec, *, lib: Path, deadline: float,
-                    cell_timeout: float, unsafe: bool, limits):
+                    cell_timeout: float, unsafe: bool, limits, zygote=None, limit: float | None = None):
     """What a worker child does for one submission (``worker``): stage it, grade it, return the outcome."""
     from . import trusted
 
@@ -228,7 +228,7 @@ def _grade_in_child(sub: Submission, nb: dict, layout: BuildLayout, spec, *, lib
                                          released=layout.released_notebook(sub.assignment).parent,
                                          submission=staged if sub.source.is_dir() else staged / "__none__",
                                          cell_timeout=cell_timeout, deadline=deadline, limits=limits,
-                                         unsafe=unsafe)
+                                         unsafe=unsafe, zygote=zygote, limit=limit)
     finally:
         shutil.rmtree(work / "home", ignore_errors=True)  # the student's scratch files
     if left_out:
@@ -252,6 +252,8 @@ def _record(sub: Submission, layout: BuildLayout, spec, ended, budget: float) ->
         sub.note = f"grading stopped: {ended.why}"[:400]
         return
     outcome = ended.value
+    sub.cpu_seconds += outcome.sandbox_cpu  # a forked sandbox is not this run's child: counted apart
+    sub.warm_failure = outcome.warm_failure
     sub.status, sub.note = outcome.status, outcome.note
     sub.by_question, sub.timed_out_cells = outcome.by_question, outcome.timed_out_cells
     sub.score = outcome.score if outcome.status == "graded" else 0.0
@@ -272,6 +274,34 @@ def _record(sub: Submission, layout: BuildLayout, spec, ended, budget: float) ->
             sub.note = "; ".join(filter(None, [sub.note, f"feedback: {redacted} line(s) redacted"]))
 
 
+class _WarmPool:
+    """The run's zygotes (``zygote.Zygote``): one per job slot and set of hidden libraries, started when first
+    needed, and again when one has ended (a submission may kill its slot's zygote)."""
+
+    def __init__(self, layout: BuildLayout, lib: Path, limits):
+        self.layout, self.lib, self.limits, self.zygotes = layout, lib, limits, {}
+
+    def zygote(self, slot: int, hide: tuple[str, ...]):
+        from .zygote import Zygote
+
+        key = (slot, hide)
+        found = self.zygotes.get(key)
+        if found is not None and found.alive():
+            return found
+        if found is not None:
+            found.close()
+        jobs_root = self.layout.work / "sandboxes"
+        jobs_root.mkdir(parents=True, exist_ok=True)
+        folder = self.layout.work / "zygotes" / f"{slot}-{'-'.join(hide) or 'none'}"
+        self.zygotes[key] = Zygote(jobs_root=jobs_root, lib=self.lib, hide=hide, limits=self.limits,
+                                   folder=folder)
+        return self.zygotes[key]
+
+    def close(self) -> None:
+        for zygote in self.zygotes.values():
+            zygote.close()
+
+
 def default_jobs() -> int:
     """How many submissions are graded at once by default: one per core this process may use."""
     try:
@@ -282,7 +312,8 @@ def default_jobs() -> int:
 
 def grade(layout: BuildLayout, submissions: str | Path, source: Path, *, only: list[str] | None = None,
           cell_timeout: int | None = None, submission_timeout: float = DEFAULT_SUBMISSION_TIMEOUT,
-          total_timeout: float = DEFAULT_TOTAL_TIMEOUT, unsafe: bool = False, jobs: int | None = None) -> int:
+          total_timeout: float = DEFAULT_TOTAL_TIMEOUT, unsafe: bool = False, jobs: int | None = None,
+          warm: bool = True) -> int:
     """Grade every submission under a folder, several at a time, each in its own sandbox.
 
     Each submission is graded by a child process of this run (``worker``): its sandbox, and the grader's own
@@ -300,6 +331,8 @@ def grade(layout: BuildLayout, submissions: str | Path, source: Path, *, only: l
         total_timeout: seconds for the whole run; later submissions are skipped.
         unsafe: run student code without a sandbox (only when bubblewrap cannot be used; marked UNSAFE).
         jobs: submissions graded at once; None: one per core (``default_jobs``).
+        warm: fork each sandbox from a warm interpreter (``zygote``) that imported Keras once per job slot;
+            False starts every sandbox afresh (the benchmark compares the two).
 
     Returns:
         The exit status: 0 when every expected (student, assignment) pair was graded, 1 when some were not
@@ -313,7 +346,7 @@ def grade(layout: BuildLayout, submissions: str | Path, source: Path, *, only: l
         with grading_lock(layout):
             return _grade_locked(layout, submissions, source, only=only, cell_timeout=cell_timeout,
                                  submission_timeout=submission_timeout, total_timeout=total_timeout,
-                                 unsafe=unsafe, jobs=jobs)
+                                 unsafe=unsafe, jobs=jobs, warm=warm)
     except BuildLockedError as exc:
         _err(str(exc))
         return 2
@@ -323,11 +356,11 @@ def grade(layout: BuildLayout, submissions: str | Path, source: Path, *, only: l
 
 
 def _grade_locked(layout: BuildLayout, submissions: str | Path, source: Path, *, only, cell_timeout,
-                  submission_timeout, total_timeout, unsafe, jobs) -> int:
+                  submission_timeout, total_timeout, unsafe, jobs, warm) -> int:
     from . import worker
     from .sandbox import Limits, limits_in_force, make_cgroup, sandbox_works
     from .sources import discover_assignments
-    from .trusted import load_spec
+    from .trusted import hidden_modules, load_spec
 
     root = Path(submissions).expanduser().resolve()
     if not root.is_dir():
@@ -379,51 +412,61 @@ def _grade_locked(layout: BuildLayout, submissions: str | Path, source: Path, *,
         remarks = [sub.note] if sub.note else []
         if sub.timed_out_cells:
             remarks.append(f"cut by the cell timeout: {', '.join(sub.timed_out_cells)}")
+        if getattr(sub, "warm_failure", ""):
+            remarks.append(f"started in a fresh sandbox: {sub.warm_failure}")
         print(printable(f"  {sub.student}/{sub.assignment}: {sub.status} {sub.score:g}/{sub.max_score:g} "
                         f"in {sub.seconds:.1f} s" + (f" ({'; '.join(remarks)})" if remarks else "")),
               flush=True)
 
-    pending, running, budgets, groups = list(subs), {}, {}, {}
-    while pending or running:
-        while pending and len(running) < jobs:
-            sub = pending.pop(0)
-            budget = min(submission_timeout, deadline - time.monotonic())
-            nb = _read_submission(sub) if budget >= 5 else None
-            if budget < 5:
-                sub.status, sub.note = "skipped", "total time budget used up"
-            if nb is None:
+    pending, running, budgets, groups, slots = list(subs), {}, {}, {}, {}
+    pool = _WarmPool(layout, lib, limits) if warm and not unsafe else None
+    try:
+        while pending or running:
+            while pending and len(running) < jobs:
+                sub = pending.pop(0)
+                budget = min(submission_timeout, deadline - time.monotonic())
+                nb = _read_submission(sub) if budget >= 5 else None
+                if budget < 5:
+                    sub.status, sub.note = "skipped", "total time budget used up"
+                if nb is None:
+                    report(sub)
+                    continue
+                sub.sandbox = "UNSAFE" if unsafe else "bwrap"
+                shutil.rmtree(layout.feedback(sub.student, sub.assignment), ignore_errors=True)
+                spec = specs[sub.assignment]
+                ends_at = time.monotonic() + budget
+                slot = min(set(range(jobs)) - set(slots.values()))
+                zygote = pool.zygote(slot, hidden_modules(spec)) if pool else None
+
+                def work(sub=sub, nb=nb, spec=spec, ends_at=ends_at, zygote=zygote, budget=budget):
+                    return _grade_in_child(sub, nb, layout, spec, lib=lib, deadline=ends_at,
+                                           cell_timeout=timeout, unsafe=unsafe, limits=limits, zygote=zygote,
+                                           limit=budget)
+
+                # The grader's side joins the submission's memory cgroup (its sandbox's group nests under it),
+                # so the two share one memory budget; the student's processes and threads are counted in the
+                # sandbox's own pids group, which cannot starve the grader's side. It is killed shortly after
+                # the sandbox's own deadline.
+                group = None if unsafe else make_cgroup(limits)
+                join = (lambda pid, group=group: group.add(pid, ("memory",))) if group else None
+                job = worker.start(sub, work, kill_at=ends_at + KILL_GRACE, memory_bytes=limits.memory_bytes,
+                                   join=join, close_fds=tuple(j.fd for j in running.values()))
+                running[job.pid], budgets[job.pid], groups[job.pid], slots[job.pid] = job, budget, group, slot
+            for job, ended in worker.wait(list(running.values()), timeout=1.0):
+                running.pop(job.pid)
+                slots.pop(job.pid)
+                group = groups.pop(job.pid)
+                if group is not None:
+                    if ended.how == "died" and group.oom_kills():
+                        ended.why = ("the grader's work on its behalf (with its sandbox) ran out of memory "
+                                     f"(limit {limits.memory_bytes / 2**30:g} GiB)")
+                    group.remove()  # kills what is left first
+                sub = job.key
+                _record(sub, layout, specs[sub.assignment], ended, budgets.pop(job.pid))
                 report(sub)
-                continue
-            sub.sandbox = "UNSAFE" if unsafe else "bwrap"
-            shutil.rmtree(layout.feedback(sub.student, sub.assignment), ignore_errors=True)
-            spec = specs[sub.assignment]
-            ends_at = time.monotonic() + budget
-
-            def work(sub=sub, nb=nb, spec=spec, ends_at=ends_at):
-                return _grade_in_child(sub, nb, layout, spec, lib=lib, deadline=ends_at, cell_timeout=timeout,
-                                       unsafe=unsafe, limits=limits)
-
-            # The grader's side joins the submission's memory cgroup (its sandbox's group nests under it), so
-            # the two share one memory budget; the student's processes and threads are counted in the
-            # sandbox's own pids group, which cannot starve the grader's side. It is killed shortly after the
-            # sandbox's own deadline.
-            group = None if unsafe else make_cgroup(limits)
-            join = (lambda pid, group=group: group.add(pid, ("memory",))) if group else None
-            job = worker.start(sub, work, kill_at=ends_at + KILL_GRACE, memory_bytes=limits.memory_bytes,
-                               join=join,
-                               close_fds=tuple(j.fd for j in running.values()))
-            running[job.pid], budgets[job.pid], groups[job.pid] = job, budget, group
-        for job, ended in worker.wait(list(running.values()), timeout=1.0):
-            running.pop(job.pid)
-            group = groups.pop(job.pid)
-            if group is not None:
-                if ended.how == "died" and group.oom_kills():
-                    ended.why = ("the grader's work on its behalf (with its sandbox) ran out of memory "
-                                 f"(limit {limits.memory_bytes / 2**30:g} GiB)")
-                group.remove()  # kills what is left first
-            sub = job.key
-            _record(sub, layout, specs[sub.assignment], ended, budgets.pop(job.pid))
-            report(sub)
+    finally:
+        if pool is not None:
+            pool.close()
     for p in problems:
         print(printable(f"  {p.student}/{p.assignment or '-'}: {p.status} ({p.note})"))
     print()

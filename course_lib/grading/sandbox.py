@@ -736,7 +736,10 @@ def reaper_argv() -> list[str]:
     return [sys.executable, "-I", "-S", str(Path(__file__).with_name("reaper.py")), str(os.getpid())]
 
 
-def _prepare_launcher(limits: Limits, group: Cgroup | None):
+def prepare_launcher(limits: Limits, group: Cgroup | None):
+    """The ``preexec_fn`` of a sandbox's launcher: into the submission's cgroup (when there is one), then the
+    per-process limits (address space, file size, no core files); a zygote's launcher gets them too."""
+
     def apply():
         if group is not None:  # first: everything the launcher starts is then counted
             group.enter()
@@ -747,7 +750,7 @@ def _prepare_launcher(limits: Limits, group: Cgroup | None):
     return apply
 
 
-def _keep_log(fd: int, log, cap: int, box: SandboxProcess) -> None:
+def keep_log(fd: int, log, cap: int, box: SandboxProcess) -> None:
     """Copy what the sandbox prints (read from ``fd`` until every writer has closed it) into ``log`` (a file
     open for binary writing; closed at the end): the first ``cap`` bytes, then one line saying how many were
     dropped (``box.log_dropped``). It reads to the end whatever happens to the file, so that the sandbox never
@@ -807,11 +810,11 @@ class SandboxProcess:
         self.tasks_peak: int | None = None
         self.log_dropped = 0
         self._closed = False
-        log = open(self.log_path, "wb")  # noqa: SIM115 - closed by _keep_log
+        log = open(self.log_path, "wb")  # noqa: SIM115 - closed by keep_log
         self.cgroup = make_cgroup(limits)
         log_r, log_w = os.pipe()
         self._log_thread = threading.Thread(
-            target=_keep_log, args=(log_r, log, limits.log_bytes, self), daemon=True
+            target=keep_log, args=(log_r, log, limits.log_bytes, self), daemon=True
         )
         self._log_thread.start()
         try:
@@ -824,7 +827,7 @@ class SandboxProcess:
                 start_new_session=True,
                 cwd=cwd,
                 env=dict(LAUNCHER_ENV) if sandboxed else None,
-                preexec_fn=_prepare_launcher(limits, self.cgroup),
+                preexec_fn=prepare_launcher(limits, self.cgroup),
             )
         except BaseException:
             os.close(log_w)

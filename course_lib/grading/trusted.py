@@ -46,17 +46,12 @@ from pathlib import Path
 from . import feedback, wire
 from .markers import HIDDEN_BEGIN, HIDDEN_END, HIDDEN_PLACEHOLDER, SOLUTION_BEGIN, SOLUTION_END
 from .sandbox import SANDBOX_JOB, SHORTCUT_MODULES, Limits, SandboxProcess, sandbox_argv
+from .text import MAX_TEXT, cut_text
 
 MAX_NOTEBOOK_BYTES = 20 * 1024**2
-MAX_PRINTED = 20_000  # characters of each output stream kept per test cell
+MAX_PRINTED = MAX_TEXT  # characters of each output stream kept per test cell
 MAX_REFUSED = 5  # malformed messages dropped before the sandbox is given up on
 MAX_SHOWN = 16 * 2**20  # characters of output kept for the feedback of one submission, all cells together
-
-
-def _cut(text: str) -> str:
-    if len(text) <= MAX_PRINTED:
-        return text
-    return text[:MAX_PRINTED] + "\n... (more output cut)"
 
 
 @dataclass
@@ -106,6 +101,8 @@ class Outcome:
     by_question: list[tuple[str, float, float]] = field(default_factory=list)
     timed_out_cells: list[str] = field(default_factory=list)
     shortcuts: dict[str, str] = field(default_factory=dict)
+    warm_failure: str = ""  # why a zygote could not be used (a fresh sandbox was), for the run's summary
+    sandbox_cpu: float = 0.0  # CPU seconds of a forked sandbox (a fresh one's are counted by the run itself)
 
     @property
     def score(self) -> float:
@@ -300,9 +297,10 @@ def student_cells(nb: dict, spec: Spec) -> list[dict]:
 class _Session:
     """The grader's side of the protocol with one sandbox."""
 
-    def __init__(self, box: SandboxProcess, deadline: float, call_timeout: float):
+    def __init__(self, box, deadline: float, call_timeout: float, limit: float | None = None):
         self.box, self.deadline, self.call_timeout = box, deadline, call_timeout
-        self.limit = max(deadline - time.monotonic(), 0.0)  # the per-submission limit, for the note
+        # the per-submission limit, for the note (what is left of it when none is given)
+        self.limit = limit if limit is not None else max(deadline - time.monotonic(), 0.0)
         self.broken = ""
         self.timed_out = False  # the per-submission limit was reached
         self.printed = {"stdout": "", "stderr": ""}  # what the student's functions printed (see ``Proxy``)
@@ -310,7 +308,7 @@ class _Session:
     def take_printed(self) -> list[dict]:
         """The output of the student's functions since the last call, as cell outputs (each stream cut)."""
         outs = [
-            {"name": name, "text": _cut(text)} for name, text in self.printed.items() if text
+            {"name": name, "text": cut_text(text, MAX_PRINTED)} for name, text in self.printed.items() if text
         ]
         self.printed = {"stdout": "", "stderr": ""}
         return outs
@@ -483,6 +481,11 @@ def prepare_home(home: Path, released: Path, submission: Path) -> None:
         path.chmod(0o777 if path.is_dir() else 0o666)
 
 
+def hidden_modules(spec: Spec) -> tuple[str, ...]:
+    """The libraries made unimportable in a submission's sandbox: those its assignment forbids."""
+    return tuple(m for m in SHORTCUT_MODULES if m in spec.forbid) if spec.mode == "trusted" else ()
+
+
 def grade_notebook(
     nb: dict,
     spec: Spec,
@@ -495,6 +498,8 @@ def grade_notebook(
     deadline: float,
     limits: Limits,
     unsafe: bool = False,
+    zygote=None,
+    limit: float | None = None,
 ) -> Outcome:
     """Grade one parsed submission notebook.
 
@@ -509,6 +514,10 @@ def grade_notebook(
         deadline: ``time.monotonic()`` by which everything must be over (the sandbox is then killed).
         limits: the sandbox's limits.
         unsafe: run the student's code without bubblewrap (the instructor asked for it explicitly).
+        zygote: a ``zygote.Zygote`` for this submission's hidden libraries, whose warm interpreter is forked
+            into the submission's sandbox; None, or any failure of it, starts a fresh sandbox instead.
+        limit: the per-submission limit in seconds, as the note of a submission killed at it names it
+            (default: what is left until ``deadline``).
     """
     outcome = Outcome()
     cells = student_cells(nb, spec)
@@ -519,7 +528,7 @@ def grade_notebook(
     job.mkdir(parents=True)
     (job / "job.json").write_text(json.dumps({"cells": code_cells, "cell_timeout": cell_timeout}))
     prepare_home(home, released, submission)
-    hide = tuple(m for m in SHORTCUT_MODULES if m in spec.forbid) if spec.mode == "trusted" else ()
+    hide = hidden_modules(spec)
 
     def argv_for(in_fd: int, out_fd: int) -> list[str]:
         if unsafe:
@@ -549,12 +558,23 @@ def grade_notebook(
             ],
         )
 
-    box = SandboxProcess(argv_for, log_path=workdir / "sandbox.log", limits=limits, cwd=home)
-    session = _Session(box, deadline, cell_timeout)
+    box = None
+    if zygote is not None and not unsafe and zygote.alive():
+        from .zygote import ForkedSandbox, ZygoteFailed
+
+        try:
+            box = ForkedSandbox(zygote, name=workdir.name, log_path=workdir / "sandbox.log", limits=limits)
+        except ZygoteFailed as exc:  # the grading goes on in a fresh sandbox; only the log says so
+            outcome.warm_failure = str(exc)[:300]
+    if box is None:
+        box = SandboxProcess(argv_for, log_path=workdir / "sandbox.log", limits=limits, cwd=home)
+    session = _Session(box, deadline, cell_timeout, limit)
     try:
         _collect(session, spec, cells, outcome, cell_timeout)
     finally:
         box.close()
+        if not isinstance(box, SandboxProcess):
+            outcome.sandbox_cpu = box.cpu_seconds
     outcome.note = "; ".join(filter(None, [outcome.note, *box.limit_notes()]))
     return outcome
 
@@ -695,7 +715,7 @@ def _trusted_tests(session: _Session, spec: Spec, outcome: Outcome, ready: bool)
         )
         r.outputs = session.take_printed()  # what the student's functions printed when this test called them
         if printed:
-            r.outputs.append({"name": "stdout", "text": _cut(printed)})
+            r.outputs.append({"name": "stdout", "text": cut_text(printed, MAX_PRINTED)})
         pos = max(
             (
                 i

@@ -14,12 +14,17 @@ and names layers the keras.applications way so that notebooks can look them up.
 
 Families: ``lenet5`` (published / classic / modern), ``alexnet`` (and ``caffenet``) and ``zfnet``, ``vgg``
 (``VGG_CONFIGS`` A..E), ``nin``, ``googlenet`` (``GOOGLENET_TABLE``) and ``inception_v3_module``, ``resnet``
-(``RESNET_SPECS``) and ``cifar_resnet``. Each family builder and each named variant (``vgg16``, ``resnet50``,
-``cifar_plain56``, ...) is registered once, where it is defined (``registry.register_model``);
-``list_models()`` lists the names that ``get_model`` accepts. After ResNet: ``inception_v3``, ``resnext``
-and ``se_resnet``, ``preact_resnet`` and ``wide_resnet``, ``mobilenet`` and ``mobilenet_v2``, ``efficientnet``
-(B0-B7, ``compound_scaling``), ``densenet``, ``xception``, ``nfnet`` (``WSConv2D``,
-``with_adaptive_gradient_clipping``).
+(``RESNET_SPECS``, and the ImageNet errors of the paper's Tables 2 and 3) and ``cifar_resnet``. After ResNet:
+``inception_v3``, ``resnext`` and ``se_resnet``, ``preact_resnet`` and ``wide_resnet``, ``mobilenet`` and
+``mobilenet_v2``, ``efficientnet`` (B0-B7, ``compound_scaling``), ``densenet``, ``xception``, ``nfnet``
+(``WSConv2D``, ``with_adaptive_gradient_clipping``).
+
+Each family builder and each named variant (``vgg16``, ``resnet50``, ``cifar_plain56``, ...) is registered
+once, where it is defined (``registry.register_model``); ``list_models()`` lists the names that
+``get_model`` accepts, ``list_models("classification")`` the classifiers (FCN, U-Net, the grid detector and
+the course's own network are registered too). Every classifier takes ``classifier_activation=`` as
+``keras.applications`` does (None: the model outputs logits) and ends in the one head,
+``blocks.classifier_head``; the convolution-BN-activation layers of every family come from ``blocks.conv_bn``.
 Custom layers: ``LocalResponseNormalization``, ``ConnectionTableConv2D``, ``Subsampling2D``, ``EuclideanRBF``
 (and the activation ``scaled_tanh``), ``ZeroPadShortcut``, and the p4 group convolutions ``P4ConvLift2D``,
 ``P4Conv2D``, ``OrientationPooling`` and ``Maxout`` (``group_conv.py``, re-exported by ``layers``).
@@ -43,6 +48,7 @@ from .blocks import (
     InceptionV3Filters,
     basic_block,
     bottleneck_block,
+    classifier_head,
     conv_bn,
     inception_module,
     inception_v3_module,
@@ -74,23 +80,33 @@ from .mobilenet import mobilenet, mobilenet_v2
 from .nfnet import WSConv2D, adaptive_gradient_clip, nfnet, with_adaptive_gradient_clipping
 from .nin import NIN_CIFAR_ROWS, NIN_IMAGENET_ROWS, nin
 from .preact_resnet import preact_resnet, wide_resnet
-from .registry import get_model, list_models, register_model
-from .resnet import CIFAR_RESNET_DEPTHS, RESNET_SPECS, cifar_resnet, resnet
+from .registry import TASKS, get_model, list_models, model_family, register_model
+from .resnet import (
+    CIFAR_RESNET_DEPTHS,
+    RESNET_IMAGENET_TABLE2,
+    RESNET_IMAGENET_TABLE3,
+    RESNET_SPECS,
+    ImageNetError,
+    cifar_resnet,
+    resnet,
+)
 from .resnext import resnext, se_resnet
 from .vgg import VGG_CONFIGS, VGG_DEPTHS, VGG_NAMES, vgg
 from .xception import xception
 
 __all__ = [
     "ALEXNET_CIFAR_ROWS", "ALEXNET_ROWS", "CIFAR_RESNET_DEPTHS", "ConnectionTableConv2D", "ConvRow",
-    "EuclideanRBF", "GOOGLENET_STAGES", "GOOGLENET_STEM", "GOOGLENET_TABLE", "InceptionRow",
+    "EuclideanRBF", "GOOGLENET_STAGES", "GOOGLENET_STEM", "GOOGLENET_TABLE", "ImageNetError", "InceptionRow",
     "InceptionV3Filters", "LENET5_C3_TABLE", "LENET5_RBF_BITMAPS", "LENET5_ROWS",
-    "LocalResponseNormalization", "NIN_CIFAR_ROWS", "NIN_IMAGENET_ROWS", "RESNET_SPECS", "Step",
+    "LocalResponseNormalization", "NIN_CIFAR_ROWS", "NIN_IMAGENET_ROWS", "RESNET_IMAGENET_TABLE2",
+    "RESNET_IMAGENET_TABLE3", "RESNET_SPECS", "Step", "TASKS",
     "Subsampling2D", "VGG_CONFIGS", "VGG_DEPTHS", "VGG_NAMES", "ZFNET_ROWS", "ZFNET_WIDE_ROWS",
     "ZeroPadShortcut", "alexnet", "alexnet_family", "architecture_only", "aux_loss_weights",
-    "basic_block", "blocks", "bottleneck_block", "cifar_resnet", "conv_bn", "get_model", "googlenet",
+    "basic_block", "blocks", "bottleneck_block", "cifar_resnet", "classifier_head", "conv_bn", "get_model",
+    "googlenet",
     "inception_aux_head", "inception_module", "inception_v3_module", "layers", "lenet5", "list_models",
-    "min_input_size", "mlpconv_block", "nin", "rbf_codes", "register_model", "resnet", "scaled",
-    "scaled_tanh", "vgg", "vgg_block", "zfnet",
+    "min_input_size", "mlpconv_block", "model_family", "nin", "rbf_codes", "register_model", "resnet",
+    "scaled", "scaled_tanh", "vgg", "vgg_block", "zfnet",
 ]
 # After ResNet (issue 15): one module per family, each registering its builders where they are defined.
 __all__ += [

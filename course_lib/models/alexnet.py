@@ -13,7 +13,7 @@ import keras
 from keras import layers
 
 from ..validation import check_bool, check_choice, check_int, check_probability
-from .blocks import dense_head, model_input
+from .blocks import classifier_head, model_input
 from .common import Step, check_common, scaled
 from .layers import LocalResponseNormalization
 from .registry import register_model
@@ -120,13 +120,14 @@ def alexnet_family(
     fc_units: int = 4096,
     order: str = "paper",
     name: str = "alexnet",
+    classifier_activation="softmax",
 ) -> keras.Model:
     """Generic builder: convolution rows (``ConvRow``), then ``fc1``, ``fc2`` (ReLU + dropout) and a softmax.
 
     Args:
         rows: a sequence of ``ConvRow``.
         input_shape: ``(h, w, c)``.
-        num_classes: width of the softmax.
+        num_classes: width of the output layer (``predictions``).
         groups: 1 (one tower) or 2 (the paper's two GPUs: rows marked ``grouped`` use ``Conv2D(groups=2)``,
             so each half of the kernels sees only its half of the input maps).
         lrn: keep the LocalResponseNormalization layers the rows ask for.
@@ -136,6 +137,8 @@ def alexnet_family(
         order: ``"paper"`` (LRN after the ReLU, before the pool: AlexNet Section 3.5) or ``"caffenet"``
             (pool, then LRN: CaffeNet and ZFNet).
         name: the model's name.
+        classifier_activation: of the ``predictions`` layer, as in ``keras.applications``: ``"softmax"``,
+            None (the model outputs logits) or another Keras activation.
 
     Returns:
         A ``keras.Model`` with layers ``conv1``..``conv5``, ``pool1``, ``pool2``, ``pool5``, ``lrn1``,
@@ -150,7 +153,8 @@ def alexnet_family(
     dropout = check_probability(dropout, "dropout")
     order = check_choice(order, "order", ORDERS)
     input_shape, num_classes, wm = check_common(
-        input_shape, num_classes, width_multiplier, chain=downsampling_chain(rows), model_name=name
+        input_shape, num_classes, width_multiplier, chain=downsampling_chain(rows), model_name=name,
+        classifier_activation=classifier_activation,
     )
     inputs = model_input(input_shape)
     x = inputs
@@ -172,7 +176,8 @@ def alexnet_family(
         if normalise and order == "caffenet":
             x = LocalResponseNormalization(name=f"lrn{i}")(x)
     units = scaled(fc_units, wm)
-    outputs = dense_head(x, (units, units), num_classes, dropout=dropout)
+    outputs = classifier_head(x, num_classes, pool="flatten", hidden=(units, units), dropout=dropout,
+                              classifier_activation=classifier_activation)
     return keras.Model(inputs, outputs, name=name)
 
 
@@ -188,6 +193,7 @@ def alexnet(
     stem: str = "imagenet",
     fc_units: int = 4096,
     order: str = "paper",
+    classifier_activation="softmax",
 ) -> keras.Model:
     """AlexNet: 227x227x3 -> 55 -> 27 -> 13 -> 6 spatially, then 4096, 4096 and ``num_classes`` units.
 
@@ -209,7 +215,7 @@ def alexnet(
     Args:
         input_shape: ``(h, w, c)``; default 227x227x3 (``"imagenet"``), 32x32x3 (``"cifar"``). The ImageNet
             stem needs at least 67x67.
-        num_classes: width of the softmax layer.
+        num_classes: width of the output layer (``predictions``).
         groups: 1 (single tower, default) or 2 (two towers via ``Conv2D(groups=2)``).
         lrn: keep the two LocalResponseNormalization layers (k=2, n=5, alpha=1e-4, beta=0.75).
         dropout: rate after fc1 and fc2.
@@ -217,6 +223,8 @@ def alexnet(
         stem: ``"imagenet"`` or ``"cifar"``.
         fc_units: width of fc1 and fc2 before scaling.
         order: ``"paper"`` (conv, ReLU, LRN, pool: Section 3.5) or ``"caffenet"`` (conv, ReLU, pool, LRN).
+        classifier_activation: of the ``predictions`` layer, as in ``keras.applications``: ``"softmax"``,
+            None (the model outputs logits) or another Keras activation.
 
     Returns:
         A ``keras.Model`` named ``alexnet`` (``alexnet_cifar``; ``caffenet``/``caffenet_cifar`` with
@@ -236,7 +244,7 @@ def alexnet(
     return alexnet_family(
         STEMS[stem], input_shape=input_shape, num_classes=num_classes, groups=groups, lrn=lrn,
         dropout=dropout, width_multiplier=width_multiplier, fc_units=fc_units, order=order,
-        name=base if stem == "imagenet" else f"{base}_{stem}",
+        name=base if stem == "imagenet" else f"{base}_{stem}", classifier_activation=classifier_activation,
     )
 
 
@@ -254,6 +262,7 @@ def zfnet(
     width_multiplier: float = 1.0,
     fc_units: int = 4096,
     wide: bool = False,
+    classifier_activation="softmax",
 ) -> keras.Model:
     """ZFNet, Figure 3 of the paper: AlexNet with a 7x7 stride-2 first layer and strided conv2.
 
@@ -272,7 +281,7 @@ def zfnet(
 
     Args:
         input_shape: ``(h, w, c)``, default 224x224x3 (at least 53x53).
-        num_classes, lrn, dropout, width_multiplier, fc_units: as for ``alexnet``.
+        num_classes, lrn, dropout, width_multiplier, fc_units, classifier_activation: as for ``alexnet``.
         wide: conv3-5 with 512/1024/512 maps instead of 384/384/256.
 
     Returns:
@@ -285,5 +294,5 @@ def zfnet(
     return alexnet_family(
         ZFNET_WIDE_ROWS if wide else ZFNET_ROWS, input_shape=input_shape, num_classes=num_classes, lrn=lrn,
         dropout=dropout, width_multiplier=width_multiplier, fc_units=fc_units, order="caffenet",
-        name="zfnet_wide" if wide else "zfnet",
+        name="zfnet_wide" if wide else "zfnet", classifier_activation=classifier_activation,
     )

@@ -4,6 +4,12 @@ Every block names its layers from ``name`` the way ``keras.applications`` does (
 ``inception3a_1x1``, ``conv2_block1_1_conv``), so a notebook or a test can find a layer with
 ``model.get_layer(...)``. A convolution that is followed by batch normalisation has no bias: the BN shift
 (beta) would make it redundant.
+
+Two pieces serve every family of the kit, the classic ones here and the later ones (``modern_blocks`` and
+the family files): ``conv_bn`` (convolution -> BatchNorm -> activation, with the options all of them need:
+groups, BN without gamma, another epsilon, an initializer) and ``classifier_head`` (pooling or flattening,
+the optional fully connected layers, dropout, and the output layer ``predictions`` with
+``classifier_activation`` as in ``keras.applications``).
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ import keras
 from keras import layers
 
 from ..validation import check_choice
-from .common import scaled
+from .common import check_classifier_activation, scaled
 from .layers import LocalResponseNormalization, ZeroPadShortcut
 
 # Batch-norm constants of the ResNet/Inception-v3 reference code (PyTorch's 0.1 running-average momentum is
@@ -33,33 +39,45 @@ BN_EPSILON = 1e-5
 HE_INIT = "he_normal"
 
 
-def batch_norm(name: str) -> layers.BatchNormalization:
-    """A channels-last BatchNormalization layer with the kit's constants."""
-    return layers.BatchNormalization(axis=-1, momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name=name)
+def batch_norm(name: str, *, epsilon: float = BN_EPSILON, scale: bool = True) -> layers.BatchNormalization:
+    """A channels-last BatchNormalization layer with the kit's momentum (and its epsilon unless given)."""
+    return layers.BatchNormalization(axis=-1, momentum=BN_MOMENTUM, epsilon=epsilon, scale=scale, name=name)
 
 
-def conv_bn(x, filters: int, kernel_size, *, strides=1, padding="same", activation="relu",
+def activation_layer(x, activation: str | None, *, name: str):
+    """An ``Activation`` layer named ``{name}_{activation}`` on ``x``; ``x`` itself for None."""
+    if activation is None:
+        return x
+    return layers.Activation(activation, name=f"{name}_{activation}")(x)
+
+
+def conv_bn(x, filters: int, kernel_size, *, strides=1, padding="same", groups: int = 1,
+            activation: str | None = "relu", bn_scale: bool = True, bn_epsilon: float = BN_EPSILON,
             kernel_initializer="glorot_uniform", name: str):
-    """Convolution (no bias) -> BatchNorm -> activation.
+    """Convolution (no bias, optionally grouped) -> BatchNorm -> activation: the block of every family.
 
     Args:
-        x: tensor ``(batch, h, w, c)``.
-        filters: output channels.
+        x: tensor ``(batch, h, w, c)``; ``c`` divisible by ``groups``.
+        filters: output channels (divisible by ``groups``).
         kernel_size: int or ``(kh, kw)`` (``(1, 7)`` for a factorised Inception-v3 convolution).
         strides, padding: as in ``keras.layers.Conv2D``.
-        activation: applied after BN; None for a linear output (a residual branch before the addition).
+        groups: split input and output channels into this many groups (ResNeXt's cardinality); each output
+            channel then reads only ``c / groups`` input channels.
+        activation: a Keras activation name applied after BN ("relu", "relu6", "swish"); None for a linear
+            output (a residual branch before the addition, a projection shortcut).
+        bn_scale: keep BN's gamma. Inception-v3 drops it (``scale=False``, as in ``keras.applications``): a
+            ReLU follows, and the next convolution can absorb a per-channel scale.
+        bn_epsilon: BN's epsilon (the kit's 1e-5, or the 1e-3 / 1.001e-5 a reference implementation uses).
         kernel_initializer: of the convolution; Keras' default, or ``HE_INIT`` in the residual networks.
-        name: prefix; layers ``{name}_conv``, ``{name}_bn`` and ``{name}_relu``.
+        name: prefix; layers ``{name}_conv``, ``{name}_bn`` and ``{name}_{activation}`` (``{name}_relu``).
 
     Returns:
         Tensor ``(batch, h', w', filters)``.
     """
-    x = layers.Conv2D(filters, kernel_size, strides=strides, padding=padding, use_bias=False,
+    x = layers.Conv2D(filters, kernel_size, strides=strides, padding=padding, groups=groups, use_bias=False,
                       kernel_initializer=kernel_initializer, name=f"{name}_conv")(x)
-    x = batch_norm(f"{name}_bn")(x)
-    if activation is not None:
-        x = layers.Activation(activation, name=f"{name}_{activation}")(x)
-    return x
+    x = batch_norm(f"{name}_bn", epsilon=bn_epsilon, scale=bn_scale)(x)
+    return activation_layer(x, activation, name=name)
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -349,26 +367,64 @@ def bottleneck_block(x, filters: int, *, stride: int = 1, expansion: int = 4, sh
     return layers.Activation("relu", name=f"{name}_out")(residual)
 
 
-def dense_head(x, units: Sequence[int], num_classes: int, *, dropout: float, flatten: bool = True):
-    """The classifier of AlexNet/VGG: flatten, then Dense+ReLU(+Dropout) layers ``fc1, fc2, ...``, then
-    ``predictions`` (softmax).
+# ----------------------------------------------------------------------------------------------------------
+# The classifier head
+# ----------------------------------------------------------------------------------------------------------
+HEAD_POOLS = ("avg", "flatten", None)
+HEAD_NAME = "predictions"
+
+
+def classifier_head(x, num_classes: int | None, *, pool: str | None = None, hidden: Sequence[int] = (),
+                    dropout: float = 0.0, classifier_activation="softmax",
+                    kernel_initializer="glorot_uniform", softmax_layer: bool = False, name: str = HEAD_NAME):
+    """The classifier every family ends with: [pool] -> [fc + ReLU (+ dropout)] ... -> [dropout] -> output.
+
+    The output layer is ``Dense(num_classes, activation=classifier_activation, name="predictions")``, the
+    layer ``keras.applications`` ends with, so a model built with ``classifier_activation=None`` outputs the
+    class scores (logits) and the default one their softmax, with the same weights under the same names.
 
     Args:
-        x: feature tensor ``(batch, h, w, c)`` (or ``(batch, features)`` with ``flatten=False``).
-        units: widths of the hidden fully connected layers (``(4096, 4096)`` in the papers).
-        num_classes: width of the softmax layer.
-        dropout: rate applied after each hidden layer (0 for none).
+        x: features: ``(batch, h, w, c)`` with ``pool``, ``(batch, features)`` without.
+        num_classes: width of the output Dense layer; None when ``x`` already holds one score per class
+            (NiN's pooled class maps, LeNet-5's negated RBF penalties): the output layer is then an
+            ``Activation`` with no weights.
+        pool: ``"avg"`` (global average pooling, layer ``avg_pool``), ``"flatten"`` (layer ``flatten``) or
+            None (``x`` is used as it is).
+        hidden: widths of fully connected ReLU layers ``fc1``, ``fc2``, ... before the output
+            (``(4096, 4096)`` in AlexNet and VGG).
+        dropout: rate after each hidden layer (``dropout1``, ``dropout2``, ...) or, without hidden layers,
+            before the output layer (``dropout``); 0 for none.
+        classifier_activation: of the output layer, as in ``keras.applications``: ``"softmax"`` (class
+            probabilities), None (the logits: a linear output), or the name of another Keras activation.
+        kernel_initializer: of the output Dense layer (NFNet starts it at zero).
+        softmax_layer: with ``num_classes=None`` and the softmax, a ``keras.layers.Softmax`` instead of
+            ``Activation("softmax")`` (the same values; LeNet-5's published network has always had one).
+        name: the output layer's name: ``"predictions"``, or ``"aux1"`` ... for an auxiliary classifier.
 
     Returns:
-        Tensor ``(batch, num_classes)`` of class probabilities.
+        Tensor ``(batch, num_classes)``: probabilities by default, logits with ``classifier_activation=None``.
+
+    Raises:
+        TypeError / ValueError: an unknown pool or classifier_activation.
     """
-    if flatten:
+    check_choice(pool, "pool", HEAD_POOLS)
+    classifier_activation = check_classifier_activation(classifier_activation)
+    if pool == "avg":
+        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    elif pool == "flatten":
         x = layers.Flatten(name="flatten")(x)
-    for i, n in enumerate(units, start=1):
+    for i, n in enumerate(hidden, start=1):
         x = layers.Dense(n, activation="relu", name=f"fc{i}")(x)
         if dropout:
             x = layers.Dropout(dropout, name=f"dropout{i}")(x)
-    return layers.Dense(num_classes, activation="softmax", name="predictions")(x)
+    if dropout and not hidden:
+        x = layers.Dropout(dropout, name="dropout")(x)
+    if num_classes is not None:
+        return layers.Dense(num_classes, activation=classifier_activation,
+                            kernel_initializer=kernel_initializer, name=name)(x)
+    if softmax_layer and classifier_activation == "softmax":
+        return layers.Softmax(name=name)(x)
+    return layers.Activation(classifier_activation or "linear", name=name)(x)
 
 
 def model_input(input_shape, name: str = "input") -> keras.KerasTensor:

@@ -75,6 +75,36 @@ def check_input_shape(input_shape: Any) -> tuple[int, int, int]:
     return height, width, channels
 
 
+def check_classifier_activation(classifier_activation: Any) -> Any:
+    """Return ``classifier_activation`` if Keras can apply it as the output layer's activation, else raise.
+
+    The keyword of ``keras.applications``: ``"softmax"`` (the default, class probabilities), None (a linear
+    output: the logits) or another activation, by name (``"sigmoid"``) or as a callable.
+
+    Args:
+        classifier_activation: None, a str or a callable.
+
+    Returns:
+        The value unchanged.
+
+    Raises:
+        TypeError: neither None, a str nor a callable.
+        ValueError: a str that names no Keras activation.
+    """
+    expected = "None (logits), 'softmax' or another Keras activation (a name or a callable)"
+    if classifier_activation is None or callable(classifier_activation):
+        return classifier_activation
+    if not isinstance(classifier_activation, str):
+        raise type_error("classifier_activation", expected, classifier_activation)
+    import keras
+
+    try:
+        keras.activations.get(classifier_activation)
+    except ValueError:
+        raise value_error("classifier_activation", expected, classifier_activation) from None
+    return classifier_activation
+
+
 def output_size(n: int, chain: Sequence[Step]) -> int:
     """Spatial size after a chain of ``(kernel, stride, padding)`` steps; 0 when some window does not fit."""
     for kernel, stride, padding in chain:
@@ -108,8 +138,9 @@ def check_common(
     *,
     chain: Sequence[Step] = (),
     model_name: str,
+    classifier_activation: Any = "softmax",
 ) -> tuple[tuple[int, int, int], int, float]:
-    """Validate the three arguments every builder shares, and the input size against the network's chain.
+    """Validate the arguments every builder shares, and the input size against the network's chain.
 
     Args:
         input_shape: ``(height, width, channels)``.
@@ -118,6 +149,8 @@ def check_common(
         chain: the network's downsampling steps (``Step`` or ``(kernel, stride, padding)`` each), derived by
             the builder from its row table.
         model_name: used in the error message ("input_shape (16, 16, 3) is too small for alexnet ...").
+        classifier_activation: checked with ``check_classifier_activation`` (the builder passes it on to
+            ``blocks.classifier_head``).
 
     Returns:
         ``(input_shape, num_classes, width_multiplier)`` normalised.
@@ -129,6 +162,7 @@ def check_common(
     input_shape = check_input_shape(input_shape)
     num_classes = check_positive_int(num_classes, "num_classes")
     width_multiplier = check_float(width_multiplier, "width_multiplier", minimum=0.0, include_minimum=False)
+    check_classifier_activation(classifier_activation)
     if chain:
         need = min_input_size(chain)
         height, width, _ = input_shape

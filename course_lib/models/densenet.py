@@ -14,9 +14,8 @@ import keras
 from keras import layers
 
 from ..validation import check_choice, check_float, check_int
-from .blocks import model_input
+from .blocks import classifier_head, model_input
 from .common import Step, check_common, scaled
-from .modern_blocks import classifier
 from .registry import register_model
 
 __all__ = ["DENSENET_BLOCKS", "dense_block", "dense_layer", "densenet", "transition_block"]
@@ -72,7 +71,8 @@ def transition_block(x, reduction: float, *, name: str):
 
 @register_model
 def densenet(depth: int = 121, *, growth_rate: int = 32, reduction: float = 0.5, input_shape=(224, 224, 3),
-             num_classes: int = 1000, width_multiplier: float = 1.0) -> keras.Model:
+             num_classes: int = 1000, width_multiplier: float = 1.0,
+             classifier_activation="softmax") -> keras.Model:
     """DenseNet-BC for ImageNet: stem, four dense blocks with transitions, BN-ReLU, pool, classifier.
 
     224 -> conv1 7x7/2 64 -> 112 -> max-pool 3x3/2 -> 56 -> block (56) -> transition -> 28 -> block ->
@@ -84,8 +84,10 @@ def densenet(depth: int = 121, *, growth_rate: int = 32, reduction: float = 0.5,
         growth_rate: k (32 for the ImageNet models).
         reduction: the transitions' compression factor (0.5).
         input_shape: ``(h, w, c)``, at least 32x32 (four 2x2 pools after the stride-4 stem).
-        num_classes: width of the softmax.
+        num_classes: width of the output layer (``predictions``).
         width_multiplier: scales the stem and the growth rate.
+        classifier_activation: of the ``predictions`` layer, as in ``keras.applications``: ``"softmax"``,
+            None (the model outputs logits) or another Keras activation.
 
     Returns:
         A ``keras.Model`` named ``densenet{depth}`` with keras.applications' layer names (``conv1_conv``,
@@ -101,7 +103,8 @@ def densenet(depth: int = 121, *, growth_rate: int = 32, reduction: float = 0.5,
     growth_rate = check_int(growth_rate, "growth_rate", minimum=1)
     chain = [Step(7, 2, 3), Step(3, 2, 1), Step(2, 2, 0), Step(2, 2, 0), Step(2, 2, 0)]
     input_shape, num_classes, wm = check_common(input_shape, num_classes, width_multiplier, chain=chain,
-                                                model_name=f"DenseNet-{depth}")
+                                                model_name=f"DenseNet-{depth}",
+                                                classifier_activation=classifier_activation)
     reduction = check_float(reduction, "reduction", minimum=0.0, maximum=1.0, include_minimum=False)
     k = scaled(growth_rate, wm)
     inputs = model_input(input_shape)
@@ -117,7 +120,8 @@ def densenet(depth: int = 121, *, growth_rate: int = 32, reduction: float = 0.5,
             x = transition_block(x, reduction, name=f"pool{stage}")  # 28, 14, 7
     x = layers.BatchNormalization(epsilon=BN_EPSILON_DENSE, name="bn")(x)
     x = layers.Activation("relu", name="relu")(x)
-    return keras.Model(inputs, classifier(x, num_classes), name=f"densenet{depth}")
+    outputs = classifier_head(x, num_classes, pool="avg", classifier_activation=classifier_activation)
+    return keras.Model(inputs, outputs, name=f"densenet{depth}")
 
 
 for _depth in (121, 169, 201):

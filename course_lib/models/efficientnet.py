@@ -23,9 +23,9 @@ import keras
 from keras import layers
 
 from ..validation import check_choice, check_float, check_probability
-from .blocks import model_input
+from .blocks import classifier_head, conv_bn, model_input
 from .common import check_common
-from .modern_blocks import classifier, conv_bn_act, depthwise_bn_act, make_divisible, se_block
+from .modern_blocks import depthwise_bn_act, make_divisible, se_block
 from .registry import register_model
 
 __all__ = ["COMPOUND_COEFFICIENTS", "EFFICIENTNET_B0_ROWS", "EFFICIENTNET_SCALING", "MBConvRow",
@@ -124,12 +124,12 @@ def mbconv_block(x, filters: int, *, expansion: int, kernel_size: int, stride: i
     """
     inputs, channels = x, x.shape[-1]
     if expansion != 1:
-        x = conv_bn_act(x, expansion * channels, 1, activation="swish", bn_epsilon=BN_EPSILON_EFF,
-                        name=f"{name}_expand")
+        x = conv_bn(x, expansion * channels, 1, activation="swish", bn_epsilon=BN_EPSILON_EFF,
+                    name=f"{name}_expand")
     x = depthwise_bn_act(x, kernel_size, strides=stride, activation="swish", bn_epsilon=BN_EPSILON_EFF,
                          name=f"{name}_dwconv")
     x = se_block(x, max(1, int(channels * se_ratio)), activation="swish", name=f"{name}_se")
-    x = conv_bn_act(x, filters, 1, activation=None, bn_epsilon=BN_EPSILON_EFF, name=f"{name}_project")
+    x = conv_bn(x, filters, 1, activation=None, bn_epsilon=BN_EPSILON_EFF, name=f"{name}_project")
     if stride == 1 and channels == filters:
         if drop_rate > 0:  # drops the whole branch for some examples: noise_shape broadcasts over h, w, c
             x = layers.Dropout(drop_rate, noise_shape=(None, 1, 1, 1), name=f"{name}_drop")(x)
@@ -148,6 +148,7 @@ def efficientnet(
     width_multiplier: float = 1.0,
     dropout: float | None = None,
     drop_connect_rate: float = 0.2,
+    classifier_activation="softmax",
 ) -> keras.Model:
     """EfficientNet-B0 .. B7: the B0 rows of Table 1, widths and depths scaled by the variant's coefficients.
 
@@ -159,10 +160,12 @@ def efficientnet(
         variant: a key of ``EFFICIENTNET_SCALING`` (``"b0"`` .. ``"b7"``).
         width_coefficient, depth_coefficient: override the variant's (e.g. with ``compound_scaling``'s).
         input_shape: ``(h, w, c)``; default the variant's resolution, RGB. Any size works.
-        num_classes: width of the softmax.
+        num_classes: width of the output layer (``predictions``).
         width_multiplier: a further factor on the width coefficient (small models for a CPU).
         dropout: before the classifier; default the variant's rate.
         drop_connect_rate: the stochastic depth rate of the last block.
+        classifier_activation: of the ``predictions`` layer, as in ``keras.applications``: ``"softmax"``,
+            None (the model outputs logits) or another Keras activation.
 
     Returns:
         A ``keras.Model`` named ``efficientnet_{variant}``; layers ``stem_conv``, ``block1a_*`` ..
@@ -185,14 +188,15 @@ def efficientnet(
     drop_connect_rate = check_probability(drop_connect_rate, "drop_connect_rate")
     input_shape = (resolution, resolution, 3) if input_shape is None else input_shape
     input_shape, num_classes, wm = check_common(input_shape, num_classes, width_multiplier,
-                                                model_name=f"EfficientNet-{variant.upper()}")
+                                                model_name=f"EfficientNet-{variant.upper()}",
+                                                classifier_activation=classifier_activation)
 
     def filters(n):
         return make_divisible(n * width * wm)
 
     inputs = model_input(input_shape)
-    x = conv_bn_act(inputs, filters(STEM_FILTERS), 3, strides=2, activation="swish",
-                    bn_epsilon=BN_EPSILON_EFF, name="stem")  # 112x112x32 at 224
+    x = conv_bn(inputs, filters(STEM_FILTERS), 3, strides=2, activation="swish",
+                bn_epsilon=BN_EPSILON_EFF, name="stem")  # 112x112x32 at 224
     total = sum(round_repeats(row.repeats, depth) for row in EFFICIENTNET_B0_ROWS)
     index = 0
     for stage, row in enumerate(EFFICIENTNET_B0_ROWS, start=1):
@@ -201,8 +205,10 @@ def efficientnet(
                              stride=row.stride if i == 0 else 1, drop_rate=drop_connect_rate * index / total,
                              name=f"block{stage}{chr(ord('a') + i)}")
             index += 1
-    x = conv_bn_act(x, filters(HEAD_FILTERS), 1, activation="swish", bn_epsilon=BN_EPSILON_EFF, name="top")
-    return keras.Model(inputs, classifier(x, num_classes, dropout=dropout), name=f"efficientnet_{variant}")
+    x = conv_bn(x, filters(HEAD_FILTERS), 1, activation="swish", bn_epsilon=BN_EPSILON_EFF, name="top")
+    outputs = classifier_head(x, num_classes, pool="avg", dropout=dropout,
+                              classifier_activation=classifier_activation)
+    return keras.Model(inputs, outputs, name=f"efficientnet_{variant}")
 
 
 for _variant in EFFICIENTNET_SCALING:

@@ -8,7 +8,14 @@ import keras
 from keras import layers
 
 from ..validation import check_bool, check_probability
-from .blocks import InceptionRow, InceptionV3Filters, inception_module, inception_v3_module, model_input
+from .blocks import (
+    InceptionRow,
+    InceptionV3Filters,
+    classifier_head,
+    inception_module,
+    inception_v3_module,
+    model_input,
+)
 from .common import Step, check_common, scaled
 from .layers import LocalResponseNormalization
 from .registry import register_model
@@ -87,20 +94,23 @@ def downsampling_chain(*, aux_logits: bool) -> list[Step]:
 
 
 def inception_aux_head(
-    x, num_classes: int, *, width_multiplier: float = 1.0, dropout: float = 0.7, name: str
+    x, num_classes: int, *, width_multiplier: float = 1.0, dropout: float = 0.7,
+    classifier_activation="softmax", name: str
 ):
     """GoogLeNet's auxiliary classifier: avg-pool 5x5/3, 1x1 conv 128, fc 1024, dropout 0.7, softmax.
 
     Args:
         x: the inception output it reads, ``(batch, 14, 14, c)`` at 224x224 input.
-        num_classes: width of the softmax.
+        num_classes: width of the output layer.
         width_multiplier: scales the 128 filters and 1024 units.
-        dropout: rate before the softmax layer.
+        dropout: rate before the output layer.
+        classifier_activation: of the output layer (``blocks.classifier_head``): ``"softmax"``, None
+            (logits) or another Keras activation.
         name: ``"aux1"`` or ``"aux2"``: layers ``{name}_pool``, ``{name}_conv``, ``{name}_flatten``,
             ``{name}_fc``, ``{name}_dropout`` and the output layer ``{name}``.
 
     Returns:
-        Tensor ``(batch, num_classes)`` of probabilities.
+        Tensor ``(batch, num_classes)`` of probabilities (logits with ``classifier_activation=None``).
 
     Reference: Szegedy et al., "Going Deeper with Convolutions", CVPR 2015, Section 5.
     """
@@ -110,7 +120,7 @@ def inception_aux_head(
     x = layers.Flatten(name=f"{name}_flatten")(x)  # 2048
     x = layers.Dense(scaled(1024, width_multiplier), activation="relu", name=f"{name}_fc")(x)
     x = layers.Dropout(dropout, name=f"{name}_dropout")(x)
-    return layers.Dense(num_classes, activation="softmax", name=name)(x)
+    return classifier_head(x, num_classes, classifier_activation=classifier_activation, name=name)
 
 
 @register_model
@@ -124,6 +134,7 @@ def googlenet(
     dropout: float = 0.4,
     table: dict[str, InceptionRow] | None = None,
     kernel_initializer: str = "glorot_uniform",
+    classifier_activation="softmax",
 ) -> keras.Model:
     """GoogLeNet: a stem, nine inception modules from Table 1, global average pooling, dropout, softmax.
 
@@ -139,7 +150,7 @@ def googlenet(
             named ``predictions``, ``aux1`` and ``aux2`` (``course_lib.training.compile_model`` weights their
             losses 1, 0.3, 0.3; at test time use only ``predictions``).
         input_shape: ``(h, w, c)``; any size >= 1 without the auxiliary heads, >= 65 with them.
-        num_classes: width of each softmax.
+        num_classes: width of each output layer.
         width_multiplier: scales every filter and hidden unit count.
         lrn: keep the two LocalResponseNormalization layers of the stem (AlexNet's constants k=2, n=5,
             alpha=1e-4, beta=0.75: the GoogLeNet paper does not give its own).
@@ -147,6 +158,8 @@ def googlenet(
         table: replace ``GOOGLENET_TABLE`` (same keys) to experiment with other widths.
         kernel_initializer: of every convolution of the stem and the inception modules (a Keras initializer
             name); the default is Keras' own.
+        classifier_activation: of ``predictions`` (and of ``aux1``, ``aux2``), as in ``keras.applications``:
+            ``"softmax"``, None (the model outputs logits) or another Keras activation.
 
     Returns:
         A ``keras.Model`` named ``googlenet``: output ``(batch, num_classes)``, or a list of three such
@@ -170,6 +183,7 @@ def googlenet(
     input_shape, num_classes, wm = check_common(
         input_shape, num_classes, width_multiplier, chain=downsampling_chain(aux_logits=aux_logits),
         model_name="GoogLeNet" + (" with auxiliary classifiers" if aux_logits else ""),
+        classifier_activation=classifier_activation,
     )
     inputs = model_input(input_shape)
     x = inputs
@@ -190,11 +204,12 @@ def googlenet(
             row = InceptionRow(*table[key]).scaled(wm)
             x = inception_module(x, row, kernel_initializer=kernel_initializer, name=f"inception{key}")
             if aux_logits and key in AUX_AFTER:
-                head = inception_aux_head(x, num_classes, width_multiplier=wm, name=AUX_AFTER[key])
+                head = inception_aux_head(x, num_classes, width_multiplier=wm,
+                                          classifier_activation=classifier_activation, name=AUX_AFTER[key])
                 aux_outputs.append(head)
-    x = layers.GlobalAveragePooling2D(name="avg_pool")(x)  # 1024
-    x = layers.Dropout(dropout, name="dropout")(x)
-    outputs = layers.Dense(num_classes, activation="softmax", name="predictions")(x)
+    # 7x7x1024 -> 1024 -> dropout -> predictions
+    outputs = classifier_head(x, num_classes, pool="avg", dropout=dropout,
+                              classifier_activation=classifier_activation)
     if aux_logits:
         return keras.Model(inputs, [outputs, *aux_outputs], name="googlenet")
     return keras.Model(inputs, outputs, name="googlenet")

@@ -24,9 +24,8 @@ import keras
 from keras import layers
 
 from ..validation import check_bool, check_probability
-from .blocks import model_input
+from .blocks import classifier_head, conv_bn, model_input
 from .common import Step, check_common, scaled
-from .modern_blocks import classifier, conv_bn_act
 from .registry import register_model
 
 __all__ = [
@@ -116,8 +115,8 @@ AUX_AFTER = "mixed7"  # the auxiliary classifier reads the last 17x17 output
 
 
 def _cba(x, filters, kernel, name, *, strides=1, padding="same"):
-    return conv_bn_act(x, filters, kernel, strides=strides, padding=padding, bn_scale=False,
-                       bn_epsilon=BN_EPSILON_V3, name=name)
+    return conv_bn(x, filters, kernel, strides=strides, padding=padding, bn_scale=False,
+                   bn_epsilon=BN_EPSILON_V3, name=name)
 
 
 def _avg_pool_proj(x, filters, name):
@@ -236,15 +235,18 @@ def inception_c_block(x, row: InceptionCRow, *, name: str):
     return layers.Concatenate(name=name)([b1, b2, b3, _avg_pool_proj(x, row.pool_proj, name)])
 
 
-def inception_v3_aux_head(x, num_classes: int, *, width_multiplier: float = 1.0, name: str = "aux"):
+def inception_v3_aux_head(x, num_classes: int, *, width_multiplier: float = 1.0,
+                          classifier_activation="softmax", name: str = "aux"):
     """The batch-normalised auxiliary classifier on the 17x17 grid (what makes v2 into v3 in Table 3).
 
     avg-pool 5x5/3 -> 5x5 -> 1x1 conv 128 (BN) -> 5x5 conv 768 (BN, valid) -> 1x1 -> softmax.
 
     Args:
         x: the 17x17 output of ``mixed7``.
-        num_classes: width of the softmax.
+        num_classes: width of the output layer.
         width_multiplier: scales 128 and 768.
+        classifier_activation: of the output layer (``blocks.classifier_head``): ``"softmax"``, None
+            (logits) or another Keras activation.
         name: prefix and the output layer's name.
 
     Returns:
@@ -256,7 +258,7 @@ def inception_v3_aux_head(x, num_classes: int, *, width_multiplier: float = 1.0,
     x = _cba(x, scaled(128, width_multiplier), 1, f"{name}_conv1")
     x = _cba(x, scaled(768, width_multiplier), x.shape[1], f"{name}_conv2", padding="valid")  # 1x1
     x = layers.Flatten(name=f"{name}_flatten")(x)
-    return layers.Dense(num_classes, activation="softmax", name=name)(x)
+    return classifier_head(x, num_classes, classifier_activation=classifier_activation, name=name)
 
 
 def downsampling_chain(*, aux_logits: bool = False) -> list[Step]:
@@ -281,6 +283,7 @@ def inception_v3(
     num_classes: int = 1000,
     width_multiplier: float = 1.0,
     dropout: float = 0.0,
+    classifier_activation="softmax",
 ) -> keras.Model:
     """Inception-v3 as released: stem, 3 x Inception-A, reduction, 4 x Inception-B, reduction, 2 x Inc.-C.
 
@@ -292,9 +295,11 @@ def inception_v3(
     Args:
         aux_logits: add the auxiliary classifier after ``mixed7``; outputs ``predictions`` and ``aux``.
         input_shape: ``(h, w, c)``, at least 75x75 (the valid stem and reductions), 107 with the aux head.
-        num_classes: width of the softmax.
+        num_classes: width of the output layer (``predictions``).
         width_multiplier: scales every convolution width.
         dropout: before the final layer (the keras.applications model has none).
+        classifier_activation: of ``predictions`` (and ``aux``), as in ``keras.applications``: ``"softmax"``,
+            None (the model outputs logits) or another Keras activation.
 
     Returns:
         A ``keras.Model`` named ``inception_v3``; layers ``conv1_conv`` ... ``mixed10``, ``avg_pool``,
@@ -311,6 +316,7 @@ def inception_v3(
     input_shape, num_classes, wm = check_common(
         input_shape, num_classes, width_multiplier, chain=downsampling_chain(aux_logits=aux_logits),
         model_name="Inception-v3" + (" with its auxiliary classifier" if aux_logits else ""),
+        classifier_activation=classifier_activation,
     )
     inputs = model_input(input_shape)
     x = inputs
@@ -323,6 +329,8 @@ def inception_v3(
     for name, row in INCEPTION_V3_MODULES.items():
         x = _BLOCKS[type(row)](x, type(row)(*(scaled(n, wm) for n in row)), name=name)
         if aux_logits and name == AUX_AFTER:
-            aux = inception_v3_aux_head(x, num_classes, width_multiplier=wm)
-    outputs = classifier(x, num_classes, dropout=dropout)
+            aux = inception_v3_aux_head(x, num_classes, width_multiplier=wm,
+                                        classifier_activation=classifier_activation)
+    outputs = classifier_head(x, num_classes, pool="avg", dropout=dropout,
+                              classifier_activation=classifier_activation)
     return keras.Model(inputs, [outputs, aux] if aux_logits else outputs, name="inception_v3")

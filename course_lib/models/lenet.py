@@ -9,7 +9,7 @@ import numpy as np
 from keras import layers
 
 from ..validation import check_choice
-from .blocks import model_input
+from .blocks import classifier_head, model_input
 from .common import Step, check_common, scaled
 from .layers import ConnectionTableConv2D, EuclideanRBF, Subsampling2D, scaled_tanh
 from .registry import register_model
@@ -126,6 +126,7 @@ def lenet5(
     width_multiplier: float = 1.0,
     c3_table=None,
     activation=None,
+    classifier_activation="softmax",
 ) -> keras.Model:
     """LeNet-5: the 1998 network as published, its common simplification, or the modern EECS 498 form.
 
@@ -159,6 +160,9 @@ def lenet5(
             or pass your own table (see ``ConnectionTableConv2D``). A table needs ``width_multiplier=1``.
         activation: override the hidden activation (default ``scaled_tanh`` for published, tanh for
             classic, relu for modern).
+        classifier_activation: of the ``predictions`` layer, as in ``keras.applications``: ``"softmax"``,
+            None (the model outputs logits; for published, the negated RBF penalties) or another Keras
+            activation.
 
     Returns:
         A ``keras.Model`` named ``lenet5_published``, ``lenet5_classic`` or ``lenet5_modern``; output
@@ -181,7 +185,7 @@ def lenet5(
         input_shape = DEFAULT_INPUT[variant]
     input_shape, num_classes, wm = check_common(
         input_shape, num_classes, width_multiplier, chain=downsampling_chain(rows),
-        model_name=f"LeNet-5 ({variant})",
+        model_name=f"LeNet-5 ({variant})", classifier_activation=classifier_activation,
     )
     if isinstance(c3_table, str):
         check_choice(c3_table, "c3_table", ("full", "paper"))
@@ -220,9 +224,11 @@ def lenet5(
             x = layers.Dense(scaled(row.width, wm), activation=act, name=row.name)(x)
     if variant == "published":
         penalties = EuclideanRBF(rbf_codes(), name="rbf")(x)  # y_i = |f6 - code_i|^2, small = class i
-        outputs = layers.Softmax(name="predictions")(layers.Rescaling(-1.0, name="negate")(penalties))
+        scores = layers.Rescaling(-1.0, name="negate")(penalties)
+        outputs = classifier_head(scores, None, classifier_activation=classifier_activation,
+                                  softmax_layer=True)
     else:
-        outputs = layers.Dense(num_classes, activation="softmax", name="predictions")(x)
+        outputs = classifier_head(x, num_classes, classifier_activation=classifier_activation)
     return keras.Model(inputs, outputs, name=f"lenet5_{variant}")
 
 

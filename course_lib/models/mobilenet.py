@@ -15,9 +15,9 @@ import keras
 from keras import layers
 
 from ..validation import check_probability
-from .blocks import model_input
+from .blocks import classifier_head, conv_bn, model_input
 from .common import check_common
-from .modern_blocks import classifier, conv_bn_act, depthwise_bn_act, make_divisible
+from .modern_blocks import depthwise_bn_act, make_divisible
 from .registry import register_model
 
 __all__ = ["MOBILENET_V1_ROWS", "MOBILENET_V2_ROWS", "depthwise_separable_block", "inverted_residual_block",
@@ -50,12 +50,12 @@ def depthwise_separable_block(x, filters: int, *, stride: int = 1, name: str):
     Reference: Howard et al., "MobileNets", 2017, Figure 3 and Table 1.
     """
     x = depthwise_bn_act(x, 3, strides=stride, activation="relu6", name=f"conv_dw_{name}")
-    return conv_bn_act(x, filters, 1, activation="relu6", name=f"conv_pw_{name}")
+    return conv_bn(x, filters, 1, activation="relu6", name=f"conv_pw_{name}")
 
 
 @register_model
 def mobilenet(*, input_shape=(224, 224, 3), num_classes: int = 1000, width_multiplier: float = 1.0,
-              dropout: float = 1e-3) -> keras.Model:
+              dropout: float = 1e-3, classifier_activation="softmax") -> keras.Model:
     """MobileNet v1: a 3x3/2 conv and 13 depthwise separable layers, global average pool, classifier.
 
     224 -> conv1 3x3/2 32 -> 112 -> ... -> 7x7x1024 -> pool -> predictions. 4,253,864 parameters at
@@ -63,9 +63,11 @@ def mobilenet(*, input_shape=(224, 224, 3), num_classes: int = 1000, width_multi
 
     Args:
         input_shape: ``(h, w, c)``; any size works (all "same" padding).
-        num_classes: width of the softmax.
+        num_classes: width of the output layer (``predictions``).
         width_multiplier: the paper's alpha (0.25, 0.5, 0.75, 1.0).
         dropout: before the classifier (keras.applications' 1e-3).
+        classifier_activation: of the ``predictions`` layer, as in ``keras.applications``: ``"softmax"``,
+            None (the model outputs logits) or another Keras activation.
 
     Returns:
         A ``keras.Model`` named ``mobilenet``.
@@ -78,12 +80,15 @@ def mobilenet(*, input_shape=(224, 224, 3), num_classes: int = 1000, width_multi
     """
     dropout = check_probability(dropout, "dropout")
     input_shape, num_classes, alpha = check_common(input_shape, num_classes, width_multiplier,
-                                                   model_name="MobileNet")
+                                                   model_name="MobileNet",
+                                                   classifier_activation=classifier_activation)
     inputs = model_input(input_shape)
-    x = conv_bn_act(inputs, int(32 * alpha), 3, strides=2, activation="relu6", name="conv1")  # 112x112x32
+    x = conv_bn(inputs, int(32 * alpha), 3, strides=2, activation="relu6", name="conv1")  # 112x112x32
     for i, (filters, stride) in enumerate(MOBILENET_V1_ROWS, start=1):
         x = depthwise_separable_block(x, int(filters * alpha), stride=stride, name=str(i))  # ends 7x7x1024
-    return keras.Model(inputs, classifier(x, num_classes, dropout=dropout), name="mobilenet")
+    outputs = classifier_head(x, num_classes, pool="avg", dropout=dropout,
+                              classifier_activation=classifier_activation)
+    return keras.Model(inputs, outputs, name="mobilenet")
 
 
 def inverted_residual_block(x, filters: int, *, expansion: int, stride: int = 1, kernel_size: int = 3,
@@ -107,11 +112,11 @@ def inverted_residual_block(x, filters: int, *, expansion: int, stride: int = 1,
     """
     inputs, channels = x, x.shape[-1]
     if expansion != 1:
-        x = conv_bn_act(x, expansion * channels, 1, activation=activation, bn_epsilon=V2_BN_EPSILON,
-                        name=f"{name}_expand")
+        x = conv_bn(x, expansion * channels, 1, activation=activation, bn_epsilon=V2_BN_EPSILON,
+                    name=f"{name}_expand")
     x = depthwise_bn_act(x, kernel_size, strides=stride, activation=activation, bn_epsilon=V2_BN_EPSILON,
                          name=f"{name}_depthwise")
-    x = conv_bn_act(x, filters, 1, activation=None, bn_epsilon=V2_BN_EPSILON, name=f"{name}_project")
+    x = conv_bn(x, filters, 1, activation=None, bn_epsilon=V2_BN_EPSILON, name=f"{name}_project")
     if stride == 1 and channels == filters:
         x = layers.Add(name=f"{name}_add")([inputs, x])
     return x
@@ -119,7 +124,7 @@ def inverted_residual_block(x, filters: int, *, expansion: int, stride: int = 1,
 
 @register_model
 def mobilenet_v2(*, input_shape=(224, 224, 3), num_classes: int = 1000, width_multiplier: float = 1.0,
-                 dropout: float = 0.0) -> keras.Model:
+                 dropout: float = 0.0, classifier_activation="softmax") -> keras.Model:
     """MobileNetV2: a 3x3/2 conv, 17 inverted residual blocks (Table 2), a 1x1 conv to 1280, classifier.
 
     224 -> Conv1 -> 112x112x32 -> block_0 .. block_16 -> 7x7x320 -> Conv_1 1x1 1280 -> pool -> predictions.
@@ -129,9 +134,11 @@ def mobilenet_v2(*, input_shape=(224, 224, 3), num_classes: int = 1000, width_mu
 
     Args:
         input_shape: ``(h, w, c)``; any size works.
-        num_classes: width of the softmax.
+        num_classes: width of the output layer (``predictions``).
         width_multiplier: the paper's width multiplier.
         dropout: before the classifier (keras.applications has none).
+        classifier_activation: of the ``predictions`` layer, as in ``keras.applications``: ``"softmax"``,
+            None (the model outputs logits) or another Keras activation.
 
     Returns:
         A ``keras.Model`` named ``mobilenet_v2``.
@@ -143,10 +150,11 @@ def mobilenet_v2(*, input_shape=(224, 224, 3), num_classes: int = 1000, width_mu
     """
     dropout = check_probability(dropout, "dropout")
     input_shape, num_classes, alpha = check_common(input_shape, num_classes, width_multiplier,
-                                                   model_name="MobileNetV2")
+                                                   model_name="MobileNetV2",
+                                                   classifier_activation=classifier_activation)
     inputs = model_input(input_shape)
-    x = conv_bn_act(inputs, make_divisible(32 * alpha), 3, strides=2, activation="relu6",
-                    bn_epsilon=V2_BN_EPSILON, name="Conv1")  # 112x112x32
+    x = conv_bn(inputs, make_divisible(32 * alpha), 3, strides=2, activation="relu6",
+                bn_epsilon=V2_BN_EPSILON, name="Conv1")  # 112x112x32
     block = 0
     for t, c, n, s in MOBILENET_V2_ROWS:
         for i in range(n):
@@ -154,5 +162,7 @@ def mobilenet_v2(*, input_shape=(224, 224, 3), num_classes: int = 1000, width_mu
                                         stride=s if i == 0 else 1, name=f"block_{block}")
             block += 1
     last = make_divisible(1280 * alpha) if alpha > 1.0 else 1280
-    x = conv_bn_act(x, last, 1, activation="relu6", bn_epsilon=V2_BN_EPSILON, name="Conv_1")  # 7x7x1280
-    return keras.Model(inputs, classifier(x, num_classes, dropout=dropout), name="mobilenet_v2")
+    x = conv_bn(x, last, 1, activation="relu6", bn_epsilon=V2_BN_EPSILON, name="Conv_1")  # 7x7x1280
+    outputs = classifier_head(x, num_classes, pool="avg", dropout=dropout,
+                              classifier_activation=classifier_activation)
+    return keras.Model(inputs, outputs, name="mobilenet_v2")

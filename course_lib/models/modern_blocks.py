@@ -1,46 +1,17 @@
-"""Blocks shared by the architectures after ResNet: conv-BN-activation with groups, squeeze-and-excitation.
+"""Blocks shared by the architectures after ResNet: squeeze-and-excitation, depthwise conv-BN-activation.
 
 Each family file (``inception_v3``, ``resnext``, ``preact_resnet``, ``mobilenet``, ``efficientnet``,
-``densenet``, ``xception``, ``nfnet``) builds its own blocks; the two pieces several of them need live here,
-once. Blocks are functions ``block(x, ..., name=...)`` returning a tensor, as in ``blocks.py``.
+``densenet``, ``xception``, ``nfnet``) builds its own blocks; the pieces several of them need live here,
+once. The convolution-BN-activation block and the classifier head are those of every family,
+``blocks.conv_bn`` and ``blocks.classifier_head``. Blocks are functions ``block(x, ..., name=...)`` returning
+a tensor, as in ``blocks.py``.
 """
 
 from __future__ import annotations
 
 from keras import layers
 
-from .blocks import BN_EPSILON, BN_MOMENTUM
-
-
-def conv_bn_act(x, filters: int, kernel_size, *, strides=1, padding="same", groups: int = 1,
-                activation: str | None = "relu", bn_scale: bool = True, bn_epsilon: float = BN_EPSILON,
-                kernel_initializer="glorot_uniform", name: str):
-    """Convolution (no bias, optionally grouped) -> BatchNorm -> activation.
-
-    Args:
-        x: tensor ``(batch, h, w, c)``; ``c`` divisible by ``groups``.
-        filters: output channels (divisible by ``groups``).
-        kernel_size: int or ``(kh, kw)``.
-        strides, padding: as in ``keras.layers.Conv2D``.
-        groups: split input and output channels into this many groups (ResNeXt's cardinality, NFNet's
-            grouped 3x3); each output channel then reads only ``c / groups`` input channels.
-        activation: a Keras activation name applied after BN ("relu", "relu6", "swish"), or None.
-        bn_scale: keep BN's gamma. Inception-v3 drops it (``scale=False``, as in ``keras.applications``):
-            a ReLU follows, and the next convolution can absorb a per-channel scale.
-        bn_epsilon: BN's epsilon (the kit's 1e-5, or the 1e-3 / 1.001e-5 a reference implementation uses).
-        kernel_initializer: of the convolution.
-        name: prefix; layers ``{name}_conv``, ``{name}_bn`` and ``{name}_{activation}``.
-
-    Returns:
-        Tensor ``(batch, h', w', filters)``.
-    """
-    x = layers.Conv2D(filters, kernel_size, strides=strides, padding=padding, groups=groups, use_bias=False,
-                      kernel_initializer=kernel_initializer, name=f"{name}_conv")(x)
-    x = layers.BatchNormalization(axis=-1, momentum=BN_MOMENTUM, epsilon=bn_epsilon, scale=bn_scale,
-                                  name=f"{name}_bn")(x)
-    if activation is not None:
-        x = layers.Activation(activation, name=f"{name}_{activation}")(x)
-    return x
+from .blocks import BN_EPSILON, activation_layer, batch_norm
 
 
 def se_block(x, reduced: int, *, activation: str = "relu", gate_gain: float = 1.0, name: str):
@@ -89,14 +60,6 @@ def make_divisible(value: float, divisor: int = 8) -> int:
     return int(rounded)
 
 
-def classifier(x, num_classes: int, *, dropout: float = 0.0):
-    """Global average pool (``avg_pool``), optional ``dropout``, then the softmax layer ``predictions``."""
-    x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-    if dropout:
-        x = layers.Dropout(dropout, name="dropout")(x)
-    return layers.Dense(num_classes, activation="softmax", name="predictions")(x)
-
-
 def depthwise_bn_act(x, kernel_size, *, strides=1, activation: str | None = "relu",
                      bn_epsilon: float = BN_EPSILON, name: str):
     """Depthwise convolution (one k x k filter per channel, no bias) -> BatchNorm -> activation.
@@ -116,7 +79,5 @@ def depthwise_bn_act(x, kernel_size, *, strides=1, activation: str | None = "rel
     Applications", 2017, Figure 3.
     """
     x = layers.DepthwiseConv2D(kernel_size, strides=strides, padding="same", use_bias=False, name=name)(x)
-    x = layers.BatchNormalization(axis=-1, momentum=BN_MOMENTUM, epsilon=bn_epsilon, name=f"{name}_bn")(x)
-    if activation is not None:
-        x = layers.Activation(activation, name=f"{name}_{activation}")(x)
-    return x
+    x = batch_norm(f"{name}_bn", epsilon=bn_epsilon)(x)
+    return activation_layer(x, activation, name=name)

@@ -27,7 +27,7 @@ import keras
 from keras import layers, ops
 
 from ..validation import check_choice, check_float, check_probability, check_str, type_error
-from .blocks import model_input
+from .blocks import classifier_head, model_input
 from .common import check_common, scaled
 from .modern_blocks import se_block
 from .registry import register_model
@@ -220,7 +220,8 @@ def nf_block(x, out_channels: int, *, stride: int = 1, beta: float = 1.0, alpha:
 
 @register_model
 def nfnet(variant: str = "F0", *, activation: str = "gelu", input_shape=None, num_classes: int = 1000,
-          width_multiplier: float = 1.0, dropout: float | None = None) -> keras.Model:
+          width_multiplier: float = 1.0, dropout: float | None = None,
+          classifier_activation="softmax") -> keras.Model:
     """NFNet-F0 .. F6: a normaliser-free SE-ResNeXt-D-like network of ``nf_block`` stages.
 
     256 -> stem (3x3/2 16, 3x3 32, 3x3 64, 3x3/2 128) -> 64 -> stages of 256, 512, 1536, 1536 channels
@@ -231,9 +232,11 @@ def nfnet(variant: str = "F0", *, activation: str = "gelu", input_shape=None, nu
         variant: a key of ``NFNET_VARIANTS``.
         activation: ``"gelu"`` (the paper) or ``"relu"``.
         input_shape: ``(h, w, c)``; default the variant's test resolution (256 for F0). Any size works.
-        num_classes: width of the softmax.
+        num_classes: width of the output layer (``predictions``).
         width_multiplier: scales every width (group width included).
         dropout: before the classifier; default the variant's.
+        classifier_activation: of the ``predictions`` layer, as in ``keras.applications``: ``"softmax"``,
+            None (the model outputs logits) or another Keras activation.
 
     Returns:
         A ``keras.Model`` named ``nfnet_{variant}`` (lower case).
@@ -250,7 +253,8 @@ def nfnet(variant: str = "F0", *, activation: str = "gelu", input_shape=None, nu
     dropout = default_dropout if dropout is None else check_probability(dropout, "dropout")
     input_shape = (test_size, test_size, 3) if input_shape is None else input_shape
     input_shape, num_classes, wm = check_common(input_shape, num_classes, width_multiplier,
-                                                model_name=f"NFNet-{variant}")
+                                                model_name=f"NFNet-{variant}",
+                                                classifier_activation=classifier_activation)
     inputs = model_input(input_shape)
     x = inputs
     for i, (filters, stride) in enumerate(NF_STEM):
@@ -268,11 +272,8 @@ def nfnet(variant: str = "F0", *, activation: str = "gelu", input_shape=None, nu
             expected_std = math.sqrt((1.0 if b == 0 else expected_std**2) + NF_ALPHA**2)
     x = _ws(x, NF_FINAL_MULT * x.shape[-1], 1, "final_conv")  # 8x8x3072
     x = ScaledActivation(activation, name="final_act")(x)
-    x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-    if dropout:
-        x = layers.Dropout(dropout, name="dropout")(x)
-    outputs = layers.Dense(num_classes, activation="softmax", kernel_initializer="zeros",
-                           name="predictions")(x)
+    outputs = classifier_head(x, num_classes, pool="avg", dropout=dropout, kernel_initializer="zeros",
+                              classifier_activation=classifier_activation)
     return keras.Model(inputs, outputs, name=f"nfnet_{variant.lower()}")
 
 

@@ -12,7 +12,7 @@ import keras
 from keras import layers
 
 from ..validation import check_choice, check_probability
-from .blocks import mlpconv_block, model_input
+from .blocks import classifier_head, mlpconv_block, model_input
 from .common import Step, check_common, scaled
 from .registry import register_model
 
@@ -74,6 +74,7 @@ def nin(
     num_classes: int | None = None,
     width_multiplier: float = 1.0,
     dropout: float = 0.5,
+    classifier_activation="softmax",
 ) -> keras.Model:
     """Network in Network with global average pooling instead of fully connected layers.
 
@@ -90,6 +91,8 @@ def nin(
         num_classes: maps of the last 1x1 layer = classes; default 10 (cifar) or 1000 (imagenet).
         width_multiplier: scales every width except the class maps.
         dropout: rate of the dropout layers between blocks.
+        classifier_activation: of the ``predictions`` layer, as in ``keras.applications``: ``"softmax"``,
+            None (the pooled class maps are the output: logits) or another Keras activation.
 
     Returns:
         A ``keras.Model`` named ``nin_cifar``/``nin_imagenet`` with layers ``mlpconv1_conv``,
@@ -109,6 +112,7 @@ def nin(
     input_shape, num_classes, wm = check_common(
         default_shape if input_shape is None else input_shape, num_classes, width_multiplier,
         chain=downsampling_chain(rows), model_name=f"NiN ({variant})",
+        classifier_activation=classifier_activation,
     )
     inputs = model_input(input_shape)
     x = inputs
@@ -126,8 +130,8 @@ def nin(
             x = _POOLS[kind](size, strides=stride, padding=padding, name=f"pool{i}")(x)
             if variant == "cifar" and dropout:
                 x = layers.Dropout(dropout, name=f"dropout{i}")(x)
-    x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-    outputs = layers.Activation("softmax", name="predictions")(x)
+    # one map per class, averaged into one score per class: no Dense layer
+    outputs = classifier_head(x, None, pool="avg", classifier_activation=classifier_activation)
     return keras.Model(inputs, outputs, name=f"nin_{variant}")
 
 

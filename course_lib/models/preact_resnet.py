@@ -14,9 +14,8 @@ import keras
 from keras import layers
 
 from ..validation import check_choice, check_int, check_probability, value_error
-from .blocks import BN_EPSILON, BN_MOMENTUM, HE_INIT, model_input
+from .blocks import HE_INIT, activation_layer, batch_norm, classifier_head, model_input
 from .common import Step, check_common, scaled
-from .modern_blocks import classifier
 from .registry import register_model
 
 __all__ = ["PREACT_DEPTHS", "preact_basic_block", "preact_bottleneck_block", "preact_resnet",
@@ -28,8 +27,7 @@ STAGE_WIDTHS = (16, 32, 64)  # widths of the three CIFAR stages (x4 at the outpu
 
 
 def _bn_relu(x, name):
-    x = layers.BatchNormalization(momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name=f"{name}_bn")(x)
-    return layers.Activation("relu", name=f"{name}_relu")(x)
+    return activation_layer(batch_norm(f"{name}_bn")(x), "relu", name=name)
 
 
 def _conv(x, filters, kernel, name, strides=1):
@@ -94,9 +92,11 @@ def preact_bottleneck_block(x, filters: int, *, stride: int = 1, expansion: int 
     return layers.Add(name=f"{name}_add")([shortcut, y])
 
 
-def _cifar_preact_network(name, blocks, widths, kind, *, dropout, input_shape, num_classes, width_multiplier):
+def _cifar_preact_network(name, blocks, widths, kind, *, dropout, input_shape, num_classes, width_multiplier,
+                          classifier_activation):
     input_shape, num_classes, wm = check_common(input_shape, num_classes, width_multiplier,
-                                                chain=[Step(3, 2, 1)] * (len(widths) - 1), model_name=name)
+                                                chain=[Step(3, 2, 1)] * (len(widths) - 1), model_name=name,
+                                                classifier_activation=classifier_activation)
     inputs = model_input(input_shape)
     x = _conv(inputs, scaled(16, wm), 3, "conv1")  # 32x32x16, no BN: the first block starts with one
     for s, width in enumerate(widths):
@@ -108,12 +108,13 @@ def _cifar_preact_network(name, blocks, widths, kind, *, dropout, input_shape, n
             else:
                 x = preact_bottleneck_block(x, scaled(width, wm), stride=stride, name=block_name)
     x = _bn_relu(x, "post")  # the last addition is not normalised inside any block
-    return keras.Model(inputs, classifier(x, num_classes), name=name)
+    outputs = classifier_head(x, num_classes, pool="avg", classifier_activation=classifier_activation)
+    return keras.Model(inputs, outputs, name=name)
 
 
 @register_model
 def preact_resnet(depth: int = 164, *, input_shape=(32, 32, 3), num_classes: int = 10,
-                  width_multiplier: float = 1.0) -> keras.Model:
+                  width_multiplier: float = 1.0, classifier_activation="softmax") -> keras.Model:
     """A pre-activation CIFAR ResNet: 6n + 2 layers of basic blocks or 9n + 2 of bottlenecks.
 
     conv1 3x3 16 -> three stages of n blocks (16, 32, 64 wide; x4 at a bottleneck's output) on 32, 16, 8
@@ -123,8 +124,10 @@ def preact_resnet(depth: int = 164, *, input_shape=(32, 32, 3), num_classes: int
     Args:
         depth: a key of ``PREACT_DEPTHS`` (20, 110 basic; 164, 1001 bottleneck).
         input_shape: ``(h, w, c)``, at least 4x4 (two stride-2 stages).
-        num_classes: width of the softmax.
+        num_classes: width of the output layer (``predictions``).
         width_multiplier: scales every width.
+        classifier_activation: of the ``predictions`` layer, as in ``keras.applications``: ``"softmax"``,
+            None (the model outputs logits) or another Keras activation.
 
     Returns:
         A ``keras.Model`` named ``preact_resnet{depth}``.
@@ -139,12 +142,14 @@ def preact_resnet(depth: int = 164, *, input_shape=(32, 32, 3), num_classes: int
     blocks = (depth - 2) // (6 if kind == "basic" else 9)
     return _cifar_preact_network(f"preact_resnet{depth}", blocks, STAGE_WIDTHS, kind, dropout=0.0,
                                  input_shape=input_shape, num_classes=num_classes,
-                                 width_multiplier=width_multiplier)
+                                 width_multiplier=width_multiplier,
+                                 classifier_activation=classifier_activation)
 
 
 @register_model
 def wide_resnet(depth: int = 28, k: int = 10, *, dropout: float = 0.0, input_shape=(32, 32, 3),
-                num_classes: int = 10, width_multiplier: float = 1.0) -> keras.Model:
+                num_classes: int = 10, width_multiplier: float = 1.0,
+                classifier_activation="softmax") -> keras.Model:
     """WRN-{depth}-{k}: a pre-activation CIFAR ResNet with basic blocks ``k`` times wider.
 
     conv1 3x3 16 -> three groups of ``(depth - 4) / 6`` blocks, 16k, 32k, 64k wide, on 32, 16, 8 -> BN-ReLU
@@ -154,7 +159,7 @@ def wide_resnet(depth: int = 28, k: int = 10, *, dropout: float = 0.0, input_sha
         depth: ``6n + 4`` (the paper counts the first conv, the two per block and the shortcut convs).
         k: the widening factor.
         dropout: between the two convolutions of every block (0.3 in the paper's dropout runs).
-        input_shape, num_classes, width_multiplier: as for ``preact_resnet``.
+        input_shape, num_classes, width_multiplier, classifier_activation: as for ``preact_resnet``.
 
     Returns:
         A ``keras.Model`` named ``wrn{depth}_{k}``.
@@ -172,7 +177,8 @@ def wide_resnet(depth: int = 28, k: int = 10, *, dropout: float = 0.0, input_sha
     widths = tuple(w * k for w in STAGE_WIDTHS)
     return _cifar_preact_network(f"wrn{depth}_{k}", (depth - 4) // 6, widths, "basic", dropout=dropout,
                                  input_shape=input_shape, num_classes=num_classes,
-                                 width_multiplier=width_multiplier)
+                                 width_multiplier=width_multiplier,
+                                 classifier_activation=classifier_activation)
 
 
 for _depth in (110, 164):

@@ -13,20 +13,30 @@ comes from, with the keywords it fixes::
 
 so every name is written once. ``get_model(name, **kwargs)`` builds any of them and ``list_models()`` lists
 them (the tests are parametrized over it, so a registered model without an expected parameter count fails).
+
+Each name has a task: ``"classification"`` (every family of ``course_lib.models`` and the course's own
+network, all taking ``classifier_activation=``), ``"segmentation"`` (FCN, U-Net) or ``"detection"`` (the
+grid detector); ``list_models(task)`` lists one task. The models defined outside this package (the last
+section of this file) are imported when they are built, so this package does not import their modules.
 """
 
 from __future__ import annotations
 
+import difflib
+import importlib
 from collections.abc import Callable
 from typing import Any
 
 import keras
 
-from ..validation import check_str
+from ..validation import check_choice, check_str
 
-__all__ = ["get_model", "list_models", "register_model"]
+__all__ = ["TASKS", "get_model", "list_models", "model_family", "register_model"]
+
+TASKS = ("classification", "segmentation", "detection")
 
 _REGISTRY: dict[str, Callable[..., keras.Model]] = {}
+_TASK_OF: dict[str, str] = {}
 
 
 class _Variant:
@@ -51,7 +61,7 @@ class _Variant:
 
 
 def register_model(builder: Callable[..., keras.Model] | None = None, /, *, name: str | None = None,
-                   **fixed: Any):
+                   task: str = "classification", **fixed: Any):
     """Register a model builder under a name, once.
 
     Use it as a decorator on a family builder (``@register_model`` registers it under its function name), or
@@ -61,14 +71,17 @@ def register_model(builder: Callable[..., keras.Model] | None = None, /, *, name
     Args:
         builder: a function returning a ``keras.Model``; omitted when used as ``@register_model(name=...)``.
         name: the registry name; default ``builder.__name__``. Lower case, as ``get_model`` normalises.
+        task: one of ``TASKS``; a ``"classification"`` builder takes ``classifier_activation=``.
         **fixed: keywords the variant passes to ``builder`` (a caller may not override them).
 
     Returns:
         ``builder`` itself (so the decorated function is unchanged), or a decorator when ``builder`` is None.
 
     Raises:
-        ValueError: the name is already registered (each name is written once), or not lower case.
+        ValueError: the name is already registered (each name is written once), not lower case, or an
+            unknown task.
     """
+    check_choice(task, "task", TASKS)
 
     def register(fn: Callable[..., keras.Model]):
         key = check_str(name if name is not None else fn.__name__, "name")
@@ -77,6 +90,7 @@ def register_model(builder: Callable[..., keras.Model] | None = None, /, *, name
         if key in _REGISTRY:
             raise ValueError(f"model name {key!r} is already registered (by {_REGISTRY[key]!r})")
         _REGISTRY[key] = _Variant(fn, key, fixed) if fixed else fn
+        _TASK_OF[key] = task
         return fn
 
     return register if builder is None else register(builder)
@@ -91,9 +105,45 @@ def _normalise(name: str) -> str:
     return key
 
 
-def list_models() -> list[str]:
-    """Names ``get_model`` accepts, sorted: the family builders and their named variants."""
-    return sorted(_REGISTRY)
+def list_models(task: str | None = None) -> list[str]:
+    """Names ``get_model`` accepts, sorted: the family builders and their named variants.
+
+    Args:
+        task: None for every name, or one of ``TASKS`` (``"classification"``, ``"segmentation"``,
+            ``"detection"``) for that task's models only.
+
+    Returns:
+        The registered names, sorted.
+
+    Raises:
+        ValueError: an unknown task.
+    """
+    if task is None:
+        return sorted(_REGISTRY)
+    check_choice(task, "task", TASKS)
+    return sorted(key for key in _REGISTRY if _TASK_OF[key] == task)
+
+
+def _lookup(name: Any) -> str:
+    """The registry key of ``name`` (normalised), else a ValueError suggesting the close names."""
+    key = _normalise(check_str(name, "name"))
+    if key not in _REGISTRY:
+        names = list_models()
+        close = difflib.get_close_matches(key, names, n=3)
+        suggestion = f"; did you mean {', '.join(close)}?" if close else ""
+        raise ValueError(f"unknown model {name!r}{suggestion} (list_models() lists all {len(names)})")
+    return key
+
+
+def model_family(name: str) -> str:
+    """The family builder a registered name belongs to: ``"vgg"`` for ``"vgg16"``, ``"alexnet"`` for
+    ``"caffenet"``, the name itself for a family builder.
+
+    Raises:
+        TypeError / ValueError: as ``get_model`` for a name that is not a str or not registered.
+    """
+    entry = _REGISTRY[_lookup(name)]
+    return entry.builder.__name__ if isinstance(entry, _Variant) else entry.__name__
 
 
 def get_model(name: str, **kwargs) -> keras.Model:
@@ -110,9 +160,56 @@ def get_model(name: str, **kwargs) -> keras.Model:
     Raises:
         TypeError: name is not a str, or a keyword the named variant fixes (``get_model("vgg16",
             config="A")``).
-        ValueError: unknown name (the message lists the known ones), or the builder's own argument errors.
+        ValueError: unknown name (the message suggests the close ones: ``unknown model 'resnet51'; did you
+            mean resnet50, resnet18, resnet?``), or the builder's own argument errors.
     """
-    key = _normalise(check_str(name, "name"))
-    if key not in _REGISTRY:
-        raise ValueError(f"unknown model name {name!r}; known models: {', '.join(list_models())}")
-    return _REGISTRY[key](**kwargs)
+    return _REGISTRY[_lookup(name)](**kwargs)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Models defined outside course_lib.models: imported when built, wherever their modules keep them
+# ----------------------------------------------------------------------------------------------------------
+def _imported(module: str, attr: str, what: str) -> Callable[..., keras.Model]:
+    """A builder that imports ``module.attr`` when it is called and passes its keywords on."""
+
+    def build(**kwargs) -> keras.Model:
+        return getattr(importlib.import_module(module), attr)(**kwargs)
+
+    build.__name__ = build.__qualname__ = attr
+    build.__doc__ = f"{what}: ``{module}.{attr}(**kwargs)``, imported when built; keywords as there."
+    return build
+
+
+register_model(_imported("course_lib.segmentation", "fcn", "FCN without skips (segmentation)"),
+               task="segmentation")
+register_model(_imported("course_lib.segmentation", "unet", "U-Net (segmentation)"), task="segmentation")
+register_model(_imported("course_lib.detection", "grid_detector", "The single-shot grid detector"),
+               task="detection")
+
+
+@register_model
+def course_net(*, classifier_activation="softmax", **kwargs) -> keras.Model:
+    """The course's own network, untrained: ``course_lib.pretrained.course_net(**kwargs)``.
+
+    ``course_lib.pretrained.course_model()`` loads its trained weights. Its output layer ``predictions`` is a
+    softmax; with another ``classifier_activation`` the registry puts the kit's one head
+    (``blocks.classifier_head``, with the same layer name and parameters) on its ``avg_pool`` features.
+
+    Args:
+        classifier_activation: ``"softmax"``, None (logits) or another Keras activation, as for every
+            classifier of the registry.
+        **kwargs: ``num_classes``, ``input_shape``, ``widths``, ``name``, as for ``pretrained.course_net``.
+
+    Returns:
+        A ``keras.Model``.
+    """
+    from .blocks import classifier_head
+    from .common import check_classifier_activation
+
+    check_classifier_activation(classifier_activation)
+    model = importlib.import_module("course_lib.pretrained").course_net(**kwargs)
+    if classifier_activation == "softmax":
+        return model
+    outputs = classifier_head(model.get_layer("avg_pool").output, model.get_layer("predictions").units,
+                              classifier_activation=classifier_activation)
+    return keras.Model(model.inputs, outputs, name=model.name)

@@ -15,12 +15,21 @@ normal, is explained). Where the kit departs from the paper, and why:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import keras
 from keras import layers
 
 from ..validation import check_bool, check_choice, check_int, value_error
-from .blocks import HE_INIT, STRIDED_WINDOW, basic_block, bottleneck_block, conv_bn, model_input
+from .blocks import (
+    HE_INIT,
+    STRIDED_WINDOW,
+    basic_block,
+    bottleneck_block,
+    classifier_head,
+    conv_bn,
+    model_input,
+)
 from .common import Step, check_common, scaled
 from .registry import register_model
 
@@ -47,6 +56,41 @@ CIFAR_RESNET_DEPTHS = (20, 32, 44, 56, 110)  # the paper's Table 6 (any 6n + 2 >
 _BLOCKS = {"basic": basic_block, "bottleneck": bottleneck_block}
 
 
+class ImageNetError(NamedTuple):
+    """One row of He et al.'s ImageNet results: single-model error (%) on the validation set, 10-crop testing.
+
+    Attributes:
+        top1: top-1 error, or None where the table has none.
+        top5: top-5 error, or None where the table has none.
+        source: the paper the network comes from (the comparisons of Table 3 cite others' networks).
+    """
+
+    top1: float | None
+    top5: float | None
+    source: str
+
+
+# He et al. (2016), Table 3, in the table's order: the networks it compares with, then plain-34, ResNet-34
+# with shortcuts A (zero-padding), B (projections where the shape changes) and C (projections everywhere),
+# and the bottleneck ResNets. Published numbers, which the notebooks print; nothing here computes them.
+RESNET_IMAGENET_TABLE3: dict[str, ImageNetError] = {
+    "VGG-16": ImageNetError(28.07, 9.33, "Simonyan & Zisserman, ICLR 2015; measured by He et al."),
+    "GoogLeNet": ImageNetError(None, 9.15, "Szegedy et al., CVPR 2015"),
+    "PReLU-net": ImageNetError(24.27, 7.38, "He et al., ICCV 2015"),
+    "plain-34": ImageNetError(28.54, 10.02, "He et al., CVPR 2016"),
+    "ResNet-34 A": ImageNetError(25.03, 7.76, "He et al., CVPR 2016"),
+    "ResNet-34 B": ImageNetError(24.52, 7.46, "He et al., CVPR 2016"),
+    "ResNet-34 C": ImageNetError(24.19, 7.40, "He et al., CVPR 2016"),
+    "ResNet-50": ImageNetError(22.85, 6.71, "He et al., CVPR 2016"),
+    "ResNet-101": ImageNetError(21.75, 6.05, "He et al., CVPR 2016"),
+    "ResNet-152": ImageNetError(21.43, 5.71, "He et al., CVPR 2016"),
+}
+# He et al. (2016), Table 2: top-1 error (%, 10-crop testing) of the plain networks and their residual twins
+# (shortcuts A, so ResNet-34 here is Table 3's "ResNet-34 A").
+RESNET_IMAGENET_TABLE2: dict[str, float] = {"plain-18": 27.94, "plain-34": 28.54, "ResNet-18": 27.88,
+                                            "ResNet-34": 25.03}
+
+
 def model_name(depth: int, *, plain: bool = False, cifar: bool = False) -> str:
     """The registry and model name of a residual network: ``resnet50``, ``plain34``, ``cifar_resnet20`` ..."""
     return ("cifar_" if cifar else "") + ("plain" if plain else "resnet") + str(depth)
@@ -61,6 +105,26 @@ def downsampling_chain(kind: str, blocks, *, stem: bool) -> list[Step]:
         chain += [Step(kernel, stride, pad), Step(*RESNET_STEM_POOL)]
     kernel, pad = STRIDED_WINDOW[kind]
     return chain + [Step(kernel, 2, pad)] * (len(blocks) - 1)
+
+
+def imagenet_stem(inputs, width_multiplier: float = 1.0):
+    """ResNet's stem: 7x7/2 conv 64 (BN, ReLU) and a 3x3/2 max-pool, 224 -> 112 -> 56.
+
+    Args:
+        inputs: the image tensor ``(batch, h, w, c)``.
+        width_multiplier: scales the 64 filters.
+
+    Returns:
+        Tensor ``(batch, h / 4, w / 4, 64)``; layers ``conv1_pad``, ``conv1_conv``, ``conv1_bn``,
+        ``conv1_relu``, ``pool1_pad``, ``pool1_pool`` (the stem of ``resnet`` and ``resnext``).
+    """
+    filters, kernel, stride, pad = RESNET_STEM_CONV
+    x = layers.ZeroPadding2D(pad, name="conv1_pad")(inputs)
+    x = conv_bn(x, scaled(filters, width_multiplier), kernel, strides=stride, padding="valid",
+                kernel_initializer=HE_INIT, name="conv1")  # 112x112x64
+    size, stride, pad = RESNET_STEM_POOL
+    x = layers.ZeroPadding2D(pad, name="pool1_pad")(x)
+    return layers.MaxPooling2D(size, strides=stride, name="pool1_pool")(x)  # 56x56x64
 
 
 def residual_stages(
@@ -88,11 +152,6 @@ def residual_stages(
     return x
 
 
-def _classifier(x, num_classes):
-    x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-    return layers.Dense(num_classes, activation="softmax", name="predictions")(x)
-
-
 @register_model
 def resnet(
     depth: int = 50,
@@ -101,6 +160,7 @@ def resnet(
     num_classes: int = 1000,
     width_multiplier: float = 1.0,
     plain: bool = False,
+    classifier_activation="softmax",
 ) -> keras.Model:
     """An ImageNet ResNet of depth 18, 34, 50, 101 or 152 (projection shortcuts, "option B").
 
@@ -115,9 +175,11 @@ def resnet(
     Args:
         depth: a key of ``RESNET_SPECS``.
         input_shape: ``(h, w, c)``; any size >= 1 works (global pooling).
-        num_classes: width of the softmax.
+        num_classes: width of the output layer (``predictions``).
         width_multiplier: scales every convolution width.
         plain: drop every shortcut (the paper's "plain" baselines).
+        classifier_activation: of the ``predictions`` layer, as in ``keras.applications``: ``"softmax"``,
+            None (the model outputs logits) or another Keras activation.
 
     Returns:
         A ``keras.Model`` named ``resnet{depth}`` (``plain{depth}``). Layers follow keras.applications:
@@ -135,20 +197,14 @@ def resnet(
     kind, blocks = RESNET_SPECS[depth]
     input_shape, num_classes, wm = check_common(
         input_shape, num_classes, width_multiplier, chain=downsampling_chain(kind, blocks, stem=True),
-        model_name=f"ResNet-{depth}",
+        model_name=f"ResNet-{depth}", classifier_activation=classifier_activation,
     )
     inputs = model_input(input_shape)
-    filters, kernel, stride, pad = RESNET_STEM_CONV
-    x = layers.ZeroPadding2D(pad, name="conv1_pad")(inputs)
-    x = conv_bn(x, scaled(filters, wm), kernel, strides=stride, padding="valid", kernel_initializer=HE_INIT,
-                name="conv1")  # 112x112x64
-    size, stride, pad = RESNET_STEM_POOL
-    x = layers.ZeroPadding2D(pad, name="pool1_pad")(x)
-    x = layers.MaxPooling2D(size, strides=stride, name="pool1_pool")(x)  # 56x56x64
+    x = imagenet_stem(inputs, wm)  # 56x56x64
     widths = [scaled(w, wm) for w in RESNET_WIDTHS]
     # 56 -> 56 -> 28 -> 14 -> 7; 512 channels (basic) or 2048 (bottleneck) at the end
     x = residual_stages(x, kind, blocks, widths, shortcut=None if plain else "B", first_stage=2)
-    outputs = _classifier(x, num_classes)
+    outputs = classifier_head(x, num_classes, pool="avg", classifier_activation=classifier_activation)
     return keras.Model(inputs, outputs, name=model_name(depth, plain=plain))
 
 
@@ -161,6 +217,7 @@ def cifar_resnet(
     num_classes: int = 10,
     width_multiplier: float = 1.0,
     shortcut: str = "A",
+    classifier_activation="softmax",
 ) -> keras.Model:
     """A CIFAR-10 ResNet with ``depth = 6n + 2`` layers, or its plain counterpart.
 
@@ -178,9 +235,11 @@ def cifar_resnet(
         depth: ``6n + 2`` with ``n >= 1`` (the paper uses 20, 32, 44, 56, 110 and 1202).
         plain: no shortcuts.
         input_shape: ``(h, w, c)``, default 32x32x3.
-        num_classes: width of the softmax.
+        num_classes: width of the output layer (``predictions``).
         width_multiplier: scales the 16/32/64 widths.
         shortcut: ``"A"`` (paper, default) or ``"B"`` (1x1 projections where the shape changes).
+        classifier_activation: of the ``predictions`` layer, as in ``keras.applications``: ``"softmax"``,
+            None (the model outputs logits) or another Keras activation.
 
     Returns:
         A ``keras.Model`` named ``cifar_resnet{depth}`` (``cifar_plain{depth}``).
@@ -202,14 +261,14 @@ def cifar_resnet(
     blocks = (n,) * len(CIFAR_RESNET_WIDTHS)
     input_shape, num_classes, wm = check_common(
         input_shape, num_classes, width_multiplier, chain=downsampling_chain("basic", blocks, stem=False),
-        model_name=f"CIFAR ResNet-{depth}",
+        model_name=f"CIFAR ResNet-{depth}", classifier_activation=classifier_activation,
     )
     inputs = model_input(input_shape)
     x = conv_bn(inputs, scaled(16, wm), 3, kernel_initializer=HE_INIT, name="conv1")  # 32x32x16
     widths = [scaled(w, wm) for w in CIFAR_RESNET_WIDTHS]
     x = residual_stages(x, "basic", blocks, widths, shortcut=None if plain else shortcut,
                         first_stage=2)  # 8x8x64
-    outputs = _classifier(x, num_classes)
+    outputs = classifier_head(x, num_classes, pool="avg", classifier_activation=classifier_activation)
     return keras.Model(inputs, outputs, name=model_name(depth, plain=plain, cifar=True))
 
 

@@ -16,36 +16,16 @@ import keras
 from keras import layers
 
 from ..validation import check_bool, check_choice, check_int, check_positive_int, value_error
-from .blocks import HE_INIT, model_input
+from .blocks import HE_INIT, classifier_head, conv_bn, model_input
 from .common import Step, check_common, scaled
-from .modern_blocks import classifier, conv_bn_act, se_block
+from .modern_blocks import se_block
 from .registry import register_model
-from .resnet import RESNET_SPECS, RESNET_STEM_CONV, RESNET_STEM_POOL
+from .resnet import RESNET_SPECS, RESNET_STEM_CONV, RESNET_STEM_POOL, imagenet_stem
 
 __all__ = ["RESNEXT_DEPTHS", "imagenet_stem", "resnext", "resnext_block", "se_resnet"]
 
 RESNEXT_DEPTHS = tuple(d for d, (kind, _) in RESNET_SPECS.items() if kind == "bottleneck")  # 50, 101, 152
 BOTTLENECK_OUT = (256, 512, 1024, 2048)  # output widths of conv2_x .. conv5_x (Table 1 of both papers)
-
-
-def imagenet_stem(inputs, width_multiplier: float = 1.0):
-    """ResNet's stem: 7x7/2 conv 64 (BN, ReLU) and a 3x3/2 max-pool, 224 -> 112 -> 56.
-
-    Args:
-        inputs: the image tensor ``(batch, h, w, c)``.
-        width_multiplier: scales the 64 filters.
-
-    Returns:
-        Tensor ``(batch, h / 4, w / 4, 64)``; layers ``conv1_pad``, ``conv1_conv``, ``conv1_bn``,
-        ``conv1_relu``, ``pool1_pad``, ``pool1_pool`` as in ``resnet.resnet``.
-    """
-    filters, kernel, stride, pad = RESNET_STEM_CONV
-    x = layers.ZeroPadding2D(pad, name="conv1_pad")(inputs)
-    x = conv_bn_act(x, scaled(filters, width_multiplier), kernel, strides=stride, padding="valid",
-                    kernel_initializer=HE_INIT, name="conv1")  # 112x112x64
-    size, stride, pad = RESNET_STEM_POOL
-    x = layers.ZeroPadding2D(pad, name="pool1_pad")(x)
-    return layers.MaxPooling2D(size, strides=stride, name="pool1_pool")(x)  # 56x56x64
 
 
 def resnext_block(x, width: int, out_channels: int, *, cardinality: int = 32, stride: int = 1,
@@ -77,19 +57,19 @@ def resnext_block(x, width: int, out_channels: int, *, cardinality: int = 32, st
     Networks", CVPR 2017, Figure 3(c); Hu, Shen and Sun, "Squeeze-and-Excitation Networks", CVPR 2018, Fig. 3.
     """
     first, second = (1, stride) if stride_on_3x3 else (stride, 1)
-    residual = conv_bn_act(x, width, 1, strides=first, kernel_initializer=HE_INIT, name=f"{name}_1")
+    residual = conv_bn(x, width, 1, strides=first, kernel_initializer=HE_INIT, name=f"{name}_1")
     if second > 1:  # pad explicitly so the windows start at the corner, as in the reference code
         residual = layers.ZeroPadding2D(1, name=f"{name}_2_pad")(residual)
-    residual = conv_bn_act(residual, width, 3, strides=second, padding="valid" if second > 1 else "same",
-                           groups=cardinality, kernel_initializer=HE_INIT, name=f"{name}_2")
-    residual = conv_bn_act(residual, out_channels, 1, activation=None, kernel_initializer=HE_INIT,
-                           name=f"{name}_3")
+    residual = conv_bn(residual, width, 3, strides=second, padding="valid" if second > 1 else "same",
+                       groups=cardinality, kernel_initializer=HE_INIT, name=f"{name}_2")
+    residual = conv_bn(residual, out_channels, 1, activation=None, kernel_initializer=HE_INIT,
+                       name=f"{name}_3")
     if se_reduction is not None:
         residual = se_block(residual, max(1, out_channels // se_reduction), name=f"{name}_se")
     shortcut = x
     if stride != 1 or x.shape[-1] != out_channels:
-        shortcut = conv_bn_act(x, out_channels, 1, strides=stride, activation=None,
-                               kernel_initializer=HE_INIT, name=f"{name}_0")
+        shortcut = conv_bn(x, out_channels, 1, strides=stride, activation=None,
+                           kernel_initializer=HE_INIT, name=f"{name}_0")
     x = layers.Add(name=f"{name}_add")([shortcut, residual])
     return layers.Activation("relu", name=f"{name}_out")(x)
 
@@ -111,6 +91,7 @@ def resnext(
     input_shape=(224, 224, 3),
     num_classes: int = 1000,
     width_multiplier: float = 1.0,
+    classifier_activation="softmax",
 ) -> keras.Model:
     """ResNeXt-{depth} ({cardinality}x{group_width}d): ResNet's layout with aggregated (grouped) bottlenecks.
 
@@ -126,8 +107,10 @@ def resnext(
         se_reduction: add SE gates with this reduction ratio (16 in SENet), or None.
         stride_on_3x3: where a stage's first block strides (see ``resnext_block``).
         input_shape: ``(h, w, c)``; any size works (every window is padded).
-        num_classes: width of the softmax.
+        num_classes: width of the output layer (``predictions``).
         width_multiplier: scales every width (the number of groups is kept; widths round to a multiple).
+        classifier_activation: of the ``predictions`` layer, as in ``keras.applications``: ``"softmax"``,
+            None (the model outputs logits) or another Keras activation.
 
     Returns:
         A ``keras.Model`` named ``resnext{depth}_{C}x{d}d`` (``se_`` in front with SE gates).
@@ -147,7 +130,8 @@ def resnext(
     _, blocks = RESNET_SPECS[depth]
     input_shape, num_classes, wm = check_common(input_shape, num_classes, width_multiplier,
                                                 chain=downsampling_chain(len(blocks)),
-                                                model_name=f"ResNeXt-{depth}")
+                                                model_name=f"ResNeXt-{depth}",
+                                                classifier_activation=classifier_activation)
     per_group = scaled(group_width, wm)
     if per_group * cardinality < 1:
         raise value_error("width_multiplier", "large enough to keep one channel per group", wm)
@@ -160,7 +144,8 @@ def resnext(
                               stride=2 if s and not b else 1, stride_on_3x3=stride_on_3x3,
                               se_reduction=se_reduction,
                               name=f"conv{s + 2}_block{b + 1}")
-    outputs = classifier(x, num_classes)  # 7x7x2048 -> 2048 -> classes
+    outputs = classifier_head(x, num_classes, pool="avg",  # 7x7x2048 -> 2048 -> classes
+                              classifier_activation=classifier_activation)
     prefix = "se_" if se_reduction else ""
     family = f"resnet{depth}" if cardinality == 1 else f"resnext{depth}_{cardinality}x{group_width}d"
     name = prefix + family

@@ -8,10 +8,9 @@ stride 2, the way torchvision writes them.
 from __future__ import annotations
 
 import keras
-from keras import layers
 
 from ..validation import check_bool, check_choice, check_probability
-from .blocks import VGG_POOL, dense_head, model_input, vgg_block
+from .blocks import VGG_POOL, classifier_head, model_input, vgg_block
 from .common import Step, check_common, scaled
 from .registry import register_model
 
@@ -74,6 +73,7 @@ def vgg(
     head: str = "paper",
     fc_units: int = 4096,
     dropout: float = 0.5,
+    classifier_activation="softmax",
 ) -> keras.Model:
     """A VGG network from its configuration letter: five stages of 3x3 convolutions, each ending in a pool.
 
@@ -89,7 +89,7 @@ def vgg(
     Args:
         config: ``"A"``, ``"A-LRN"``, ``"B"``, ``"C"``, ``"D"`` or ``"E"`` (keys of ``VGG_CONFIGS``).
         input_shape: ``(h, w, c)``.
-        num_classes: width of the softmax.
+        num_classes: width of the output layer (``predictions``).
         batch_norm: conv (no bias) -> BatchNorm -> ReLU in every convolution (the later VGG-BN variant).
         width_multiplier: scales every filter count and ``fc_units``.
         lrn: None follows the configuration; True puts an LRN after the first convolution of any config (as
@@ -97,6 +97,8 @@ def vgg(
         head: ``"paper"`` (flatten, fc1, fc2, predictions) or ``"gap"`` (global average pool, predictions).
         fc_units: width of fc1 and fc2 before scaling (4096 in the paper).
         dropout: rate after fc1 and fc2.
+        classifier_activation: of the ``predictions`` layer, as in ``keras.applications``: ``"softmax"``,
+            None (the model outputs logits) or another Keras activation.
 
     Returns:
         A ``keras.Model`` named ``vgg11``/``vgg11_lrn``/``vgg13``/``vgg16c``/``vgg16``/``vgg19``; layers
@@ -118,7 +120,7 @@ def vgg(
     stages = _stages(VGG_CONFIGS[config])
     input_shape, num_classes, wm = check_common(
         input_shape, num_classes, width_multiplier, chain=downsampling_chain(VGG_CONFIGS[config]),
-        model_name=f"VGG configuration {config}",
+        model_name=f"VGG configuration {config}", classifier_activation=classifier_activation,
     )
     inputs = model_input(input_shape)
     x = inputs
@@ -127,12 +129,12 @@ def vgg(
             lrn_after = 1 if lrn else None
         filters = [scaled(c, wm) if isinstance(c, int) else (scaled(c[0], wm), c[1]) for c in convs]
         x = vgg_block(x, filters, use_batch_norm=batch_norm, lrn_after=lrn_after, name=f"block{i}")
-    if head == "paper":
+    if head == "paper":  # 7x7x512 -> 25,088 -> fc1 -> fc2 -> predictions
         units = scaled(fc_units, wm)
-        outputs = dense_head(x, (units, units), num_classes, dropout=dropout)
+        outputs = classifier_head(x, num_classes, pool="flatten", hidden=(units, units), dropout=dropout,
+                                  classifier_activation=classifier_activation)
     else:
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        outputs = layers.Dense(num_classes, activation="softmax", name="predictions")(x)
+        outputs = classifier_head(x, num_classes, pool="avg", classifier_activation=classifier_activation)
     name = VGG_NAMES[config] + ("_bn" if batch_norm else "")
     return keras.Model(inputs, outputs, name=name)
 

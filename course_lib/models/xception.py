@@ -14,9 +14,8 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from .blocks import model_input
+from .blocks import classifier_head, conv_bn, model_input
 from .common import Step, check_common, scaled
-from .modern_blocks import classifier, conv_bn_act
 from .registry import register_model
 
 __all__ = ["XCEPTION_ENTRY", "XCEPTION_MIDDLE_BLOCKS", "xception", "xception_block", "xception_middle_block"]
@@ -49,8 +48,8 @@ def xception_block(x, filters, *, relu_first: bool = True, name: str):
 
     Reference: Chollet, "Xception: Deep Learning with Depthwise Separable Convolutions", CVPR 2017, Figure 5.
     """
-    shortcut = conv_bn_act(x, filters[1], 1, strides=2, activation=None, bn_epsilon=BN_EPSILON_X,
-                           name=f"{name}_shortcut")
+    shortcut = conv_bn(x, filters[1], 1, strides=2, activation=None, bn_epsilon=BN_EPSILON_X,
+                       name=f"{name}_shortcut")
     for i, width in enumerate(filters, start=1):
         if i > 1 or relu_first:
             x = layers.Activation("relu", name=f"{name}_sepconv{i}_act")(x)
@@ -72,8 +71,8 @@ def xception_middle_block(x, *, name: str):
 
 
 @register_model
-def xception(*, input_shape=(299, 299, 3), num_classes: int = 1000,
-             width_multiplier: float = 1.0) -> keras.Model:
+def xception(*, input_shape=(299, 299, 3), num_classes: int = 1000, width_multiplier: float = 1.0,
+             classifier_activation="softmax") -> keras.Model:
     """Xception: entry flow (2 convs, 3 modules), middle flow (8 modules), exit flow, pool, classifier.
 
     299 -> block1 conv 3x3/2 32, 3x3 64 (valid) -> 147 -> block2 128 -> 74 -> block3 256 -> 37 -> block4 728
@@ -82,8 +81,10 @@ def xception(*, input_shape=(299, 299, 3), num_classes: int = 1000,
     Args:
         input_shape: ``(h, w, c)``, at least 7x7 (the two valid 3x3 convolutions; keras.applications
             insists on 71x71).
-        num_classes: width of the softmax.
+        num_classes: width of the output layer (``predictions``).
         width_multiplier: scales every width.
+        classifier_activation: of the ``predictions`` layer, as in ``keras.applications``: ``"softmax"``,
+            None (the model outputs logits) or another Keras activation.
 
     Returns:
         A ``keras.Model`` named ``xception``.
@@ -95,15 +96,16 @@ def xception(*, input_shape=(299, 299, 3), num_classes: int = 1000,
     """
     chain = [Step(3, 2, 0), Step(3, 1, 0)]
     input_shape, num_classes, wm = check_common(input_shape, num_classes, width_multiplier, chain=chain,
-                                                model_name="Xception")
+                                                model_name="Xception",
+                                                classifier_activation=classifier_activation)
 
     def w(n):
         return scaled(n, wm)
 
     inputs = model_input(input_shape)
-    x = conv_bn_act(inputs, w(32), 3, strides=2, padding="valid", bn_epsilon=BN_EPSILON_X,
-                    name="block1_conv1")  # 149x149x32
-    x = conv_bn_act(x, w(64), 3, padding="valid", bn_epsilon=BN_EPSILON_X, name="block1_conv2")  # 147x147x64
+    x = conv_bn(inputs, w(32), 3, strides=2, padding="valid", bn_epsilon=BN_EPSILON_X,
+                name="block1_conv1")  # 149x149x32
+    x = conv_bn(x, w(64), 3, padding="valid", bn_epsilon=BN_EPSILON_X, name="block1_conv2")  # 147x147x64
     for i, (name, widths) in enumerate(XCEPTION_ENTRY):
         x = xception_block(x, [w(f) for f in widths], relu_first=i > 0, name=name)  # 74, 37, 19
     for i in range(XCEPTION_MIDDLE_BLOCKS):
@@ -113,4 +115,5 @@ def xception(*, input_shape=(299, 299, 3), num_classes: int = 1000,
     for i, width in enumerate(XCEPTION_TOP, start=1):
         x = _sep_bn(x, w(width), f"block14_sepconv{i}")
         x = layers.Activation("relu", name=f"block14_sepconv{i}_act")(x)
-    return keras.Model(inputs, classifier(x, num_classes), name="xception")
+    outputs = classifier_head(x, num_classes, pool="avg", classifier_activation=classifier_activation)
+    return keras.Model(inputs, outputs, name="xception")

@@ -241,8 +241,15 @@ def _check_conv_inputs(x: Any, w: Any, b: Any, stride: Any, pad: Any, method: An
         b = np.zeros(w.shape[3], dtype=w.dtype)
     b = check_array(b, "b")
     if x.shape[3] != w.shape[2]:
-        raise ValueError(f"channel mismatch: x has {x.shape[3]} channels (x.shape={x.shape}) but w expects "
-                         f"{w.shape[2]} (w.shape={w.shape})")
+        # A channels-first array (PyTorch's NCHW) is the usual cause: say which axes are read as channels.
+        hint = ""
+        if x.shape[1] == w.shape[2]:
+            hint = "; x looks channels-first (N, C, H, W): pass x.transpose(0, 2, 3, 1)"
+        raise ValueError(
+            f"channel mismatch: the layout is NHWC as in Keras, x is (N, H, W, C) and w is "
+            f"(KH, KW, C_in, C_out), so C must equal C_in; got C={x.shape[3]} (x.shape={x.shape}) and "
+            f"C_in={w.shape[2]} (w.shape={w.shape}){hint}"
+        )
     if b.shape != (w.shape[3],):
         raise ValueError(f"b must have shape (C_out,) = ({w.shape[3]},), got {b.shape}")
     if min(w.shape[:2]) < 1:

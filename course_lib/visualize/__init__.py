@@ -18,11 +18,14 @@ quotes the name and lists close matches and the model's convolution layers. Argu
 
 Scores. Gradient methods (saliency, Grad-CAM) differentiate the class *score* before the softmax, as the
 papers do: through the softmax, a class's probability can also rise because the others fall, which mixes the
-evidence of every class into the picture. :func:`class_scores` finds those logits: when the model ends with
-``Dense(..., activation="softmax")`` it recomputes ``input @ kernel + bias`` of that layer from its input;
-when it ends with a ``Softmax`` layer or ``Activation("softmax")`` it takes that layer's input; otherwise the
-model's output is used as it is (a model that already outputs logits). Occlusion measures the drop of the
-class *probability* (Zeiler and Fergus plot probabilities).
+evidence of every class into the picture. :func:`class_scores` finds those logits. The simple way is a model
+that outputs them: every classifier of :mod:`course_lib.models` takes ``classifier_activation=None``, as
+``keras.applications`` does (the same layers and weights, a linear ``predictions`` layer), and such a model's
+output is used as it is. For a model that ends in a softmax (the builders' default, ``keras.applications``
+with its default, a hand-built classifier) the scores are recovered: the input of a final ``Softmax`` or
+``Activation`` layer, or, for ``Dense(..., activation="softmax")``, ``input @ kernel + bias`` recomputed from
+that layer's weights. Occlusion measures the drop of the class *probability* (Zeiler and Fergus plot
+probabilities).
 
 Images are NHWC like everything in the kit: one image is ``(H, W, C)`` (a leading batch axis of 1 is
 accepted), a batch ``(N, H, W, C)``, in the value range the model was trained on ([0, 1] for the kit's

@@ -147,11 +147,11 @@ def grad_cam(
 
 
 def _probabilities(model: keras.Model, x: np.ndarray, batch_size: int) -> np.ndarray:
-    _, _, is_softmax = logits_head(model)
+    _, _, activated = logits_head(model)  # a model that outputs logits gets their softmax
     out = []
     for lo in range(0, len(x), batch_size):
         p = model(x[lo: lo + batch_size], training=False)
-        out.append(np.asarray(p if is_softmax else tf.nn.softmax(p, axis=-1)))
+        out.append(np.asarray(p if activated else tf.nn.softmax(p, axis=-1)))
     return np.concatenate(out)
 
 
@@ -183,7 +183,8 @@ def occlusion_sensitivity(
     ``(r * stride, c * stride)`` for every position that fits inside the image; all occluded copies are
     classified in batches, and the map holds ``p_c(image) - p_c(occluded image)``: positive where hiding the
     region removes evidence for the class, negative where it removes evidence against it. Probabilities are
-    the model's output when it ends with a softmax, else the softmax of its output.
+    the model's output when it ends with an activation (a softmax), else the softmax of its output (a model
+    built with ``classifier_activation=None``).
 
     Args:
         model: a classifier with one input and one output.

@@ -29,9 +29,6 @@ __all__ = [
     "class_scores",
 ]
 
-_SOFTMAX_NAMES = ("softmax",)
-
-
 # ----------------------------------------------------------------------------------------------------
 # layer lookup
 # ----------------------------------------------------------------------------------------------------
@@ -301,8 +298,13 @@ def feature_maps(
 # ----------------------------------------------------------------------------------------------------
 # class scores (logits)
 # ----------------------------------------------------------------------------------------------------
-def _is_softmax(fn: Any) -> bool:
-    return fn is keras.activations.softmax or getattr(fn, "__name__", "") in _SOFTMAX_NAMES
+def output_activation(layer: Any) -> Any:
+    """The activation an output layer applies to its scores: None for a linear layer, ``"softmax"`` for a
+    ``Softmax`` layer, else the layer's activation function."""
+    if isinstance(layer, keras.layers.Softmax):
+        return "softmax"
+    fn = getattr(layer, "activation", None)
+    return None if fn is None or fn is keras.activations.linear else fn
 
 
 def output_of_input(layer: Any) -> Any:
@@ -319,15 +321,23 @@ def output_of_input(layer: Any) -> Any:
 
 def logits_head(model: keras.Model) -> tuple[Any, Callable[[Any], Any], bool]:
     """Where the class scores sit: ``(symbolic tensor, function turning its value into the logits, whether
-    the model's output is a softmax)``.
+    the model's output is an activation of them)``.
 
-    When the model ends with ``Dense(..., activation="softmax")`` the tensor is that layer's input and the
-    function recomputes ``input @ kernel + bias``; when it ends with a ``Softmax`` layer or
-    ``Activation("softmax")`` the tensor is that layer's input; otherwise it is the model's output (a model
-    that already outputs logits).
+    In order of preference:
+
+    1. The output layer is linear (a ``course_lib.models`` classifier built with
+       ``classifier_activation=None``, like ``keras.applications``' models, or any model that outputs
+       logits): the model's own output, used as it is.
+    2. The output layer is an ``Activation`` or ``Softmax`` layer (NiN, LeNet-5 as published): its input.
+    3. The output layer is a ``Dense`` with an activation (the default ``predictions`` head of the kit's
+       builders and of ``keras.applications``, a hand-built classifier): its input, and the function
+       recomputes the layer's linear part ``input @ kernel + bias`` from the layer's own weights. This is the
+       fallback for models that end in a softmax; it reads the weights, so it follows training.
+
+    Another layer with an activation (a convolution, say) cannot be undone: its output is used as it is.
 
     Raises:
-        ValueError: the model has several outputs, or its softmax layer several inputs.
+        ValueError: the model has several outputs, or its output layer several inputs.
     """
     outputs = model.outputs
     if len(outputs) != 1:
@@ -336,8 +346,11 @@ def logits_head(model: keras.Model) -> tuple[Any, Callable[[Any], Any], bool]:
             f"({[o.name for o in outputs]}); build the model without auxiliary heads"
         )
     last = keras_adapter.producing_operation(outputs[0])
-    activation = getattr(last, "activation", None)
-    if isinstance(last, keras.layers.Dense) and _is_softmax(activation):
+    if output_activation(last) is None:
+        return outputs[0], lambda h: h, False
+    if isinstance(last, (keras.layers.Softmax, keras.layers.Activation)):
+        return output_of_input(last), lambda h: h, True
+    if isinstance(last, keras.layers.Dense):
         kernel, bias = last.kernel, (last.bias if last.use_bias else None)
 
         def dense_logits(h: Any) -> Any:
@@ -345,10 +358,6 @@ def logits_head(model: keras.Model) -> tuple[Any, Callable[[Any], Any], bool]:
             return z + bias if bias is not None else z
 
         return output_of_input(last), dense_logits, True
-    if isinstance(last, keras.layers.Softmax) or (
-        isinstance(last, keras.layers.Activation) and _is_softmax(activation)
-    ):
-        return output_of_input(last), lambda h: h, True
     return outputs[0], lambda h: h, False
 
 
@@ -364,7 +373,7 @@ def class_scores(model: keras.Model, images: Any) -> np.ndarray:
 
     Returns:
         (N, num_classes) float32 logits; ``softmax`` of them equals ``model(images)`` when the model ends with
-        a softmax.
+        a softmax; for a model built with ``classifier_activation=None`` they are ``model(images)`` itself.
 
     Raises:
         TypeError: model is not a Keras model, or images not numeric.

@@ -1,0 +1,50 @@
+"""Training helpers: the papers' optimisation recipes as data, compile/fit wrappers, augmentation, accuracy.
+
+    >>> from course_lib import models, training
+    >>> recipe = training.get_recipe("resnet_cifar")
+    >>> model = training.build_and_compile("cifar_resnet20", recipe=recipe)
+    >>> history = training.fit(model, (x_train, y_train), recipe=recipe, epochs=2, validation=(x_val, y_val),
+    ...                        augment=training.augmentation(flip=True, crop_padding=4))
+    >>> training.evaluate_accuracy(model, (x_test, y_test))
+
+Every name is importable from ``course_lib.training``; each lives in one module with one job:
+
+- :mod:`~course_lib.training.recipes`: ``Recipe``, ``RECIPES``, ``get_recipe``, the optimizers they build
+  (``SGDWithL2``, ``make_optimizer``), ``compile_model``, and their schedules as callbacks
+  (``recipe_callbacks``, ``PlateauSchedule``); the weight-decay conventions are explained there.
+- :mod:`~course_lib.training.pipeline`: the input side: ``(x, y)`` pairs into ``tf.data`` pipelines, targets
+  of multi-output models, and the augmentation layers (``augmentation``, ``RandomShift``).
+- :mod:`~course_lib.training.loop`: ``fit``, ``evaluate_accuracy``, distribution (``make_strategy``,
+  ``build_and_compile``) and tracing (``build_training_state``, ``reset_optimizer``).
+- :mod:`~course_lib.training.baselines`: ``linear_readout`` and ``linear_baseline``, the linear classifier
+  each demo compares its network against.
+"""
+
+from __future__ import annotations
+
+from .baselines import linear_baseline, linear_readout
+from .loop import (
+    build_and_compile,
+    build_training_state,
+    evaluate_accuracy,
+    fit,
+    make_strategy,
+    reset_optimizer,
+)
+from .pipeline import RandomShift, augmentation
+from .recipes import (
+    RECIPES,
+    PlateauSchedule,
+    Recipe,
+    SGDWithL2,
+    compile_model,
+    get_recipe,
+    make_optimizer,
+    recipe_callbacks,
+)
+
+__all__ = [
+    "RECIPES", "PlateauSchedule", "RandomShift", "Recipe", "SGDWithL2", "augmentation", "build_and_compile",
+    "build_training_state", "compile_model", "evaluate_accuracy", "fit", "get_recipe", "linear_baseline",
+    "linear_readout", "make_optimizer", "make_strategy", "recipe_callbacks", "reset_optimizer",
+]
