@@ -16,7 +16,7 @@ __version__ = "0.1.0"
 _SUBMODULES = (
     "config", "validation", "shapes", "numpy_cnn", "keras_adapter", "graph", "models", "data", "training",
     "plotting", "drawing", "visualize", "checks", "grading", "notebooks", "widgets", "exercises", "scenes",
-    "detection", "segmentation", "metrics", "pretrained",
+    "detection", "segmentation", "metrics", "pretrained", "lazy",
 )
 
 __all__ = list(_SUBMODULES) + ["__version__"]

@@ -25,10 +25,9 @@ Segmentation*, MICCAI 2015.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
+from .lazy import lazy_exports
 from .metrics import confusion_matrix
 from .validation import check_int, check_positive_int
 
@@ -37,6 +36,8 @@ _PLOTTING = ("show_masks",)
 
 __all__ = ["confusion_matrix", "per_class_iou", "mean_iou", "dice", "mean_dice", "pixel_accuracy", "fcn",
            "unet", *_PLOTTING]
+
+__getattr__, __dir__ = lazy_exports(__name__, "course_lib.plotting", _PLOTTING)
 
 
 def _counts(y_true, y_pred, num_classes: int) -> np.ndarray:
@@ -185,18 +186,3 @@ def unet(*, input_shape=(64, 64, 3), num_classes: int = 5, filters: int = 16, de
     x = layers.Conv2D(c, 1, name="score")(x)
     outputs = layers.Softmax(name="predictions")(x)
     return keras.Model(inputs, outputs, name=name)
-
-
-# -------------------------------------------------------------------------------------------- drawing
-
-
-def __getattr__(name: str) -> Any:
-    if name in _PLOTTING:
-        from . import plotting
-
-        return getattr(plotting, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_PLOTTING))

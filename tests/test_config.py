@@ -180,7 +180,9 @@ def _import_graph():
 def test_the_import_graph_sees_known_edges():
     # guards the parser itself: these imports exist in the source
     graph = _import_graph()
-    assert "course_lib.config" in graph["course_lib.data"]
+    assert "course_lib.config" in graph["course_lib.data.files"]  # from .. import config
+    assert "course_lib.data.files" in graph["course_lib.data.loaders"]  # from . import files, parsers
+    assert "course_lib.data.files" in graph["course_lib.pretrained.lookup"]  # from ..data.files import ...
     assert "course_lib.validation" in graph["course_lib.config"]
     assert "course_lib.shapes" in graph["course_lib.models.common"]
 

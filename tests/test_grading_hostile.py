@@ -33,6 +33,7 @@ pytestmark = pytest.mark.grading
 
 PS1_RIGHT = dict.fromkeys(("conv_output_size", "conv2d_loops", "conv2d_fast", "pool2d"))
 Q1_ONLY = {"conv_output_size": None}  # 2 points of honest work in ps1
+WARM_PROBE = "import sys\nprint('warm:', 'keras' in sys.modules)\n"  # run before the notebook imports Keras
 MARKER_VARIABLE = "GRADER_SECRET_MARKER"
 MARKER_VALUE = "s3cret-grader-environment-7f3a"
 
@@ -236,7 +237,8 @@ def main_attacks(course) -> dict[str, tuple[str, dict, float]]:
         # -- honest students graded around the attacks
         "z_honest_ps1": ("ps1", notebook(course, "ps1", PS1_RIGHT), 14),
         "z_honest_ps2": ("ps2", notebook(course, "ps2", ps2_all), 13),
-        "z_honest_ps4": ("ps4", notebook(course, "ps4", ps4_all), 11),
+        # its first cell shows that the sandbox was forked from a warm interpreter (Keras already imported)
+        "z_honest_ps4": ("ps4", notebook(course, "ps4", ps4_all, WARM_PROBE), 11),
     }
 
 
@@ -293,6 +295,12 @@ def test_grader_never_computes_references_from_what_came_back(course, main_run):
     page = (course["build"] / "feedback" / "h04_callback_broadcast" / "ps2" / "ps2.html").read_text()
     assert "conv2d_backward changed the array" in page  # it zeroed dout, which the check then used
     assert "refused: RuntimeError" in page  # the 190 MB argument never reached the grader's function
+
+
+def test_keras_submissions_start_warm(course, main_run):
+    page = (course["build"] / "feedback" / "z_honest_ps4" / "ps4" / "ps4.html").read_text()
+    assert "warm: True" in page
+    assert "started in a fresh sandbox" not in main_run["proc"].stdout
 
 
 def test_forbidden_library_unreachable_by_path(course, main_run):

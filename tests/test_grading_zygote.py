@@ -171,3 +171,13 @@ def test_a_killed_zygote_means_a_fresh_sandbox_not_a_lost_grade(warm, tmp_path):
             zygote.ForkedSandbox(z, name="killer", log_path=tmp_path / "log", limits=sandbox.Limits())
     finally:
         z.close()
+
+
+def test_a_worker_forked_from_the_run_sees_the_zygote_alive(warm):
+    # the run starts the zygote and forks a worker per submission; the worker cannot wait for the zygote's
+    # launcher (not its child), and must still see it alive, or every submission would start cold
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0 if warm["zygote"].alive() else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

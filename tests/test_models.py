@@ -446,11 +446,156 @@ def test_registry_lists_the_families_and_rejects_unknown_names():
                       "resnet18", "resnet152", "cifar_resnet20", "cifar_resnet110", "cifar_plain20")
     for expected in expected_names:
         assert expected in names
-    with pytest.raises(ValueError, match="unknown model name 'vgg17'.*known models: .*resnet50"):
-        models.get_model("vgg17")
     with pytest.raises(TypeError, match="name must be a str, got int 16"):
         models.get_model(16)
     assert names == sorted(set(names))
+
+
+def test_an_unknown_name_gets_the_close_names_not_the_whole_list():
+    total = len(models.list_models())
+    with pytest.raises(ValueError) as info:
+        models.get_model("resnet51")
+    message = str(info.value)
+    # difflib's close matches, at most three, then a pointer to the full list
+    expected = "unknown model 'resnet51'; did you mean resnet50, resnet18, resnet?"
+    assert message == f"{expected} (list_models() lists all {total})"
+    assert "vgg16" not in message and "densenet121" not in message
+    with pytest.raises(ValueError, match=r"^unknown model 'VGG-17'; did you mean vgg19, vgg16, vgg13\?"):
+        models.get_model("VGG-17")
+    nothing_close = rf"^unknown model 'transformer' \(list_models\(\) lists all {total}\)$"
+    with pytest.raises(ValueError, match=nothing_close):
+        models.get_model("transformer")
+    with pytest.raises(ValueError, match="did you mean mobilenet_v2"):
+        models.model_family("mobilenetv2")
+
+
+# Models defined outside course_lib.models, registered by name: (name, task, module, builder).
+OUTSIDE = [
+    ("fcn", "segmentation", "course_lib.segmentation", "fcn"),
+    ("unet", "segmentation", "course_lib.segmentation", "unet"),
+    ("grid_detector", "detection", "course_lib.detection", "grid_detector"),
+    ("course_net", "classification", "course_lib.pretrained", "course_net"),
+]
+
+
+@pytest.mark.parametrize("name, task, module, builder", OUTSIDE, ids=[row[0] for row in OUTSIDE])
+def test_models_built_outside_the_package_are_registered(name, task, module, builder):
+    import importlib
+
+    assert name in models.list_models() and name in models.list_models(task)
+    assert models.model_family(name) == name
+    kwargs = {"num_classes": 3}
+    if task != "classification":
+        kwargs["input_shape"] = (32, 32, 3)
+    keras.utils.set_random_seed(0)
+    ours = models.get_model(name, **kwargs)
+    keras.utils.set_random_seed(0)
+    theirs = getattr(importlib.import_module(module), builder)(**kwargs)
+    assert ours.name == theirs.name
+    assert [layer.name for layer in ours.layers] == [layer.name for layer in theirs.layers]
+    assert ours.count_params() == theirs.count_params()
+    assert tuple(ours.output.shape) == tuple(theirs.output.shape)
+    x = np.random.default_rng(0).random((1, *ours.input.shape[1:]), dtype=np.float32)
+    np.testing.assert_allclose(ours(x), theirs(x), rtol=1e-5, atol=1e-6)  # same seed, same network
+
+
+def test_list_models_by_task():
+    everything = models.list_models()
+    by_task = {task: models.list_models(task) for task in models.TASKS}
+    assert sorted(n for names in by_task.values() for n in names) == everything
+    assert by_task["segmentation"] == ["fcn", "unet"] and by_task["detection"] == ["grid_detector"]
+    assert {"vgg16", "resnet50", "nfnet_f0", "course_net"} <= set(by_task["classification"])
+    with pytest.raises(ValueError, match="task must be one of 'classification', 'segmentation', 'detection'"):
+        models.list_models("regression")
+    assert [models.model_family(n) for n in ("vgg16", "caffenet", "cifar_plain20", "wrn28_10", "vgg")] == \
+        ["vgg", "alexnet", "cifar_resnet", "wide_resnet", "vgg"]
+
+
+# ----------------------------------------------------------------------------------------------------------
+# classifier_activation: one head for every classifier, logits with None (as in keras.applications)
+# ----------------------------------------------------------------------------------------------------------
+# A small build of every classifier family (and of LeNet-5 as published, whose head has no Dense layer).
+SMALL = {
+    "lenet5": {},
+    "lenet5_published": {},
+    "alexnet": {"stem": "cifar", "width_multiplier": 0.05, "fc_units": 64},
+    "zfnet": {"input_shape": (53, 53, 3), "width_multiplier": 0.02, "fc_units": 64},
+    "vgg": {"config": "A", "input_shape": (32, 32, 3), "width_multiplier": 0.05, "fc_units": 64},
+    "nin": {"width_multiplier": 0.05},
+    "googlenet": {"aux_logits": True, "input_shape": (65, 65, 3), "width_multiplier": 0.03},
+    "resnet": {"depth": 18, "input_shape": (32, 32, 3), "width_multiplier": 0.1},
+    "cifar_resnet": {"depth": 8, "width_multiplier": 0.25},
+    "inception_v3": {"aux_logits": True, "input_shape": (107, 107, 3), "width_multiplier": 0.05},
+    "resnext": {"input_shape": (32, 32, 3), "width_multiplier": 0.25},
+    "se_resnet": {"input_shape": (32, 32, 3), "width_multiplier": 0.1},
+    "preact_resnet": {"depth": 20, "width_multiplier": 0.25},
+    "wide_resnet": {"depth": 10, "k": 1},
+    "mobilenet": {"input_shape": (32, 32, 3), "width_multiplier": 0.25},
+    "mobilenet_v2": {"input_shape": (32, 32, 3), "width_multiplier": 0.25},
+    "efficientnet": {"input_shape": (32, 32, 3), "width_multiplier": 0.25, "depth_coefficient": 0.5},
+    "densenet": {"input_shape": (32, 32, 3), "width_multiplier": 0.25},
+    "xception": {"input_shape": (32, 32, 3), "width_multiplier": 0.05},
+    "nfnet": {"input_shape": (32, 32, 3), "width_multiplier": 0.0625},
+    "course_net": {"widths": (4, 4, 4, 4)},
+}
+CLASSIFIER_FAMILIES = sorted({models.model_family(n) for n in models.list_models("classification")})
+
+
+def test_every_classifier_family_has_a_small_build():
+    assert sorted(set(SMALL) - {"lenet5_published"}) == CLASSIFIER_FAMILIES
+
+
+def _softmax(z):
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def _as_list(outputs):
+    return [np.asarray(o) for o in (outputs if isinstance(outputs, (list, tuple)) else [outputs])]
+
+
+@pytest.mark.parametrize("name", sorted(SMALL))
+def test_classifier_activation_none_gives_the_logits(name):
+    kwargs = {"num_classes": 4, **SMALL[name]} if name != "lenet5_published" else {}
+    keras.utils.set_random_seed(0)
+    default = models.get_model(name, **kwargs)
+    logits = models.get_model(name, classifier_activation=None, **kwargs)
+    # the same network: layer names, parameters, weights in the same order
+    assert [layer.name for layer in logits.layers] == [layer.name for layer in default.layers]
+    assert logits.count_params() == default.count_params()
+    heads = [layer for layer in default.layers if layer.name in default.output_names]
+    rng = np.random.default_rng(1)
+    for head in heads:  # NFNet starts its classifier at zero: give every head weights that separate classes
+        head.set_weights([rng.normal(0.0, 0.5, w.shape).astype("float32") for w in head.get_weights()])
+    logits.set_weights(default.get_weights())
+    x = rng.random((3, *default.inputs[0].shape[1:]), dtype=np.float32)
+    probabilities, scores = _as_list(default(x, training=False)), _as_list(logits(x, training=False))
+    assert len(scores) == len(default.outputs)  # every output, auxiliary classifiers included
+    for p, z in zip(probabilities, scores):
+        np.testing.assert_allclose(p.sum(axis=-1), 1.0, rtol=1e-5)
+        assert not np.allclose(z.sum(axis=-1), 1.0)  # not probabilities
+        np.testing.assert_allclose(_softmax(z), p, rtol=1e-4, atol=1e-6)
+    for layer in logits.layers:
+        if layer.name in logits.output_names:
+            assert layer.activation is keras.activations.linear
+
+
+def test_classifier_activation_names_any_keras_activation_and_is_checked_first():
+    keras.utils.set_random_seed(0)
+    kwargs = {"depth": 8, "width_multiplier": 0.25, "num_classes": 3}
+    default = models.cifar_resnet(**kwargs)
+    sigmoid = models.cifar_resnet(classifier_activation="sigmoid", **kwargs)
+    logits = models.cifar_resnet(classifier_activation=None, **kwargs)
+    sigmoid.set_weights(default.get_weights())
+    logits.set_weights(default.get_weights())
+    x = np.random.default_rng(2).random((2, 32, 32, 3), dtype=np.float32)
+    z = np.asarray(logits(x))
+    np.testing.assert_allclose(np.asarray(sigmoid(x)), 1 / (1 + np.exp(-z)), rtol=1e-5, atol=1e-6)
+    expected = r"classifier_activation must be None \(logits\), 'softmax' or another Keras activation"
+    with pytest.raises(ValueError, match=expected + ".*got 'softmx'"):
+        models.get_model("vgg16", classifier_activation="softmx")
+    with pytest.raises(TypeError, match="classifier_activation must be .*got int 1"):
+        models.lenet5(classifier_activation=1)
 
 
 def test_family_builders_are_registered_under_their_own_names():

@@ -107,6 +107,11 @@ VGG16, VGG19 = 138_357_544, 143_667_240  # keras.applications.VGG16 / VGG19(weig
 RESNET = {18: 11_689_512, 34: 21_797_672, 50: 25_557_032, 101: 44_549_160, 152: 60_192_808}  # torchvision
 CIFAR_DIGITS = {20: "0.27", 32: "0.46", 44: "0.66", 56: "0.85", 110: "1.7"}  # He et al., Table 6 "# params"
 
+# The segmenters' encoder: conv-conv blocks of 16, 32 and 64 filters and a 128-filter bottleneck (3x3).
+ENCODER = sum(conv(3, cin, f) + conv(3, f, f) for cin, f in ((3, 16), (16, 32), (32, 64), (64, 128)))
+COURSE_CONVS = (conv(5, 3, 16, bias=False) + conv(3, 16, 32, bias=False) + conv(3, 32, 64, bias=False)
+                + conv(3, 64, 128, bias=False))
+
 EXPECTED: dict[str, tuple[tuple, list[tuple[str, object]]]] = {
     # LeCun et al. 1998 with a fully connected C3 (the common re-creation).
     "lenet5": ((None, 10), [("exact", LENET5)]),
@@ -154,6 +159,22 @@ EXPECTED: dict[str, tuple[tuple, list[tuple[str, object]]]] = {
     "cifar_resnet": ((None, 10), [("digits", CIFAR_DIGITS[20]), ("trainable", cifar_resnet_trainable(20))]),
     **{f"cifar_{kind}{d}": ((None, 10), [("digits", digits), ("trainable", cifar_resnet_trainable(d))])
        for d, digits in CIFAR_DIGITS.items() for kind in ("resnet", "plain")},
+    # The kit's own models at their defaults, by hand from their docstrings (no paper table to quote).
+    # FCN (64x64x3, 5 classes, 16 filters, depth 3): the encoder, a 1x1 score layer and one 16x16/8
+    # transposed convolution back to 64x64.
+    "fcn": ((None, 64, 64, 5), [("exact", ENCODER + conv(1, 128, 5) + conv(16, 5, 5))]),
+    # U-Net: the same encoder, then three steps of a 2x2/2 transposed convolution, a concatenation with the
+    # encoder's map and two 3x3 convolutions, and a 1x1 score layer.
+    "unet": ((None, 64, 64, 5), [("exact", ENCODER + sum(conv(2, 2 * f, f) + conv(3, 2 * f, f) + conv(3, f, f)
+                                                         for f in (64, 32, 16)) + conv(1, 16, 5))]),
+    # The grid detector (64x64x3, an 8x8 grid, 4 classes): 3x3 convolutions of 16, 32, 64 filters, each
+    # before a 2x2 pool, a 3x3 head of 128 and a 1x1 layer of 5 + 4 numbers per cell.
+    "grid_detector": ((None, 8, 8, 9), [("exact", conv(3, 3, 16) + conv(3, 16, 32) + conv(3, 32, 64)
+                                                  + conv(3, 64, 128) + conv(1, 128, 9))]),
+    # The course network: 5x5 then three 3x3 convolutions (16, 32, 64, 128, no bias) each with BatchNorm,
+    # global average pooling and 100 classes; BN's moving mean and variance are not trainable.
+    "course_net": ((None, 100), [("trainable", COURSE_CONVS + 2 * 240 + dense(128, 100)),
+                                 ("exact", COURSE_CONVS + 4 * 240 + dense(128, 100))]),
 }
 
 # Paper variants chosen by keywords rather than by name: (id, name, kwargs, output shape, checks).

@@ -135,3 +135,16 @@ def test_inception_module_equals_tf_ops():
     got = keras.ops.convert_to_numpy(model(x))
     assert got.shape == (2, 7, 7, row.out_channels)
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_resnet_imagenet_tables_agree_with_each_other_and_with_the_paper():
+    # He et al. (2016): Table 2 (top-1, plain vs residual) and Table 3 (top-1 and top-5) share their ResNet-34
+    # A and plain-34 rows; deeper bottleneck networks have lower error in both columns.
+    t2, t3 = cl.models.RESNET_IMAGENET_TABLE2, cl.models.RESNET_IMAGENET_TABLE3
+    assert t2["ResNet-34"] == t3["ResNet-34 A"].top1 == 25.03
+    assert t2["plain-34"] == t3["plain-34"].top1 == 28.54
+    assert t2["plain-18"] > t2["ResNet-18"] and t2["plain-34"] > t2["ResNet-34"]  # shortcuts help
+    deeper = [t3[f"ResNet-{d}"] for d in (50, 101, 152)]
+    assert [r.top5 for r in deeper] == sorted((r.top5 for r in deeper), reverse=True) == [6.71, 6.05, 5.71]
+    assert t3["ResNet-34 A"].top5 > t3["ResNet-34 B"].top5 > t3["ResNet-34 C"].top5  # A > B > C, Section 4.1
+    assert list(t3)[:4] == ["VGG-16", "GoogLeNet", "PReLU-net", "plain-34"] and t3["GoogLeNet"].top1 is None

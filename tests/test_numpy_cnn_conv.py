@@ -254,8 +254,8 @@ def test_conv_forward_rejects_bad_input(kwargs, exc, match):
 def test_channel_mismatch_names_the_nhwc_layout_and_spots_a_channels_first_input():
     # A PyTorch-style (N, C, H, W) batch of 3-channel 8x8 images against a Keras (KH, KW, C_in, C_out) kernel.
     nchw, w = np.zeros((2, 3, 8, 8)), np.zeros((3, 3, 3, 4))
-    with pytest.raises(ValueError, match=r"x is \(N, H, W, C\).*got C=8 .*and C_in=3 .*"
-                                         r"x looks channels-first \(N, C, H, W\): pass x.transpose\(0, 2, 3, 1\)"):
+    hint = r"x looks channels-first \(N, C, H, W\): pass x.transpose\(0, 2, 3, 1\)"
+    with pytest.raises(ValueError, match=r"x is \(N, H, W, C\).*got C=8 .*and C_in=3 .*" + hint):
         conv_forward(nchw, w)
     out, _ = conv_forward(nchw.transpose(0, 2, 3, 1), w)  # the fix the message gives works
     assert out.shape == (2, 6, 6, 4)

@@ -220,6 +220,50 @@ def test_class_scores_are_the_logits(head):
         np.testing.assert_allclose(z, logits_model(model).predict(x, verbose=0), rtol=1e-5, atol=1e-5)
 
 
+# The kit's builders take classifier_activation=None (as keras.applications does): their model then outputs
+# the logits, and visualize uses that output as it is. The default (softmax) model, whose logits visualize
+# recovers, must give the same scores and maps on the same weights. One model per kind of output layer:
+# Dense (LeNet-5 modern), Activation (NiN: pooled class maps) and Softmax (LeNet-5 as published).
+KIT_MODELS = {
+    "lenet5_modern": {"input_shape": (12, 12, 3), "width_multiplier": 0.2, "num_classes": 4},
+    "nin": {"input_shape": (12, 12, 3), "width_multiplier": 0.05, "num_classes": 4, "dropout": 0.0},
+    "lenet5_published": {},
+}
+
+
+@pytest.mark.parametrize("name", sorted(KIT_MODELS))
+def test_a_kit_model_built_for_logits_gives_the_same_scores_and_maps(name):
+    from course_lib import models
+    from course_lib.visualize.layers import logits_head
+
+    keras.utils.set_random_seed(3)
+    default = models.get_model(name, **KIT_MODELS[name])
+    logits = models.get_model(name, classifier_activation=None, **KIT_MODELS[name])
+    logits.set_weights(default.get_weights())
+    head, to_logits, activated = logits_head(logits)
+    assert head is logits.outputs[0] and not activated  # the output itself: nothing recomputed
+    x = rng_images(3, default.inputs[0].shape[1:], seed=4)
+    z = viz.class_scores(logits, x)
+    np.testing.assert_allclose(z, logits.predict(x, verbose=0), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(viz.class_scores(default, x), z, rtol=1e-5, atol=1e-5)
+    classes = [0, 1, 2]
+    for method in (viz.saliency_map, viz.grad_cam):
+        expected = method(logits, x, class_index=classes)
+        np.testing.assert_allclose(method(default, x, class_index=classes), expected, rtol=1e-4, atol=1e-6)
+    # occlusion measures probabilities: the softmax of the logits model's output is the default model's output
+    drops = [viz.occlusion_sensitivity(m, x[0], patch=4, stride=4) for m in (logits, default)]
+    np.testing.assert_allclose(drops[0], drops[1], rtol=1e-4, atol=1e-6)
+
+
+def test_class_scores_of_a_sigmoid_head_are_its_pre_activation():
+    model = small_cnn()
+    features = model.get_layer("gap").output
+    sigmoid = keras.Model(model.inputs[0], layers.Dense(3, activation="sigmoid", name="multi")(features))
+    x = rng_images(2, seed=6)
+    p = sigmoid.predict(x, verbose=0)
+    np.testing.assert_allclose(viz.class_scores(sigmoid, x), np.log(p / (1 - p)), rtol=1e-4, atol=1e-4)
+
+
 # ----------------------------------------------------------------------------------------------------
 # saliency: finite differences of the logit
 # ----------------------------------------------------------------------------------------------------

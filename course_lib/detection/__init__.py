@@ -30,8 +30,7 @@ Challenge*, IJCV 2010 (and its 2010+ devkit for the all-point interpolation).
 
 from __future__ import annotations
 
-from typing import Any
-
+from ..lazy import lazy_exports
 from .boxes import box_area, box_centres, box_corners, check_boxes, iou, nms
 from .metrics import average_precision, mean_average_precision, precision_recall, voc_ap
 from .model import grid_detector, grid_loss
@@ -46,14 +45,4 @@ __all__ = [
     "average_precision", "mean_average_precision", "grid_detector", "grid_loss", *_PLOTTING,
 ]
 
-
-def __getattr__(name: str) -> Any:
-    if name in _PLOTTING:
-        from .. import plotting
-
-        return getattr(plotting, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_PLOTTING))
+__getattr__, __dir__ = lazy_exports(__name__, "course_lib.plotting", _PLOTTING)

@@ -171,8 +171,8 @@ def serve(fd: int) -> int:
     for name in (*LIGHT_MODULES, *HEAVY_MODULES):
         try:
             importlib.import_module(name)
-        except Exception:  # noqa: BLE001 - hidden here (a from-scratch assignment), or broken: children import
-            pass
+        except Exception as exc:  # noqa: BLE001 - hidden here (a from-scratch assignment), or broken: children
+            print(f"zygote: {name} not preloaded ({type(exc).__name__}: {exc})", file=sys.stderr, flush=True)
     _libc().prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)  # no submission may trace this process or read its memory
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
     sock = socket.socket(fileno=fd)
@@ -208,7 +208,7 @@ class Zygote:
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "job").mkdir(exist_ok=True)
         (folder / "home").mkdir(exist_ok=True)
-        self.limits = limits
+        self.limits, self.owner = limits, os.getpid()
         self.sock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         argv = sandbox_argv(home=folder / "home", lib=lib, job=folder / "job", hide=hide, limits=limits,
                             command=["python", "-m", "course_lib.grading.zygote", str(theirs.fileno())])
@@ -222,7 +222,15 @@ class Zygote:
         theirs.close()
 
     def alive(self) -> bool:
-        return self.proc.poll() is None
+        """Whether the zygote's launcher still runs (asked from the run that started it, or from a worker
+        forked from that run, which cannot wait for it: there its state is read from /proc)."""
+        if os.getpid() == self.owner:
+            return self.proc.poll() is None
+        try:
+            state = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            return False
+        return state not in ("Z", "X")
 
     def close(self) -> None:
         self.sock.close()

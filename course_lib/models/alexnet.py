@@ -137,8 +137,7 @@ def alexnet_family(
         order: ``"paper"`` (LRN after the ReLU, before the pool: AlexNet Section 3.5) or ``"caffenet"``
             (pool, then LRN: CaffeNet and ZFNet).
         name: the model's name.
-        classifier_activation: of the ``predictions`` layer, as in ``keras.applications``: ``"softmax"``,
-            None (the model outputs logits) or another Keras activation.
+        classifier_activation: of ``predictions``: ``"softmax"``, None (logits) or another Keras activation.
 
     Returns:
         A ``keras.Model`` with layers ``conv1``..``conv5``, ``pool1``, ``pool2``, ``pool5``, ``lrn1``,
@@ -223,8 +222,7 @@ def alexnet(
         stem: ``"imagenet"`` or ``"cifar"``.
         fc_units: width of fc1 and fc2 before scaling.
         order: ``"paper"`` (conv, ReLU, LRN, pool: Section 3.5) or ``"caffenet"`` (conv, ReLU, pool, LRN).
-        classifier_activation: of the ``predictions`` layer, as in ``keras.applications``: ``"softmax"``,
-            None (the model outputs logits) or another Keras activation.
+        classifier_activation: of ``predictions``: ``"softmax"``, None (logits) or another Keras activation.
 
     Returns:
         A ``keras.Model`` named ``alexnet`` (``alexnet_cifar``; ``caffenet``/``caffenet_cifar`` with

@@ -395,7 +395,8 @@ def classifier_head(x, num_classes: int | None, *, pool: str | None = None, hidd
         dropout: rate after each hidden layer (``dropout1``, ``dropout2``, ...) or, without hidden layers,
             before the output layer (``dropout``); 0 for none.
         classifier_activation: of the output layer, as in ``keras.applications``: ``"softmax"`` (class
-            probabilities), None (the logits: a linear output), or the name of another Keras activation.
+            probabilities), None (the logits: a linear output), or another Keras activation (a name or a
+            callable).
         kernel_initializer: of the output Dense layer (NFNet starts it at zero).
         softmax_layer: with ``num_classes=None`` and the softmax, a ``keras.layers.Softmax`` instead of
             ``Activation("softmax")`` (the same values; LeNet-5's published network has always had one).

@@ -86,8 +86,7 @@ def densenet(depth: int = 121, *, growth_rate: int = 32, reduction: float = 0.5,
         input_shape: ``(h, w, c)``, at least 32x32 (four 2x2 pools after the stride-4 stem).
         num_classes: width of the output layer (``predictions``).
         width_multiplier: scales the stem and the growth rate.
-        classifier_activation: of the ``predictions`` layer, as in ``keras.applications``: ``"softmax"``,
-            None (the model outputs logits) or another Keras activation.
+        classifier_activation: of ``predictions``: ``"softmax"``, None (logits) or another Keras activation.
 
     Returns:
         A ``keras.Model`` named ``densenet{depth}`` with keras.applications' layer names (``conv1_conv``,

@@ -164,8 +164,7 @@ def efficientnet(
         width_multiplier: a further factor on the width coefficient (small models for a CPU).
         dropout: before the classifier; default the variant's rate.
         drop_connect_rate: the stochastic depth rate of the last block.
-        classifier_activation: of the ``predictions`` layer, as in ``keras.applications``: ``"softmax"``,
-            None (the model outputs logits) or another Keras activation.
+        classifier_activation: of ``predictions``: ``"softmax"``, None (logits) or another Keras activation.
 
     Returns:
         A ``keras.Model`` named ``efficientnet_{variant}``; layers ``stem_conv``, ``block1a_*`` ..

@@ -66,8 +66,7 @@ def mobilenet(*, input_shape=(224, 224, 3), num_classes: int = 1000, width_multi
         num_classes: width of the output layer (``predictions``).
         width_multiplier: the paper's alpha (0.25, 0.5, 0.75, 1.0).
         dropout: before the classifier (keras.applications' 1e-3).
-        classifier_activation: of the ``predictions`` layer, as in ``keras.applications``: ``"softmax"``,
-            None (the model outputs logits) or another Keras activation.
+        classifier_activation: of ``predictions``: ``"softmax"``, None (logits) or another Keras activation.
 
     Returns:
         A ``keras.Model`` named ``mobilenet``.
@@ -137,8 +136,7 @@ def mobilenet_v2(*, input_shape=(224, 224, 3), num_classes: int = 1000, width_mu
         num_classes: width of the output layer (``predictions``).
         width_multiplier: the paper's width multiplier.
         dropout: before the classifier (keras.applications has none).
-        classifier_activation: of the ``predictions`` layer, as in ``keras.applications``: ``"softmax"``,
-            None (the model outputs logits) or another Keras activation.
+        classifier_activation: of ``predictions``: ``"softmax"``, None (logits) or another Keras activation.
 
     Returns:
         A ``keras.Model`` named ``mobilenet_v2``.

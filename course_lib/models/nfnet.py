@@ -235,8 +235,7 @@ def nfnet(variant: str = "F0", *, activation: str = "gelu", input_shape=None, nu
         num_classes: width of the output layer (``predictions``).
         width_multiplier: scales every width (group width included).
         dropout: before the classifier; default the variant's.
-        classifier_activation: of the ``predictions`` layer, as in ``keras.applications``: ``"softmax"``,
-            None (the model outputs logits) or another Keras activation.
+        classifier_activation: of ``predictions``: ``"softmax"``, None (logits) or another Keras activation.
 
     Returns:
         A ``keras.Model`` named ``nfnet_{variant}`` (lower case).

@@ -126,8 +126,7 @@ def preact_resnet(depth: int = 164, *, input_shape=(32, 32, 3), num_classes: int
         input_shape: ``(h, w, c)``, at least 4x4 (two stride-2 stages).
         num_classes: width of the output layer (``predictions``).
         width_multiplier: scales every width.
-        classifier_activation: of the ``predictions`` layer, as in ``keras.applications``: ``"softmax"``,
-            None (the model outputs logits) or another Keras activation.
+        classifier_activation: of ``predictions``: ``"softmax"``, None (logits) or another Keras activation.
 
     Returns:
         A ``keras.Model`` named ``preact_resnet{depth}``.

@@ -212,4 +212,4 @@ def course_net(*, classifier_activation="softmax", **kwargs) -> keras.Model:
         return model
     outputs = classifier_head(model.get_layer("avg_pool").output, model.get_layer("predictions").units,
                               classifier_activation=classifier_activation)
-    return keras.Model(model.inputs, outputs, name=model.name)
+    return keras.Model(model.inputs[0], outputs, name=model.name)

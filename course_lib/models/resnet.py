@@ -178,8 +178,7 @@ def resnet(
         num_classes: width of the output layer (``predictions``).
         width_multiplier: scales every convolution width.
         plain: drop every shortcut (the paper's "plain" baselines).
-        classifier_activation: of the ``predictions`` layer, as in ``keras.applications``: ``"softmax"``,
-            None (the model outputs logits) or another Keras activation.
+        classifier_activation: of ``predictions``: ``"softmax"``, None (logits) or another Keras activation.
 
     Returns:
         A ``keras.Model`` named ``resnet{depth}`` (``plain{depth}``). Layers follow keras.applications:
@@ -238,8 +237,7 @@ def cifar_resnet(
         num_classes: width of the output layer (``predictions``).
         width_multiplier: scales the 16/32/64 widths.
         shortcut: ``"A"`` (paper, default) or ``"B"`` (1x1 projections where the shape changes).
-        classifier_activation: of the ``predictions`` layer, as in ``keras.applications``: ``"softmax"``,
-            None (the model outputs logits) or another Keras activation.
+        classifier_activation: of ``predictions``: ``"softmax"``, None (logits) or another Keras activation.
 
     Returns:
         A ``keras.Model`` named ``cifar_resnet{depth}`` (``cifar_plain{depth}``).

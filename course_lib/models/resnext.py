@@ -109,8 +109,7 @@ def resnext(
         input_shape: ``(h, w, c)``; any size works (every window is padded).
         num_classes: width of the output layer (``predictions``).
         width_multiplier: scales every width (the number of groups is kept; widths round to a multiple).
-        classifier_activation: of the ``predictions`` layer, as in ``keras.applications``: ``"softmax"``,
-            None (the model outputs logits) or another Keras activation.
+        classifier_activation: of ``predictions``: ``"softmax"``, None (logits) or another Keras activation.
 
     Returns:
         A ``keras.Model`` named ``resnext{depth}_{C}x{d}d`` (``se_`` in front with SE gates).

@@ -97,8 +97,7 @@ def vgg(
         head: ``"paper"`` (flatten, fc1, fc2, predictions) or ``"gap"`` (global average pool, predictions).
         fc_units: width of fc1 and fc2 before scaling (4096 in the paper).
         dropout: rate after fc1 and fc2.
-        classifier_activation: of the ``predictions`` layer, as in ``keras.applications``: ``"softmax"``,
-            None (the model outputs logits) or another Keras activation.
+        classifier_activation: of ``predictions``: ``"softmax"``, None (logits) or another Keras activation.
 
     Returns:
         A ``keras.Model`` named ``vgg11``/``vgg11_lrn``/``vgg13``/``vgg16c``/``vgg16``/``vgg19``; layers

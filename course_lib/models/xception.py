@@ -83,8 +83,7 @@ def xception(*, input_shape=(299, 299, 3), num_classes: int = 1000, width_multip
             insists on 71x71).
         num_classes: width of the output layer (``predictions``).
         width_multiplier: scales every width.
-        classifier_activation: of the ``predictions`` layer, as in ``keras.applications``: ``"softmax"``,
-            None (the model outputs logits) or another Keras activation.
+        classifier_activation: of ``predictions``: ``"softmax"``, None (logits) or another Keras activation.
 
     Returns:
         A ``keras.Model`` named ``xception``.
