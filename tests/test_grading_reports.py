@@ -25,7 +25,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from course_lib.grading import driver, feedback, layout, lock, reports, submissions, trusted
+from course_lib.grading import driver, feedback, layout, lock, reports, submissions, text, trusted
 
 REPO = Path(__file__).resolve().parents[1]
 FORMULA = ("=", "+", "-", "@", "\t", "\r", "\n")
@@ -397,10 +397,12 @@ def page_of(outputs, dropped=None, **cell) -> str:
 
 def test_an_ordinary_figure_reaches_the_feedback_page_whole():
     image = base64.b64encode(png(30_000)).decode()
-    assert len(image) > driver.MAX_TEXT, "bigger than the text cut, as a 30 KB figure is"
+    assert len(image) > text.MAX_TEXT, "bigger than the text cut, as a 30 KB figure is"
     sent = driver._outputs(captured({"text/plain": "<Figure size 640x480 with 1 Axes>", "image/png": image},
                                     {"image/png": png(2_000)}, stdout="x" * 30_000))
-    assert sent[0]["text"].startswith("x" * driver.MAX_TEXT) and "characters cut" in sent[0]["text"]
+    kept = sent[0]["text"]
+    assert kept.startswith("x" * (text.MAX_TEXT - 100)) and "characters cut" in kept
+    assert len(kept) <= text.MAX_TEXT
     assert sent[1]["data"]["image/png"] == image
     assert base64.b64decode(sent[2]["data"]["image/png"]).startswith(b"\x89PNG"), "bytes become base64"
     dropped: list[str] = []
@@ -512,5 +514,5 @@ def test_driver_outputs_cut_text_but_survive_values_json_cannot_write():
     loop.append(loop)
     sent = driver._outputs(captured({"application/json": loop, "text/plain": "t" * 30_000}))
     assert "not shown" in sent[0]["data"]["application/json"]
-    assert len(sent[0]["data"]["text/plain"]) < driver.MAX_TEXT + 100
+    assert len(sent[0]["data"]["text/plain"]) < text.MAX_TEXT + 100
     assert io.StringIO(json.dumps(sent)).read()  # it crosses the wire

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from course_lib.grading import feedback, layout, reports, submissions, trusted, wire
+from course_lib.grading.cells import cell_source, grading_meta
 from course_lib.grading.sources import discover_assignments
 
 
@@ -193,8 +194,8 @@ def test_honest_solution_feedback_redacts_nothing(ps):
     assert spec.hidden_lines, "the assignment has hidden-test lines to redact"
     cells = []
     for cell in json.loads(src.read_text())["cells"]:
-        text = trusted._src(cell)
-        m = trusted._nbmeta(cell)
+        text = cell_source(cell)
+        m = grading_meta(cell)
         if cell["cell_type"] == "markdown":
             cells.append(trusted.CellResult(text, "markdown"))
         elif m.get("grade"):

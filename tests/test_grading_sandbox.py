@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from course_lib.grading import sandbox, wire
+from course_lib.grading import cgroups, sandbox, wire
 
 pytestmark = pytest.mark.grading
 
@@ -300,7 +300,7 @@ def test_keras_fits_a_small_model_within_the_default_limits(tmp_path, lib):
 def test_without_cgroups_the_watchdog_counts_processes_and_the_gap_is_reported(tmp_path, lib, monkeypatch):
     """Where no cgroup can be made (not root, no controller mounted), the sandbox still runs: a watchdog kills
     it above ``max_processes``, and ``limits_in_force`` names what is not held."""
-    monkeypatch.setattr(sandbox, "_mounts", lambda: [])
+    monkeypatch.setattr(cgroups, "_mounts", lambda: [])
     sandbox._limits_in_force.cache_clear()
     try:
         held, missing = sandbox.limits_in_force()

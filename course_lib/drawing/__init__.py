@@ -9,21 +9,19 @@
   - :mod:`~course_lib.drawing.receptive_field`: receptive fields growing over a layer stack;
   - :mod:`~course_lib.drawing.volumes`: a filter spanning the input's depth, im2col's unrolled matrix;
   - :mod:`~course_lib.drawing.transposed`: transposed convolution, each input value stamping a window;
-- :mod:`~course_lib.drawing.architecture`: diagrams drawn from built Keras models (layer stacks, AlexNet's
-  towers, Inception modules, residual and dense blocks), so that a change in a model changes its picture.
+- diagrams drawn from built Keras models, so that a change in a model changes its picture:
+
+  - :mod:`~course_lib.drawing.architecture`: whole networks (layer stacks, collapsed into blocks or stages
+    for the big ones; AlexNet's towers);
+  - :mod:`~course_lib.drawing.blocks`: one building block (an Inception module, a residual or dense block);
+  - :mod:`~course_lib.drawing.layer_boxes`: what both share: reading a model's layers and graph, the boxes.
 
 The lecture controls of :mod:`course_lib.widgets` draw their pictures with these functions. Importing this
 package does not import Keras; the architecture functions import it when called.
 """
 
-from .architecture import (
-    architecture_boxes,
-    draw_dense_block,
-    draw_inception_module,
-    draw_layer_stack,
-    draw_residual_block,
-    draw_towers,
-)
+from .architecture import architecture_boxes, draw_layer_stack, draw_towers
+from .blocks import draw_dense_block, draw_inception_module, draw_residual_block
 from .colors import (
     COUNTS_CMAP,
     DIVERGING_CMAP,

@@ -12,22 +12,13 @@ import json
 import random
 from pathlib import Path
 
+from .cells import cell_source, grading_meta
 from .markers import SOLUTION_BEGIN, SOLUTION_END
-
-
-def _source(cell: dict) -> str:
-    src = cell.get("source", "")
-    return "".join(src) if isinstance(src, list) else src
-
-
-def _grading(cell: dict) -> dict:
-    meta = cell.get("metadata", {}).get("nbgrader", {})
-    return meta if isinstance(meta, dict) else {}
 
 
 def answer_ids(source_nb: dict) -> list[str]:
     """The grade ids of the answer (solution) cells of a source notebook, in order."""
-    return [_grading(c)["grade_id"] for c in source_nb["cells"] if _grading(c).get("solution")]
+    return [grading_meta(c)["grade_id"] for c in source_nb["cells"] if grading_meta(c).get("solution")]
 
 
 def solution_code(source_nb: dict, grade_id: str) -> str:
@@ -37,8 +28,8 @@ def solution_code(source_nb: dict, grade_id: str) -> str:
         KeyError: no cell has that grade id.
     """
     for cell in source_nb["cells"]:
-        if _grading(cell).get("grade_id") == grade_id:
-            lines = _source(cell).split("\n")
+        if grading_meta(cell).get("grade_id") == grade_id:
+            lines = cell_source(cell).split("\n")
             return "\n".join(ln for ln in lines if SOLUTION_BEGIN not in ln and SOLUTION_END not in ln)
     raise KeyError(grade_id)
 
@@ -48,7 +39,7 @@ def fill_answers(release_nb: dict, source_nb: dict, answers: dict[str, str | Non
     absent (the released stub is left)."""
     nb = copy.deepcopy(release_nb)
     for cell in nb["cells"]:
-        gid = _grading(cell).get("grade_id")
+        gid = grading_meta(cell).get("grade_id")
         if gid in answers:
             code = answers[gid]
             cell["source"] = solution_code(source_nb, gid) if code is None else code

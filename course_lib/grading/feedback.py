@@ -20,6 +20,7 @@ import html
 import itertools
 import re
 
+from .cells import is_secret, squash
 from .markers import HIDDEN_MARKERS
 from .text import MAX_TEXT, cut_text
 
@@ -46,19 +47,15 @@ class CleanOutput(dict):
     nothing from the sandbox arrives as this type (JSON makes plain dicts), so a student cannot forge them."""
 
 
-def _squash(text: str) -> str:
-    return re.sub(r"\s+", "", text)
-
-
 def redact(text: str, hidden_lines: set[str]) -> tuple[str, int]:
     """``text`` with every line that contains (ignoring spaces) a hidden-test line replaced; and how many."""
-    squashed = [_squash(h) for h in hidden_lines if len(_squash(h)) >= 10]
-    whole = _squash(text)
+    squashed = [squash(h) for h in hidden_lines if is_secret(h)]
+    whole = squash(text)
     if not any(h in whole for h in squashed) and not any(m in text for m in HIDDEN_MARKERS):
         return text, 0
     out, count = [], 0
     for line in text.splitlines():
-        flat = _squash(line)
+        flat = squash(line)
         if any(m in line for m in HIDDEN_MARKERS) or any(h in flat for h in squashed):
             out.append(REDACTED)
             count += 1
@@ -66,7 +63,7 @@ def redact(text: str, hidden_lines: set[str]) -> tuple[str, int]:
             out.append(line)
     text = "\n".join(out)
     # a hidden line split over several output lines
-    if any(h in _squash(text) for h in squashed):
+    if any(h in squash(text) for h in squashed):
         return REDACTED, count + 1
     return text, count
 
@@ -320,9 +317,9 @@ def check_page(page: str, hidden_lines: set[str]) -> str:
     """'' when a finished page is safe to hand back, else why not (never '' for a page it refuses)."""
     if any(m in page for m in HIDDEN_MARKERS):
         return "it shows a hidden-test marker"
-    flat = _squash(html.unescape(page))
+    flat = squash(html.unescape(page))
     for line in hidden_lines:
-        if len(_squash(line)) >= 25 and _squash(line) in flat:
+        if is_secret(line) and squash(line) in flat:
             return "it shows a line of hidden-test code"
     if re.search(r"<\s*script", page, re.I):
         return "it holds a script element"

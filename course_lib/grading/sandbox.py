@@ -41,7 +41,6 @@ Limits (``Limits``; ``limits_in_force`` says which of them this host can hold, t
 from __future__ import annotations
 
 import functools
-import itertools
 import os
 import resource
 import shutil
@@ -51,9 +50,12 @@ import sys
 import threading
 import time
 from collections.abc import Callable  # noqa: F401 - for the docs
-from dataclasses import astuple, dataclass, field
+from dataclasses import astuple
 from pathlib import Path
 
+from .cgroups import CGROUP_PREFIX, Cgroup, make_cgroup  # noqa: F401 - re-exported
+from .hiding import STUB_NAME, hide_argv, package_folders, python_roots, site_packages  # noqa: F401
+from .limits import GiB, KiB, Limits, MiB, size_text  # noqa: F401 - re-exported
 from .processes import descendants
 
 BWRAP = "bwrap"
@@ -66,41 +68,6 @@ SANDBOX_JOB = "/job"
 SHORTCUT_MODULES = ("tensorflow", "keras", "scipy", "torch", "jax", "tf_keras")
 # the whole environment bwrap (and so the sandbox's pid 1) is started with
 LAUNCHER_ENV = {"PATH": "/usr/bin:/bin", "LC_CTYPE": "C.UTF-8"}  # C.UTF-8: what Python would set itself
-CGROUP_PREFIX = "course-grading-"
-
-KiB, MiB, GiB = 1024, 1024**2, 1024**3
-
-
-def _cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
-
-
-@dataclass
-class Limits:
-    """What one submission may use (see the module's docstring for how each is held)."""
-
-    memory_bytes: int = 8 * GiB  # the whole submission (memory cgroup); also each process's address space
-    # processes and threads together (pids cgroup). Measured in the sandbox, importing Keras and fitting a
-    # tiny model peaks at 16 tasks on 1 core and 23 on 2 (about 9 + 7 per core: TensorFlow's and OpenBLAS's
-    # pools follow the core count), so 8 per core + 128, at least 512, leaves the student's own code room
-    max_tasks: int = field(default_factory=lambda: max(512, 8 * _cores() + 128))
-    max_processes: int = 64  # only where no pids cgroup can be made: the watchdog's limit
-    file_bytes: int = 512 * MiB  # each file (RLIMIT_FSIZE)
-    home_bytes: int = 512 * MiB  # /home/student (tmpfs)
-    tmp_bytes: int = 512 * MiB  # /tmp (tmpfs)
-    shm_bytes: int = 64 * MiB  # /dev/shm (tmpfs)
-    log_bytes: int = 256 * KiB  # kept of the sandbox's output (sandbox.log)
-
-
-def _size(n: int) -> str:
-    for unit, scale in (("GiB", GiB), ("MiB", MiB), ("KiB", KiB)):
-        if n >= scale:
-            return f"{n / scale:g} {unit}"
-    return f"{n} bytes"
-
 
 def bwrap_path() -> str | None:
     """The bubblewrap executable, or None when it is not installed."""
@@ -164,314 +131,6 @@ def bwrap_sizes_tmpfs() -> bool:
 
 
 # ---------------------------------------------------------------------------------------------------------
-# cgroups
-
-
-def _mounts() -> list[tuple[str, Path, str, set[str]]]:
-    """The cgroup mounts: (fstype, mount point, root of the hierarchy mounted there, super options)."""
-    found = []
-    try:
-        lines = Path("/proc/self/mountinfo").read_text().splitlines()
-    except OSError:
-        return []
-    for line in lines:
-        left, _, right = line.partition(" - ")
-        fields, tail = left.split(), right.split()
-        if len(fields) < 5 or len(tail) < 3 or tail[0] not in ("cgroup", "cgroup2"):
-            continue
-        point = fields[4].replace("\\040", " ")
-        found.append((tail[0], Path(point), fields[3], set(tail[2].split(","))))
-    return found
-
-
-def _own_cgroup(controller: str | None) -> str | None:
-    """This process's cgroup in the v1 hierarchy of ``controller`` (None: the v2 hierarchy)."""
-    try:
-        lines = Path("/proc/self/cgroup").read_text().splitlines()
-    except OSError:
-        return None
-    for line in lines:
-        parts = line.split(":", 2)
-        if len(parts) != 3:
-            continue
-        if controller is None and parts[0] == "0" and parts[1] == "":
-            return parts[2]
-        if controller is not None and controller in parts[1].split(","):
-            return parts[2]
-    return None
-
-
-def _under(point: Path, root: str, own: str | None) -> Path:
-    """The folder of cgroup ``own`` in a hierarchy whose ``root`` is mounted at ``point``."""
-    if own is None:
-        return point
-    own, root = own.rstrip("/") or "/", root.rstrip("/") or "/"
-    if root != "/" and not (own == root or own.startswith(root + "/")):
-        return point
-    rel = own[len(root):] if root != "/" else own
-    folder = point / rel.lstrip("/")
-    return folder if folder.is_dir() else point
-
-
-def _write(path: Path, value: str) -> None:
-    fd = os.open(path, os.O_WRONLY)
-    try:
-        os.write(fd, value.encode())
-    finally:
-        os.close(fd)
-
-
-def _read_keyed(path: Path) -> dict[str, int]:
-    """A flat-keyed cgroup file ("key value" per line) as a dict; {} when it cannot be read."""
-    values = {}
-    try:
-        for line in path.read_text().splitlines():
-            key, _, value = line.partition(" ")
-            if value.strip().lstrip("-").isdigit():
-                values[key] = int(value)
-    except OSError:
-        pass
-    return values
-
-
-def _read_int(path: Path) -> int | None:
-    try:
-        return int(path.read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        return None
-
-
-def _remove_group(folder: Path) -> None:
-    """rmdir a cgroup and the groups nested in it, deepest first (their control files go with them).
-
-    Raises:
-        OSError: one of them still holds a process (EBUSY), or no permission.
-    """
-    for top, dirs, _files in os.walk(folder, topdown=False):
-        for name in dirs:
-            os.rmdir(os.path.join(top, name))
-    os.rmdir(folder)
-
-
-def _clean_stale(base: Path) -> None:
-    """Remove empty cgroups that a grader which has ended left behind (it was killed before removing them)."""
-    for folder in base.glob(CGROUP_PREFIX + "*"):
-        try:
-            pid = int(folder.name[len(CGROUP_PREFIX):].split("-")[0])
-            os.kill(pid, 0)
-            continue  # its grader still runs
-        except ProcessLookupError:
-            pass
-        except (ValueError, PermissionError):
-            continue
-        try:
-            _remove_group(folder)
-        except OSError:
-            pass
-
-
-class Cgroup:
-    """One submission's control groups: one for memory, one for processes and threads (v1: a folder in each
-    controller's hierarchy; v2: one folder with both controllers).
-
-    ``memory`` and ``pids`` are the folders, None where that controller could not be used (``why`` says why).
-    """
-
-    _serial = itertools.count()
-
-    def __init__(self, limits: Limits):
-        self.limits = limits
-        self.memory: Path | None = None
-        self.pids: Path | None = None
-        self.version: dict[str, int] = {}
-        self.why: dict[str, str] = {}
-        self._made: list[Path] = []
-        name = f"{CGROUP_PREFIX}{os.getpid()}-{next(self._serial)}"
-        mounts = _mounts()
-        for controller in ("memory", "pids"):
-            try:
-                folder, version = self._make(controller, name, mounts)
-            except OSError as exc:
-                self.why[controller] = f"{type(exc).__name__}: {exc}"
-                continue
-            if folder is None:
-                self.why.setdefault(controller, f"no {controller} controller is mounted")
-                continue
-            try:
-                self._configure(controller, folder, version)
-            except OSError as exc:
-                self.why[controller] = f"{controller} limit could not be set: {exc}"
-                continue
-            setattr(self, controller, folder)
-            self.version[controller] = version
-        self._procs = [str(folder / "cgroup.procs") for folder in self.folders]
-
-    def _make(self, controller: str, name: str, mounts) -> tuple[Path | None, int]:
-        for fstype, point, root, options in mounts:  # v1: the controller has a hierarchy of its own
-            if fstype == "cgroup" and controller in options:
-                base = _under(point, root, _own_cgroup(controller))
-                _clean_stale(base)
-                folder = base / name
-                if not folder.is_dir():
-                    folder.mkdir()
-                    self._made.append(folder)
-                return folder, 1
-        for fstype, point, root, _options in mounts:  # v2: the controller must be enabled for child groups
-            if fstype != "cgroup2":
-                continue
-            try:
-                available = (point / "cgroup.controllers").read_text().split()
-            except OSError:
-                continue
-            if controller not in available:
-                continue
-            errors = []
-            for base in dict.fromkeys([_under(point, root, _own_cgroup(None)), point]):
-                folder = base / name
-                if folder.is_dir() and (folder / f"{controller}.max").exists():
-                    return folder, 2  # made for the other controller
-                try:
-                    if controller not in (base / "cgroup.subtree_control").read_text().split():
-                        _write(base / "cgroup.subtree_control", f"+{controller}")
-                    _clean_stale(base)
-                    if not folder.is_dir():
-                        folder.mkdir()
-                        self._made.append(folder)
-                    return folder, 2
-                except OSError as exc:
-                    errors.append(f"{base}: {exc}")
-            self.why[controller] = f"cannot enable {controller} for a child cgroup ({'; '.join(errors)})"
-            return None, 2
-        return None, 0
-
-    def _configure(self, controller: str, folder: Path, version: int) -> None:
-        limits = self.limits
-        if controller == "pids":
-            _write(folder / "pids.max", str(limits.max_tasks))
-        elif version == 1:
-            _write(folder / "memory.limit_in_bytes", str(limits.memory_bytes))
-            if (folder / "memory.memsw.limit_in_bytes").exists():  # no swap beyond the limit
-                try:
-                    _write(folder / "memory.memsw.limit_in_bytes", str(limits.memory_bytes))
-                except OSError:
-                    pass
-        else:
-            _write(folder / "memory.max", str(limits.memory_bytes))
-            if (folder / "memory.swap.max").exists():
-                _write(folder / "memory.swap.max", "0")
-
-    @property
-    def folders(self) -> list[Path]:
-        return list(dict.fromkeys(f for f in (self.memory, self.pids) if f is not None))
-
-    def add(self, pid: int, controllers: tuple[str, ...] = ("memory", "pids")) -> None:
-        """Put process ``pid`` into the groups (e.g. a worker forked for the submission, before it works).
-
-        Args:
-            pid: the process.
-            controllers: which of the groups ("memory", "pids"); the grader's own side of a submission joins
-                the memory group only, so that the student's threads cannot starve the grader's of tasks.
-
-        Raises:
-            OSError: it could not be moved (it ended, or no permission).
-        """
-        chosen = [group for name, group in (("memory", self.memory), ("pids", self.pids))
-                  if name in controllers and group is not None]
-        for folder in dict.fromkeys(chosen):
-            _write(folder / "cgroup.procs", str(pid))
-
-    def enter(self) -> None:
-        """Put the calling process into the groups: run in the launcher between fork and exec
-        (``preexec_fn``), so it only opens and writes files whose names were made before the fork."""
-        pid = str(os.getpid()).encode()
-        for procs in self._procs:
-            fd = os.open(procs, os.O_WRONLY)
-            try:
-                os.write(fd, pid)
-            finally:
-                os.close(fd)
-
-    def members(self) -> set[int]:
-        """The processes in the groups and in any group nested in them."""
-        found = set()
-        for folder in self.folders:
-            for top, _dirs, _files in os.walk(folder):
-                try:
-                    found.update(int(p) for p in Path(top, "cgroup.procs").read_text().split())
-                except (OSError, ValueError):
-                    pass
-        return found
-
-    def kill(self, spare: int | None = None, timeout: float = 5.0) -> None:
-        """SIGKILL every process in the groups (but ``spare``), until none is left or ``timeout`` passes."""
-        end = time.monotonic() + timeout
-        while True:
-            left = self.members() - {spare}
-            if not left or time.monotonic() > end:
-                return
-            for pid in left:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
-                    pass
-            time.sleep(0.02)
-
-    def oom_kills(self) -> int:
-        """How many processes the kernel killed for exceeding the memory limit (-1: limit reached, count
-        unknown; 0 when there is no memory group)."""
-        if self.memory is None:
-            return 0
-        if self.version["memory"] == 2:
-            return _read_keyed(self.memory / "memory.events").get("oom_kill", 0)
-        control = _read_keyed(self.memory / "memory.oom_control")
-        if "oom_kill" in control:
-            return control["oom_kill"]
-        return -1 if (_read_int(self.memory / "memory.failcnt") or 0) > 0 else 0
-
-    def memory_peak(self) -> int | None:
-        if self.memory is None:
-            return None
-        name = "memory.peak" if self.version["memory"] == 2 else "memory.max_usage_in_bytes"
-        return _read_int(self.memory / name)
-
-    def tasks_refused(self) -> int:
-        """How many forks (or new threads) failed at ``pids.max``."""
-        return 0 if self.pids is None else _read_keyed(self.pids / "pids.events").get("max", 0)
-
-    def tasks_peak(self) -> int | None:
-        return None if self.pids is None else _read_int(self.pids / "pids.peak")
-
-    def remove(self, timeout: float = 5.0) -> bool:
-        """Kill what is left and remove the groups this object made; False when one could not be removed."""
-        self.kill(timeout=timeout)
-        end, ok = time.monotonic() + timeout, True
-        for folder in self._made:
-            while True:
-                try:
-                    _remove_group(folder)
-                    break
-                except FileNotFoundError:
-                    break
-                except OSError:
-                    if time.monotonic() > end:
-                        ok = False
-                        break
-                    self.kill(timeout=0.1)
-                    time.sleep(0.05)
-        self._made = [f for f in self._made if f.exists()]
-        return ok
-
-
-def make_cgroup(limits: Limits) -> Cgroup | None:
-    """A fresh cgroup for one submission, or None when neither controller can be used here."""
-    group = Cgroup(limits)
-    if group.memory is None and group.pids is None:
-        group.remove()
-        return None
-    return group
-
-
-# ---------------------------------------------------------------------------------------------------------
 # what holds on this host
 
 
@@ -488,11 +147,11 @@ def _limits_in_force(values: tuple) -> tuple[tuple[str, ...], tuple[str, ...]]:
     group = Cgroup(limits)
     try:
         if group.memory is not None:
-            held.append(f"memory: {_size(limits.memory_bytes)} for the whole submission (memory cgroup "
+            held.append(f"memory: {size_text(limits.memory_bytes)} for the whole submission (memory cgroup "
                         f"v{group.version['memory']}), and at most that much address space per process")
         else:
             missing.append(f"memory for the whole submission: no memory cgroup ({group.why.get('memory')}); "
-                           f"only {_size(limits.memory_bytes)} of address space per process (RLIMIT_AS)")
+                           f"only {size_text(limits.memory_bytes)} of address space per process (RLIMIT_AS)")
         if group.pids is not None:
             held.append(f"processes and threads: {limits.max_tasks} together (pids cgroup "
                         f"v{group.version['pids']})")
@@ -502,13 +161,14 @@ def _limits_in_force(values: tuple) -> tuple[tuple[str, ...], tuple[str, ...]]:
     finally:
         group.remove()
     if works and bwrap_sizes_tmpfs():
-        held.append(f"disk: home {_size(limits.home_bytes)}, /tmp {_size(limits.tmp_bytes)}, /dev/shm "
-                    f"{_size(limits.shm_bytes)} (tmpfs with a size), each file at most "
-                    f"{_size(limits.file_bytes)}")
+        held.append(f"disk: home {size_text(limits.home_bytes)}, /tmp {size_text(limits.tmp_bytes)}, "
+                    f"/dev/shm {size_text(limits.shm_bytes)} (tmpfs with a size), each file at most "
+                    f"{size_text(limits.file_bytes)}")
     else:
         missing.append("disk: home, /tmp and /dev/shm have no size cap (this bubblewrap has no --size); they "
-                       f"count only towards the memory limit; each file at most {_size(limits.file_bytes)}")
-    held.append(f"output: the first {_size(limits.log_bytes)} kept in sandbox.log")
+                       "count only towards the memory limit; each file at most "
+                       f"{size_text(limits.file_bytes)}")
+    held.append(f"output: the first {size_text(limits.log_bytes)} kept in sandbox.log")
     return tuple(held), tuple(missing)
 
 
@@ -530,103 +190,6 @@ def limits_in_force(limits: Limits | None = None) -> tuple[list[str], list[str]]
 
 # ---------------------------------------------------------------------------------------------------------
 # the command line
-
-
-def python_roots() -> list[Path]:
-    """The folders this environment's Python needs: the venv (``sys.prefix``) and its base installation."""
-    roots = []
-    for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix):
-        path = Path(p).resolve()
-        if path not in roots:
-            roots.append(path)
-    exe = Path(sys.executable).resolve().parent.parent
-    if exe not in roots:
-        roots.append(exe)
-    return roots
-
-
-def site_packages() -> list[Path]:
-    """The site-packages folders the sandbox's Python imports from (this Python's)."""
-    import site
-
-    return [Path(p).resolve() for p in site.getsitepackages() if Path(p).is_dir()]
-
-
-def package_folders(roots: list[Path]) -> list[Path]:
-    """Every site-packages and dist-packages folder under ``roots`` (as the sandbox sees them), resolved.
-
-    Found by walking the roots (not their package folders' contents): about 0.3 s for ``/usr``, a venv and
-    its Python; cached for the process.
-    """
-    return list(_package_folders(tuple(Path(r) for r in roots)))
-
-
-@functools.cache
-def _package_folders(roots: tuple[Path, ...]) -> tuple[Path, ...]:
-    found: list[Path] = []
-    for root in roots:
-        for top, dirs, _files in os.walk(root):
-            keep = []
-            for name in dirs:
-                if name in ("site-packages", "dist-packages"):
-                    folder = Path(top, name).resolve()
-                    if folder not in found:
-                        found.append(folder)
-                else:
-                    keep.append(name)
-            dirs[:] = keep
-    return tuple(found)
-
-
-_STUB = (
-    "raise ModuleNotFoundError(f'No module named {__name__!r} (this assignment does not allow it)', "
-    "name=__name__)\n"
-)
-
-
-STUB_NAME = "hidden_module.py"  # written into the job folder: it stands for each hidden module
-
-
-def _stub_module(job: Path) -> Path:
-    """A file whose import raises ModuleNotFoundError, in the submission's job folder (so it goes with it)."""
-    stub = Path(job) / STUB_NAME
-    if not stub.is_file() or stub.is_symlink() or stub.read_text() != _STUB:
-        stub.unlink(missing_ok=True)
-        stub.write_text(_STUB)
-    stub.chmod(0o644)
-    return stub
-
-
-def _hide_argv(hide: tuple[str, ...], visible_roots: list[Path], job: Path) -> list[str]:
-    """bwrap arguments that hide the base Python's unused site-packages and the modules ``hide`` names in
-    every package folder under ``visible_roots`` (a stub module is written into ``job`` for them)."""
-    argv: list[str] = []
-    used = set(site_packages())
-    base = [Path(p).resolve() for p in {sys.base_prefix, sys.base_exec_prefix}]
-    names = {n.lower() for n in hide}
-    for folder in package_folders(visible_roots):
-        in_base = any(folder.is_relative_to(b) for b in base)
-        if folder not in used and in_base and sys.prefix != sys.base_prefix:
-            argv += ["--tmpfs", str(folder), "--remount-ro", str(folder)]  # the venv does not use it
-            continue
-        if not names:
-            continue
-        try:
-            entries = sorted(folder.iterdir())
-        except OSError:
-            continue
-        for entry in entries:
-            low = entry.name.lower()
-            if not any(low == n or low.startswith((n + ".", n + "-")) for n in names):
-                continue
-            if entry.is_dir():
-                argv += ["--tmpfs", str(entry)]
-                if low in names:  # the package itself: a stub whose import raises
-                    argv += ["--ro-bind", str(_stub_module(job)), str(entry / "__init__.py")]
-                argv += ["--remount-ro", str(entry)]
-            elif entry.is_file():  # a single-file module, an extension module, a .pth file
-                argv += ["--ro-bind", str(_stub_module(job)), str(entry)]
-    return argv
 
 
 def sandbox_argv(
@@ -671,7 +234,7 @@ def sandbox_argv(
     for root in python_roots():
         argv += ["--ro-bind", str(root), str(root)]
         visible.append(root)
-    argv += _hide_argv(tuple(hide), visible, job)
+    argv += hide_argv(tuple(hide), visible, job)
     argv += [
         *tmpfs(SANDBOX_HOME, limits.home_bytes),
         "--ro-bind",
@@ -915,7 +478,7 @@ class SandboxProcess:
         notes = []
         if self.oom_kills:
             count = "" if self.oom_kills < 0 else f", {self.oom_kills} process(es) killed"
-            notes.append(f"killed: out of memory (limit {_size(self.limits.memory_bytes)}{count})")
+            notes.append(f"killed: out of memory (limit {size_text(self.limits.memory_bytes)}{count})")
         if self.tasks_refused:
             notes.append(f"refused: more than {self.limits.max_tasks} processes and threads "
                          f"({self.tasks_refused} refused)")

@@ -13,6 +13,7 @@ import json
 import shutil
 from pathlib import Path
 
+from .cells import cell_source, grading_meta
 from .layout import COPY_IGNORE, REPO_ROOT, SOURCE_ENV_VAR
 from .markers import SOLUTION_BEGIN
 
@@ -31,15 +32,6 @@ Release and grade from here with either
 
 or `python scripts/assignments.py --source {{path}} release` (and `grade`, `check`).
 """
-
-
-def _text(cell: dict) -> str:
-    src = cell.get("source", "")
-    return "".join(src) if isinstance(src, list) else src
-
-
-def _nbgrader(cell: dict) -> dict:
-    return cell.get("metadata", {}).get("nbgrader") or {}
 
 
 def discover_assignments(root: Path) -> list[str]:
@@ -84,7 +76,8 @@ def notebook_points(path: Path) -> float:
         The sum of ``metadata.nbgrader.points`` over the cells marked ``grade``.
     """
     nb = json.loads(Path(path).read_text())
-    return sum(float(_nbgrader(c).get("points", 0) or 0) for c in nb["cells"] if _nbgrader(c).get("grade"))
+    graded = (grading_meta(c) for c in nb["cells"])
+    return sum(float(m.get("points", 0) or 0) for m in graded if m.get("grade"))
 
 
 def lint_source(path: Path) -> list[str]:
@@ -103,7 +96,7 @@ def lint_source(path: Path) -> list[str]:
     nb = json.loads(Path(path).read_text())
     problems, previous = [], None
     for cell in nb["cells"]:
-        meta = _nbgrader(cell)
+        meta = grading_meta(cell)
         if not meta:
             continue
         name = meta.get("grade_id", "?")
@@ -113,7 +106,7 @@ def lint_source(path: Path) -> list[str]:
             if previous is not None and not (previous.get("grade") or previous.get("solution")):
                 problems.append(f"test cell {name} follows the read-only cell {previous.get('grade_id')}: "
                                 "put it right after its answer cell or another test cell")
-        if meta.get("solution") and cell["cell_type"] == "code" and SOLUTION_BEGIN not in _text(cell):
+        if meta.get("solution") and cell["cell_type"] == "code" and SOLUTION_BEGIN not in cell_source(cell):
             problems.append(f"answer cell {name} has no ### {SOLUTION_BEGIN} region: "
                             "the release would show it")
         if cell.get("outputs"):

@@ -185,31 +185,5 @@ register_model(_imported("course_lib.segmentation", "fcn", "FCN without skips (s
 register_model(_imported("course_lib.segmentation", "unet", "U-Net (segmentation)"), task="segmentation")
 register_model(_imported("course_lib.detection", "grid_detector", "The single-shot grid detector"),
                task="detection")
-
-
-@register_model
-def course_net(*, classifier_activation="softmax", **kwargs) -> keras.Model:
-    """The course's own network, untrained: ``course_lib.pretrained.course_net(**kwargs)``.
-
-    ``course_lib.pretrained.course_model()`` loads its trained weights. Its output layer ``predictions`` is a
-    softmax; with another ``classifier_activation`` the registry puts the kit's one head
-    (``blocks.classifier_head``, with the same layer name and parameters) on its ``avg_pool`` features.
-
-    Args:
-        classifier_activation: ``"softmax"``, None (logits) or another Keras activation, as for every
-            classifier of the registry.
-        **kwargs: ``num_classes``, ``input_shape``, ``widths``, ``name``, as for ``pretrained.course_net``.
-
-    Returns:
-        A ``keras.Model``.
-    """
-    from .blocks import classifier_head
-    from .common import check_classifier_activation
-
-    check_classifier_activation(classifier_activation)
-    model = importlib.import_module("course_lib.pretrained").course_net(**kwargs)
-    if classifier_activation == "softmax":
-        return model
-    outputs = classifier_head(model.get_layer("avg_pool").output, model.get_layer("predictions").units,
-                              classifier_activation=classifier_activation)
-    return keras.Model(model.inputs[0], outputs, name=model.name)
+register_model(_imported("course_lib.pretrained", "course_net",
+                         "The course's own network, untrained (course_model() loads its weights)"))

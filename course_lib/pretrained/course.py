@@ -150,7 +150,8 @@ COURSE_WIDTHS = (16, 32, 64, 128)
 
 def course_net(num_classes: int = NUM_GLYPH_CLASSES, *,
                input_shape: tuple[int, int, int] = COURSE_INPUT_SHAPE,
-               widths: tuple[int, ...] = COURSE_WIDTHS, name: str = "course_net"):
+               widths: tuple[int, ...] = COURSE_WIDTHS, classifier_activation="softmax",
+               name: str = "course_net"):
     """Build (untrained) the course's pretrained network: four conv-BN-ReLU blocks, global pooling, softmax.
 
     Layers (Keras names): ``image`` (input), ``rescale`` ([0, 1] -> [-1, 1]), ``block1_conv`` (5x5, so the
@@ -162,15 +163,25 @@ def course_net(num_classes: int = NUM_GLYPH_CLASSES, *,
         num_classes: outputs of ``predictions``.
         input_shape: (height, width, 3).
         widths: filters of the four blocks.
+        classifier_activation: of ``predictions``, as for every classifier of the kit and of
+            ``keras.applications``: ``"softmax"`` (class probabilities), None (the logits) or another Keras
+            activation; the weights are the same whichever is chosen.
         name: the model's name.
 
     Returns:
         A functional ``keras.Model`` taking float images in [0, 1].
+
+    Raises:
+        TypeError / ValueError: a bad ``num_classes`` or ``classifier_activation``.
     """
     import keras
     from keras import layers
 
+    from ..models.blocks import classifier_head
+    from ..models.common import check_classifier_activation
+
     num_classes = check_positive_int(num_classes, "num_classes")
+    check_classifier_activation(classifier_activation)
     inputs = keras.Input(input_shape, name="image")
     x = layers.Rescaling(2.0, offset=-1.0, name="rescale")(inputs)
     for i, filters in enumerate(widths, start=1):
@@ -187,8 +198,7 @@ def course_net(num_classes: int = NUM_GLYPH_CLASSES, *,
         x = layers.ReLU(name=f"block{i}_relu")(x)
         if i < len(widths):
             x = layers.MaxPooling2D(2, name=f"block{i}_pool")(x)
-    x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-    outputs = layers.Dense(num_classes, activation="softmax", name="predictions")(x)
+    outputs = classifier_head(x, num_classes, pool="avg", classifier_activation=classifier_activation)
     return keras.Model(inputs, outputs, name=name)
 
 
