@@ -23,7 +23,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from course_lib.grading import layout, markers, processes, reports, sources, submissions
-from course_lib.grading.runner import stale_assignments
+from course_lib.grading.release import stale_assignments
 
 REPO = Path(__file__).resolve().parents[1]
 PUBLIC_SOURCE = REPO / "notebooks" / "assignments" / "source"
