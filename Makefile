@@ -86,6 +86,7 @@ bench: setup
 	$(BIN)/python benchmarks/bench_conv.py
 	$(BIN)/python benchmarks/bench_tracing.py
 	$(BIN)/python benchmarks/bench_notebooks.py
+	$(BIN)/python benchmarks/bench_grading.py
 
 assignments: setup
 	$(BIN)/python scripts/assignments.py release

@@ -5,13 +5,16 @@ Run: ``.venv/bin/python benchmarks/bench_grading.py [--students 12] [--jobs 2]``
 It copies the grading pieces of the repository to a temporary folder (so the real build/ is left alone),
 releases ps1-ps4 there, and generates a class (``course_lib.grading.classroom.class_of``): every student hands
 in every assignment, half of the submissions with every answer right and the others with each answer right or
-left as the stub at even odds. It then grades the same class twice with ``scripts/assignments.py grade``, once
-with ``--jobs 1`` and once with ``--jobs N``, each run into an empty build folder released the same way, and
-prints the wall-clock seconds per submission side by side, their ratio, the CPU seconds the grader counted,
-and what a class of 200 students (800 submissions of this mix) would take at that rate: the measured seconds
-per submission times 800, which assumes the per-submission cost does not depend on the size of the class
-(each submission is graded by its own process and sandbox; the run's one-off costs, the release and the
-first import of Keras, are spread over more submissions in a bigger class, so the estimate errs high).
+left as the stub at even odds. It then grades the same class three times with ``scripts/assignments.py
+grade``, each run into an empty build folder released the same way: one submission at a time with every
+sandbox started afresh (``--jobs 1 --cold``, how grading worked before), one at a time forked from warm
+interpreters (``--jobs 1``), and ``--jobs N`` at a time forked from warm interpreters (the default). It prints
+the wall-clock seconds per submission side by side, their ratios, the CPU seconds the grader counted, and what
+a class of 200 students (800 submissions of this mix) would take at that rate: the measured seconds per
+submission times 800, which assumes the per-submission cost does not depend on the size of the class (each
+submission is graded by its own process and sandbox; the run's one-off costs, the release, the first import
+of Keras and the start of the warm interpreters, are spread over more submissions in a bigger class, so the
+estimate errs high).
 It asserts nothing about speed.
 """
 
@@ -54,7 +57,7 @@ def script(repo: Path, env: dict, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(argv, cwd=repo, env=env, capture_output=True, text=True)
 
 
-def grade(repo: Path, env: dict, build: Path, submissions: Path, jobs: int) -> dict:
+def grade(repo: Path, env: dict, build: Path, submissions: Path, jobs: int, cold: bool) -> dict:
     """Release into an empty build folder, then time one grading run of the whole class."""
     if build.exists():
         shutil.rmtree(build)
@@ -63,7 +66,7 @@ def grade(repo: Path, env: dict, build: Path, submissions: Path, jobs: int) -> d
         raise SystemExit(f"release failed:\n{released.stderr[-3000:]}")
     start = time.perf_counter()
     proc = script(repo, env, "--build-dir", str(build), "grade", "--submissions", str(submissions),
-                  "--jobs", str(jobs))
+                  "--jobs", str(jobs), *(["--cold"] if cold else []))
     seconds = time.perf_counter() - start
     lines = re.findall(r"^  \S+/(ps\d): (\w+) \S+ in [\d.]+ s", proc.stdout, re.M)
     table = re.findall(r"^\S+\s+ps\d\s+\S+\s+\w+\s+[\d.]+\s+([\d.]+)$", proc.stdout, re.M)
@@ -98,19 +101,28 @@ def main() -> None:
         submissions = tmp / "submissions"
         for (student, ps), nb in class_of(release, source, args.students, seed=0).items():
             save_notebook(nb, submissions / student / ps / f"{ps}.ipynb")
-        runs = {jobs: grade(repo, env, tmp / f"build-{jobs}", submissions, jobs) for jobs in (1, args.jobs)}
-    n = runs[1]["submissions"]
+        plan = {"cold, 1 at a time": (1, True), "warm, 1 at a time": (1, False),
+                f"warm, {args.jobs} at a time": (args.jobs, False)}
+        runs = {}
+        for label, (jobs, cold) in plan.items():
+            load = os.getloadavg()[0]
+            runs[label] = grade(repo, env, tmp / f"build-{len(runs)}", submissions, jobs, cold)
+            runs[label]["load"] = (load, os.getloadavg()[0])
+    n = next(iter(runs.values()))["submissions"]
     print(f"grading {n} submissions ({args.students} students x ps1-ps4, half honest, half partial) "
           f"on {len(os.sched_getaffinity(0))} cores")
-    print(f"{'':<22}{'--jobs 1':>12}{f'--jobs {args.jobs}':>12}{'ratio':>9}")
-    per = {j: r["seconds"] / r["submissions"] for j, r in runs.items()}
-    ratio = per[1] / per[args.jobs]
-    print(f"{'wall s / submission':<22}{per[1]:>12.2f}{per[args.jobs]:>12.2f}{ratio:>8.2f}x")
-    cpu = {j: r["cpu"] / r["submissions"] for j, r in runs.items()}
-    print(f"{'cpu s / submission':<22}{cpu[1]:>12.2f}{cpu[args.jobs]:>12.2f}")
-    whole = {j: per[j] * CLASS_SIZE * len(ASSIGNMENTS) / 60 for j in runs}
-    print(f"{'200 x 4, minutes':<22}{whole[1]:>12.1f}{whole[args.jobs]:>12.1f}  "
-          "(seconds per submission x 800)")
+    labels = list(runs)
+    print(f"{'':<24}" + "".join(f"{label:>22}" for label in labels))
+    per = {k: r["seconds"] / r["submissions"] for k, r in runs.items()}
+    print(f"{'wall s / submission':<24}" + "".join(f"{per[k]:>22.2f}" for k in labels))
+    print(f"{'speed-up over cold':<24}" + "".join(f"{per[labels[0]] / per[k]:>21.2f}x" for k in labels))
+    cpu = {k: r["cpu"] / r["submissions"] for k, r in runs.items()}
+    print(f"{'cpu s / submission':<24}" + "".join(f"{cpu[k]:>22.2f}" for k in labels))
+    whole = {k: per[k] * CLASS_SIZE * len(ASSIGNMENTS) / 60 for k in labels}
+    print(f"{'200 x 4, minutes':<24}" + "".join(f"{whole[k]:>22.1f}" for k in labels))
+    print(f"{'load before/after':<24}" + "".join(f"{f'{a:.1f}/{b:.1f}':>22}" for a, b in
+                                                  (runs[k]["load"] for k in labels)))
+    print("(200 x 4: seconds per submission x 800)")
 
 
 if __name__ == "__main__":
