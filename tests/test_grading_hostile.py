@@ -118,11 +118,27 @@ def main_attacks(course) -> dict[str, tuple[str, dict, float]]:
                 "    dout[...] = 0  # the finite-difference check used to read it back\n"
                 "    return ()\n")}), 2),
         "h05_forged_model": ("ps3", notebook(course, "ps3", {**ps3_all}, prelude=(
-            "import json\n"
+            # a real model's config, 1.3 KB, edited to ask for a 50000 x 60000 Dense layer (12 GB of weights):
+            # the grader builds it on the student's behalf, inside the submission's memory limit
+            "import json, keras\n"
             "from course_lib.grading import wire\n"
-            "FORGED = json.dumps({'class_name': 'Sequential', 'config': {'name': 'big', 'layers': [\n"
-            "    {'class_name': 'InputLayer', 'config': {'batch_shape': [None, 50000], 'name': 'in'}},\n"
-            "    {'class_name': 'Dense', 'config': {'units': 60000, 'name': 'huge'}}]}})\n"
+            "small = keras.Sequential([keras.Input((5,)), keras.layers.Dense(7, name='huge')], name='big')\n"
+            "config = json.loads(small.to_json())\n"
+            "def grow(node):\n"
+            "    if isinstance(node, dict):\n"
+            "        if node.get('class_name') == 'InputLayer':\n"
+            "            node['config']['batch_shape'] = [None, 50000]\n"
+            "        if node.get('class_name') == 'Dense':\n"
+            "            node['config']['units'] = 60000\n"
+            "        if isinstance(node.get('input_shape'), list):\n"
+            "            node['input_shape'] = [None, 50000]\n"
+            "        for value in node.values():\n"
+            "            grow(value)\n"
+            "    elif isinstance(node, list):\n"
+            "        for value in node:\n"
+            "            grow(value)\n"
+            "grow(config)\n"
+            "FORGED = json.dumps(config)\n"
             "_real = wire.KerasModel.of\n"
             "def of(model, *, call=False):\n"
             "    if model.name == 'lenet':\n"
@@ -301,6 +317,12 @@ def test_keras_submissions_start_warm(course, main_run):
     page = (course["build"] / "feedback" / "z_honest_ps4" / "ps4" / "ps4.html").read_text()
     assert "warm: True" in page
     assert "started in a fresh sandbox" not in main_run["proc"].stdout
+
+
+def test_a_forged_model_is_built_inside_the_submissions_limits(course, main_run):
+    page = (course["build"] / "feedback" / "h05_forged_model" / "ps3" / "ps3.html").read_text()
+    # the grader tried to build it, inside the worker's memory limit, and the test that asked for it failed
+    assert "could not be rebuilt" in page and ("OOM" in page or "MemoryError" in page or "memory" in page)
 
 
 def test_forbidden_library_unreachable_by_path(course, main_run):

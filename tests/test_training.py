@@ -100,6 +100,51 @@ def test_compile_model_handles_aux_outputs():
     assert logs["loss"] == pytest.approx(weighted, rel=1e-4)
 
 
+@pytest.mark.parametrize("loss", ["sparse_categorical_crossentropy", "categorical_crossentropy"])
+def test_compile_model_gives_a_logits_model_the_logits_loss(loss):
+    # The same network twice, from the same weights: once ending in a softmax, once in its logits.
+    keras.utils.set_random_seed(0)
+    softmax = models.lenet5("modern", width_multiplier=0.5, num_classes=5)
+    logits = models.lenet5("modern", width_multiplier=0.5, num_classes=5, classifier_activation=None)
+    logits.set_weights(softmax.get_weights())
+    for model in (softmax, logits):
+        training.compile_model(model, recipe="sgd", learning_rate=0.1, loss=loss)
+    assert softmax.loss == loss  # a softmax model keeps the loss it is given, as before
+    assert isinstance(logits.loss, keras.losses.Loss) and logits.loss.get_config()["from_logits"]
+    assert logits.loss.get_config()["name"] == loss
+    rng = np.random.default_rng(0)
+    x = rng.random((16, *softmax.input_shape[1:]), dtype=np.float32)
+    y = np.arange(16) % 5
+    if loss == "categorical_crossentropy":
+        y = np.eye(5, dtype=np.float32)[y]
+    # one SGD step on the same batch: the same loss during the step and after it, the same weights
+    steps = [model.train_on_batch(x, y, return_dict=True)["loss"] for model in (softmax, logits)]
+    after = [model.evaluate(x, y, verbose=0, return_dict=True)["loss"] for model in (softmax, logits)]
+    assert abs(steps[0] - steps[1]) < 1e-5 and abs(after[0] - after[1]) < 1e-5
+    assert abs(after[0] - steps[0]) > 1e-3  # the step did change the network
+    for a, b in zip(softmax.get_weights(), logits.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_compile_model_follows_each_output_and_leaves_other_losses_alone():
+    aux = models.googlenet(aux_logits=True, input_shape=(65, 65, 3), width_multiplier=0.03, num_classes=3,
+                           classifier_activation=None)
+    training.compile_model(aux, recipe="adam")
+    assert sorted(aux.loss) == ["aux1", "aux2", "predictions"]
+    assert all(loss.get_config()["from_logits"] for loss in aux.loss.values())
+    # a Sequential ending in a nested model: its last layer decides
+    head = keras.Sequential([keras.Input((8,)), keras.layers.Dense(3)], name="head")
+    nested = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8, activation="relu"), head])
+    assert training.compile_model(nested).loss.get_config()["from_logits"]
+    # another loss, a loss object, or a model without a graph yet: used as given
+    assert training.compile_model(keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)]),
+                                  loss="mse", metrics=()).loss == "mse"
+    given = keras.losses.SparseCategoricalCrossentropy()
+    assert training.compile_model(nested, loss=given).loss is given
+    unbuilt = keras.Sequential([keras.layers.Dense(3)])
+    assert training.compile_model(unbuilt).loss == "sparse_categorical_crossentropy"
+
+
 def test_recipe_callbacks():
     model = models.lenet5("modern", width_multiplier=0.1)
     alexnet = training.RECIPES["alexnet"]

@@ -58,7 +58,9 @@ from .sandbox import (
 JOBS_ROOT = "/jobs"  # every submission's folder, read-only inside a zygote (covered in each child)
 HEAVY_MODULES = ("keras",)  # imported by a zygote unless hidden
 LIGHT_MODULES = ("numpy", "IPython.core.interactiveshell", "IPython.utils.capture")
-HELLO_TIMEOUT = 120.0  # seconds for a zygote to fork: it may still be importing Keras
+# seconds for a zygote to fork: it may still be importing Keras (a few seconds; tens on a loaded machine).
+# A submission can stop its slot's zygote (SIGSTOP): the next one then waits this long, and starts afresh.
+HELLO_TIMEOUT = 30.0
 SETUP_TIMEOUT = 20.0
 
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
@@ -145,6 +147,12 @@ def _child(request: dict, fds: list[int]) -> None:
             os._exit(1)
         ctl.sendall(b"S")
         ctl.close()
+        try:  # a fresh sandbox starts with a random NumPy state; a fork would repeat the zygote's
+            import numpy
+
+            numpy.random.seed()
+        except ImportError:
+            pass
         os.dup2(log_fd, 1)
         os.dup2(log_fd, 2)
         os.closerange(3, min(in_fd, out_fd))

@@ -9,6 +9,11 @@ times more weakly for the same lambda; it is used for the Adam-based recipe ("ad
 Only kernels (variables with two or more dimensions) are decayed; biases and BatchNorm scales/shifts are not,
 as in the reference Caffe/Torch code.
 
+Logits. Every classifier of the kit ends in a softmax unless it is built with ``classifier_activation=None``
+(as in ``keras.applications``); such a model outputs logits, and ``compile_model`` gives it the cross-entropy
+that takes logits (``from_logits=True``, which is also the numerically stable form). A softmax model keeps the
+loss it is given, unchanged.
+
 A recipe acts twice: ``compile_model`` builds its optimizer (and a ``"steps"`` schedule, which lives in the
 optimizer), and ``fit`` adds the callbacks of its other schedules (``recipe_callbacks``) and takes its batch
 size. ``fit`` is told the recipe explicitly (``recipe=``): nothing is stored on the model, so a model from
@@ -25,6 +30,7 @@ from dataclasses import dataclass
 import keras
 from keras import ops
 
+from .. import keras_adapter
 from ..validation import check_choice, check_float, value_error
 from .pipeline import is_multi_output
 
@@ -246,6 +252,50 @@ def make_optimizer(recipe: str | Recipe = "adam", **overrides) -> keras.optimize
 # ----------------------------------------------------------------------------------------------------------
 # compile
 # ----------------------------------------------------------------------------------------------------------
+# The cross-entropies that read probabilities by default, and the loss class that reads logits instead.
+_LOGITS_LOSSES: dict[str, type[keras.losses.Loss]] = {
+    "sparse_categorical_crossentropy": keras.losses.SparseCategoricalCrossentropy,
+    "categorical_crossentropy": keras.losses.CategoricalCrossentropy,
+}
+
+
+def _output_layers(model: keras.Model) -> list:
+    """The layers that produce ``model``'s outputs, in the order of ``model.outputs``; for a nested model (a
+    Sequential whose last layer is a model), the layer that ends it. Empty when the model has no graph yet (an
+    unbuilt Sequential, a subclassed model)."""
+    try:
+        outputs = model.outputs
+    except AttributeError:
+        return []
+    found = []
+    for tensor in outputs or []:
+        layer = keras_adapter.producing_operation(tensor)
+        while isinstance(layer, keras.Model):
+            inner = _output_layers(layer)
+            if len(inner) != 1:
+                break
+            layer = inner[0]
+        found.append(layer)
+    return found
+
+
+def _emits_logits(layer) -> bool:
+    """True when ``layer`` (a model's output layer) outputs logits: its activation is linear.
+
+    That is the output layer of a classifier built with ``classifier_activation=None``, or a plain
+    ``Dense(num_classes)``. A softmax, a ``Softmax`` layer, any other activation, or a layer without an
+    ``activation`` attribute (an op, a nested model with several outputs) reads as probabilities.
+    """
+    return getattr(layer, "activation", None) is keras.activations.linear
+
+
+def _loss_for(layer, loss):
+    """``loss`` itself, or its logits form: a name in ``_LOGITS_LOSSES`` where ``layer`` outputs logits."""
+    if isinstance(loss, str) and loss in _LOGITS_LOSSES and layer is not None and _emits_logits(layer):
+        return _LOGITS_LOSSES[loss](from_logits=True)
+    return loss
+
+
 def compile_model(
     model: keras.Model,
     *,
@@ -265,6 +315,12 @@ def compile_model(
     the same loss on every output, weighted 1 for ``predictions`` and ``aux_weight`` for the others (0.3 in
     the GoogLeNet paper, Section 5), and metrics on ``predictions`` only.
 
+    The loss follows each output: an output layer with a linear activation (a classifier built with
+    ``classifier_activation=None``, or a plain ``Dense(num_classes)``) outputs logits, so a cross-entropy
+    given by name (``"sparse_categorical_crossentropy"``, ``"categorical_crossentropy"``) becomes that loss
+    with ``from_logits=True``; trained from the same weights, it reaches the same loss as the softmax model.
+    A softmax output (every classifier by default), any other loss name and a loss object are used as given.
+
     Nothing is stored on the model: give ``fit`` the same recipe (``fit(model, data, recipe=...)``) for its
     plateau or epoch schedule and batch size. With overrides, build the recipe once and pass it to both:
     ``r = get_recipe("alexnet", learning_rate=0.05)``.
@@ -273,7 +329,8 @@ def compile_model(
         model: a Keras model (built inside ``strategy.scope()`` if you train with a strategy).
         recipe: a key of ``RECIPES`` or a ``Recipe``.
         learning_rate, momentum, weight_decay, boundaries: override the recipe's values.
-        loss: loss for every output (integer labels by default; use "categorical_crossentropy" for one-hot).
+        loss: loss for every output (integer labels by default; use "categorical_crossentropy" for one-hot);
+            a cross-entropy named here is applied to logits where an output is linear (see above).
         metrics: metrics for the main output.
         aux_weight: loss weight of each auxiliary output.
         **compile_kwargs: passed to ``model.compile``.
@@ -287,6 +344,7 @@ def compile_model(
     r = get_recipe(recipe, learning_rate=learning_rate, momentum=momentum, weight_decay=weight_decay,
                    boundaries=tuple(boundaries) if boundaries is not None else None)
     optimizer = make_optimizer(r)
+    layers = _output_layers(model)
     if is_multi_output(model):
         from ..models.googlenet import aux_loss_weights
 
@@ -294,10 +352,12 @@ def compile_model(
         if "predictions" not in names:
             raise ValueError(f"a model with several outputs needs one named 'predictions', got {names}")
         compile_kwargs.setdefault("loss_weights", aux_loss_weights(model, aux_weight))
-        model.compile(optimizer=optimizer, loss={n: loss for n in names},
-                      metrics={"predictions": list(metrics)}, **compile_kwargs)
+        losses = {name: _loss_for(layer, loss) for name, layer in zip(names, layers)}
+        model.compile(optimizer=optimizer, loss=losses, metrics={"predictions": list(metrics)},
+                      **compile_kwargs)
     else:
-        model.compile(optimizer=optimizer, loss=loss, metrics=list(metrics), **compile_kwargs)
+        model.compile(optimizer=optimizer, loss=_loss_for(layers[0] if layers else None, loss),
+                      metrics=list(metrics), **compile_kwargs)
     return model
 
 
