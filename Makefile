@@ -5,27 +5,25 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 SUBMISSIONS ?= submissions
 BUILD  := $(abspath $(or $(COURSE_BUILD_DIR),build))
-TOOL_HOME := $(BUILD)/home
 
-# Quiet TensorFlow before it is imported anywhere, and make sure kernels started by nbval, nbclient and
-# nbgrader are this environment's Python (the venv's kernelspec is found first on JUPYTER_PATH).
-export TF_CPP_MIN_LOG_LEVEL := 2
-export TF_ENABLE_ONEDNN_OPTS := 0
+# Every command below runs in the environment that course_lib/config.py, its one home, defines: TensorFlow's log
+# and oneDNN settings (TF_QUIET_ENV, in place before TensorFlow is imported anywhere) and a folder under
+# $(BUILD)/home/ for each tool that would otherwise write under HOME (TOOL_DIRS: Keras, Matplotlib, IPython,
+# Jupyter, fontconfig, Hypothesis, ruff; config sets the same defaults for kernels started by any Jupyter).
+# `python -m course_lib env` prints them as NAME=VALUE lines and needs only the standard library (importing
+# course_lib loads config and validation, nothing else), so the system Python runs it while this file is parsed,
+# in a fresh clone too, before `make setup` has made .venv. tests/test_home_clean.py checks that recipes see
+# config's values, that a Python without site-packages prints them, and that no list of them is written here.
+COURSE_ENV := $(shell $(PYTHON) -m course_lib env --build "$(BUILD)" --format make)
+ifeq ($(strip $(COURSE_ENV)),)
+$(error `$(PYTHON) -m course_lib env` printed no environment: run make in the repository's root folder)
+endif
+$(foreach assignment,$(COURSE_ENV),$(eval export $(assignment)))
+
+# Kernels started by nbval, nbclient and nbgrader are this environment's Python (the venv's kernelspec is found
+# first on JUPYTER_PATH).
 export JUPYTER_PATH := $(CURDIR)/$(VENV)/share/jupyter
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
-
-# Nothing is written outside data/ and build/: the tools that keep settings and caches under HOME get folders
-# in build/home/ (course_lib/config.py sets the same defaults for kernels started by any Jupyter;
-# tests/test_home_clean.py checks that the two lists agree and that a fresh HOME stays empty).
-export KERAS_HOME := $(TOOL_HOME)/keras
-export MPLCONFIGDIR := $(TOOL_HOME)/matplotlib
-export IPYTHONDIR := $(TOOL_HOME)/ipython
-export JUPYTER_CONFIG_DIR := $(TOOL_HOME)/jupyter/config
-export JUPYTER_DATA_DIR := $(TOOL_HOME)/jupyter/data
-export JUPYTER_RUNTIME_DIR := $(TOOL_HOME)/jupyter/runtime
-export XDG_CACHE_HOME := $(TOOL_HOME)/cache
-export HYPOTHESIS_STORAGE_DIRECTORY := $(TOOL_HOME)/hypothesis
-export RUFF_CACHE_DIR := $(TOOL_HOME)/ruff
 
 NBVAL_FLAGS := --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
                --nbval-cell-timeout 600 --nbval-kernel-startup-timeout 120

@@ -1,5 +1,8 @@
 """Run mode, seeding, quiet TensorFlow logs, where the kit reads and writes, and a description of the machine.
 
+It is also the one home of the environment the kit sets (``TF_QUIET_ENV``, ``TOOL_DIRS``): ``python -m
+course_lib env`` prints it for the Makefile and for shells (:func:`main`).
+
 Importing this module never imports TensorFlow (nor any other ``course_lib`` module except ``validation``):
 it only sets the environment variables that TensorFlow, Keras, Matplotlib, IPython and Jupyter read when they
 start or are imported later (they have no effect afterwards, which is why every notebook imports
@@ -24,10 +27,13 @@ from typing import Any, NamedTuple
 
 from .validation import check_choice, check_int
 
-# Must happen before TensorFlow is imported anywhere: 2 hides INFO and WARNING lines from the C++ runtime, and
-# oneDNN's reordered float sums would make stored notebook outputs differ from run to run in the last digits.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+# TensorFlow reads these when it is imported, so they must be set before it is imported anywhere: 2 hides INFO
+# and WARNING lines from the C++ runtime, and oneDNN's reordered float sums would make stored notebook outputs
+# differ from run to run in the last digits. This table is their one home: the Makefile (through
+# `python -m course_lib env`), tests/conftest.py and the grader's environments all take them from here.
+TF_QUIET_ENV: dict[str, str] = {"TF_CPP_MIN_LOG_LEVEL": "2", "TF_ENABLE_ONEDNN_OPTS": "0"}
+for _name, _value in TF_QUIET_ENV.items():
+    os.environ.setdefault(_name, _value)
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 VALID_MODES = ("quick", "full", "auto")
@@ -83,12 +89,16 @@ if not in_checkout():
             os.environ[DIR_ENV_VARS[_kind]] = str(_folder)
     del _kind, _folder
 
-# Tools that would otherwise write under HOME, and the folder under BUILD_DIR / "home" each one gets instead.
-# The Makefile exports the same variables (tests/test_home_clean.py keeps the two in step); setting them here
-# as well covers a kernel started by any Jupyter, provided the notebook imports course_lib before Keras or
-# Matplotlib. (IPython reads IPYTHONDIR when the kernel starts, before any cell runs: only an exported
-# variable, as `make lab` and `make run` set it, can move that one.)
-TOOL_HOME = BUILD_DIR / "home"
+# Tools that would otherwise write under HOME, and the folder each one gets instead, under BUILD_DIR / "home"
+# (or under the folder a caller chooses, see tool_environment). This table is their one home: the Makefile
+# exports it (through `python -m course_lib env`, see main), tests/conftest.py gets it by importing this
+# module, the grader puts it under its own build or sandbox folders, and tests/test_home_clean.py checks that
+# nothing else spells it again. Setting the variables here as well covers a kernel started by any Jupyter,
+# provided the notebook imports course_lib before Keras or Matplotlib. (IPython reads IPYTHONDIR when the
+# kernel starts, before any cell runs: only an exported variable, as `make lab` and `make run` set it, can
+# move it.)
+TOOL_HOME_NAME = "home"
+TOOL_HOME = BUILD_DIR / TOOL_HOME_NAME
 TOOL_DIRS: dict[str, str] = {
     "KERAS_HOME": "keras",                    # keras.json and downloaded weights (~/.keras)
     "MPLCONFIGDIR": "matplotlib",             # Matplotlib's settings and font list (~/.config, ~/.cache)
@@ -97,17 +107,38 @@ TOOL_DIRS: dict[str, str] = {
     "JUPYTER_DATA_DIR": "jupyter/data",       # notebook trust database (~/.local/share/jupyter)
     "JUPYTER_RUNTIME_DIR": "jupyter/runtime",  # kernel connection files
     "XDG_CACHE_HOME": "cache",                # fontconfig's cache, built when Matplotlib lists the fonts
+    "HYPOTHESIS_STORAGE_DIRECTORY": "hypothesis",  # the tests' example database (./.hypothesis)
+    "RUFF_CACHE_DIR": "ruff",                 # the linter's cache (./.ruff_cache)
 }
 
 
-def tool_environment() -> dict[str, str]:
-    """The environment variables that keep Keras, Matplotlib, IPython, Jupyter and fontconfig out of HOME.
+def tool_environment(base: str | Path | None = None) -> dict[str, str]:
+    """The environment variables that keep Keras, Matplotlib, IPython, Jupyter, fontconfig, Hypothesis and
+    ruff out of HOME: one folder per tool (``TOOL_DIRS``) under ``base``.
+
+    Args:
+        base: the folder that holds the tools' folders; default ``TOOL_HOME`` (``BUILD_DIR / "home"``).
 
     Returns:
-        A dict variable -> absolute folder under ``BUILD_DIR / "home"`` (the folders are not created here:
-        each tool creates its own on first use).
+        A dict variable -> folder (``base`` joined with the tool's subfolder, absolute when ``base`` is). The
+        folders are not created here: each tool creates its own on first use.
     """
-    return {name: str(TOOL_HOME / sub) for name, sub in TOOL_DIRS.items()}
+    folder = TOOL_HOME if base is None else Path(base)
+    return {name: str(folder / sub) for name, sub in TOOL_DIRS.items()}
+
+
+def course_environment(build: str | Path | None = None) -> dict[str, str]:
+    """Everything the kit sets in the environment before TensorFlow or any tool starts: ``TF_QUIET_ENV`` and
+    the tool folders under ``<build>/home`` (what the Makefile exports to every command it runs).
+
+    Args:
+        build: the build folder; default ``BUILD_DIR``.
+
+    Returns:
+        A dict variable -> value.
+    """
+    home = TOOL_HOME if build is None else Path(build) / TOOL_HOME_NAME
+    return {**TF_QUIET_ENV, **tool_environment(home)}
 
 
 # setdefault: a folder the user chose (say KERAS_HOME) is kept.
@@ -420,3 +451,47 @@ def describe_environment() -> dict[str, Any]:
         "mode": get_mode(),
         "datasets": dataset_status(),
     }
+
+
+
+# ------------------------------------------------------------------------------------------- the command
+def _make_line(name: str, value: str) -> str:
+    # Make splits $(shell ...) output at blanks and expands "$": a value with either cannot pass through it.
+    if any(c.isspace() for c in value) or "$" in value or "#" in value:
+        raise ValueError(f"{name}={value!r}: a folder for the Makefile may not contain blanks, '$' or '#'")
+    return f"{name}={value}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m course_lib env [--build DIR] [--format sh|make]``: print :func:`course_environment`.
+
+    ``--format sh`` (the default) prints ``export NAME=VALUE`` lines for a POSIX shell (``eval "$(python -m
+    course_lib env)"``); ``--format make`` prints ``NAME=VALUE`` lines, which the Makefile reads with
+    ``$(shell ...)`` while it is parsed. Only the standard library is needed (importing course_lib loads this
+    module and ``validation``, nothing else), so the system Python runs it in a fresh clone, before ``make
+    setup`` has installed anything.
+
+    Returns:
+        The exit status: 0, or 2 for a value the chosen format cannot carry (the message goes to stderr).
+    """
+    import argparse
+    import shlex
+
+    parser = argparse.ArgumentParser(prog="python -m course_lib", description="The course kit's environment.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    env = commands.add_parser("env", help="print the environment variables the kit sets (Makefile, shells)")
+    env.add_argument("--build", help="the build folder (default: the kit's, $COURSE_BUILD_DIR or build/)")
+    env.add_argument("--format", choices=("sh", "make"), default="sh",
+                     help="sh: export NAME=VALUE lines (quoted); make: NAME=VALUE lines for $(shell ...)")
+    args = parser.parse_args(argv)
+    values = course_environment(Path(args.build).absolute() if args.build else None)
+    try:
+        if args.format == "make":
+            lines = [_make_line(name, value) for name, value in values.items()]
+        else:
+            lines = [f"export {name}={shlex.quote(value)}" for name, value in values.items()]
+    except ValueError as error:
+        print(f"python -m course_lib env: {error}", file=sys.stderr)
+        return 2
+    print("\n".join(lines))
+    return 0

@@ -2,19 +2,16 @@
 
 import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 # Tests and CI run on CPU in quick mode unless the caller says otherwise (the GPU job sets COURSE_MODE=full).
 # Tests whose outcome depends on the mode set it themselves (monkeypatch), so both modes pass.
 os.environ.setdefault("COURSE_MODE", "quick")
 # Kernels started by nbval draw lecture controls as static figures (course_lib.widgets), never widgets.
 os.environ.setdefault("COURSE_STATIC_FIGURES", "1")
 
-# Importing config points Keras, Matplotlib, IPython, Jupyter and fontconfig into build/home/ (setdefault, so
-# the Makefile's exports win); Hypothesis keeps its example database there too instead of ./.hypothesis.
-from course_lib import config  # noqa: E402
-
-os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(config.TOOL_HOME / "hypothesis"))
+# Importing course_lib.config sets TensorFlow's log and oneDNN settings (config.TF_QUIET_ENV) before anything
+# imports TensorFlow, and points Keras, Matplotlib, IPython, Jupyter, fontconfig, Hypothesis and ruff into
+# build/home/ (config.TOOL_DIRS); setdefault, so the values the Makefile exports from the same table win.
+from course_lib import config  # noqa: E402, F401
 
 
 def pytest_collectstart(collector):

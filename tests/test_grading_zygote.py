@@ -181,3 +181,9 @@ def test_a_worker_forked_from_the_run_sees_the_zygote_alive(warm):
         os._exit(0 if warm["zygote"].alive() else 1)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_each_forked_sandbox_draws_its_own_random_numbers(warm):
+    cell = "import numpy as np\nprint(np.random.rand())"
+    draws = [printed(run(warm, f"draw{i}", [cell])[0][0]) for i in range(2)]
+    assert draws[0] != draws[1], draws

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import pytest
 
+from course_lib import config
+
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ("01_why_convolutions.ipynb", "06_keras_conv_layers.ipynb")  # one NumPy, one Keras
 SKIP_DIRS = {".git", ".venv", "build", "data", "__pycache__", ".ipynb_checkpoints", ".ruff_cache",
@@ -57,7 +59,7 @@ def _fresh_environment(home: Path, venv: Path) -> dict[str, str]:
     path = os.environ.get("PATH", "").split(os.pathsep)
     env["PATH"] = os.pathsep.join(p for p in path if str(ROOT) not in p)
     env.update(HOME=str(home), COURSE_MODE="quick", JUPYTER_PATH=str(venv / "share" / "jupyter"),
-               TF_CPP_MIN_LOG_LEVEL="2", TF_ENABLE_ONEDNN_OPTS="0")
+               **config.TF_QUIET_ENV)
     return env
 
 
