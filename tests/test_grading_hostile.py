@@ -57,6 +57,18 @@ def notebook(course, ps: str, answers: dict, prelude: str = "", extra: list[dict
     return nb
 
 
+def edited_train_briefly(nb: dict) -> dict:
+    """The submission with its read-only ``train_briefly`` cell edited (a larger batch): grading must run the
+    source's version of it, as the problem set says."""
+    for cell in nb["cells"]:
+        if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "train_briefly":
+            text = "".join(cell["source"])
+            assert "batch_size=32" in text
+            cell["source"] = text.replace("batch_size=32", "batch_size=64")
+            return nb
+    raise AssertionError("ps4's release has no train_briefly cell")
+
+
 def every_answer(course, ps: str) -> dict:
     src = course["src"][ps]
     return {c["metadata"]["nbgrader"]["grade_id"]: None for c in src["cells"]
@@ -232,6 +244,29 @@ def main_attacks(course) -> dict[str, tuple[str, dict, float]]:
             "def degradation_experiment(depth=16, epochs=3, seed=0):\n"
             "    return {'plain': [2.31, 2.305, 2.303][:epochs], 'residual': [1.9, 0.6, 0.25][:epochs]}\n")}),
             8),
+        # -- honest work that the checks must not fail: a deep_cnn that makes its layers in another order than
+        # it applies them (so a copy made with clone_model draws its weights in another order), and an edited
+        # copy of the read-only train_briefly cell (grading runs the source's)
+        "h15_other_layer_order": ("ps4", edited_train_briefly(notebook(course, "ps4", {
+            **ps4_all, "deep_cnn": (
+            "def deep_cnn(depth, *, residual, width=8, input_shape=(8, 8, 1), num_classes=10):\n"
+            "    if not isinstance(depth, int) or depth < 2 or depth % 2:\n"
+            "        raise ValueError(f'depth must be a positive even int, got {depth!r}')\n"
+            "    head = layers.Dense(num_classes, activation='softmax', name='predictions')  # made first\n"
+            "    def conv(i):\n"
+            "        second = residual and i % 2\n"
+            "        return layers.Conv2D(width, 3, padding='same', activation=None if second else 'relu')\n"
+            "    convs = [conv(i) for i in reversed(range(depth))][::-1]  # made last first, used in order\n"
+            "    inputs = keras.Input(input_shape)\n"
+            "    x = layers.Conv2D(width, 3, padding='same', activation='relu', name='stem')(inputs)\n"
+            "    if residual:\n"
+            "        for i in range(depth // 2):\n"
+            "            h = convs[2 * i + 1](convs[2 * i](x))\n"
+            "            x = layers.Activation('relu')(layers.Add()([x, h]))\n"
+            "    else:\n"
+            "        for layer in convs:\n"
+            "            x = layer(x)\n"
+            "    return keras.Model(inputs, head(layers.Flatten()(x)))\n")})), 11),
         # -- leaks and what is shown
         "h13_environ": ("ps1", notebook(course, "ps1", Q1_ONLY, (
             "import glob\n"
@@ -447,7 +482,9 @@ def test_stalls_end_inside_their_limits_and_the_next_student_is_graded(limits_ru
     assert "stopped" in stops["note"], stops
     huge = rows[("l2_huge_model", "ps4")]
     assert huge["status"] == "timeout" and float(huge["score"]) == 0, huge
-    assert "grader's work" in huge["note"], huge
+    # killed by the run at the limit (the grader's side was still training), or stopped by the grader's own
+    # deadline check right after its training: a timeout either way
+    assert "per-submission limit" in huge["note"], huge
     code, out, _ = limits_run["first"]
     lines = re.finditer(r"  (\S+)/ps\d: \w+ \S+ in ([\d.]+) s", out)
     seconds = {m.group(1): float(m.group(2)) for m in lines}

@@ -282,6 +282,18 @@ def fill_home() -> None:
         print(f"could not copy the submission's files into {home}: {exc}", file=sys.stderr)
 
 
+def _seed(message: dict) -> dict:
+    """Seed this process as ``cl.config.set_seed`` does, for a test that rebuilds here what the student's code
+    built after seeding (``trusted``: ``SANDBOX_SET_SEED``)."""
+    try:
+        from course_lib.config import set_seed
+
+        set_seed(int(message.get("seed", 0)))
+        return {"event": "seeded"}
+    except Exception as exc:  # noqa: BLE001 - the test that asked fails, with the reason
+        return {"event": "seeded", "raised": {"type": type(exc).__name__, "message": str(exc)[:500]}}
+
+
 def main(argv: list[str]) -> int:
     job_path, in_fd, out_fd = argv[0], int(argv[1]), int(argv[2])
     fill_home()
@@ -304,6 +316,8 @@ def main(argv: list[str]) -> int:
             wire.send(out_fd, {"event": "described", "names": _describe(namespace, list(message["names"]))})
         elif kind == "call":
             wire.send(out_fd, _call(namespace, message, job["cell_timeout"], in_fd, out_fd))
+        elif kind == "seed":
+            wire.send(out_fd, _seed(message))
         else:
             return 0
 

@@ -88,6 +88,23 @@ _EXCEPTIONS = {
 }
 
 
+def sandbox_seeder(session: Session):
+    """``SANDBOX_SET_SEED(seed)`` for the tests: seeds the submission's process (as ``cl.config.set_seed``),
+    so that a test can have the student's functions build there what the student's own experiment built after
+    seeding, and compare measurements exactly."""
+
+    def set_seed(seed: int) -> int:
+        if type(seed) is not int or seed < 0:
+            raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+        reply = session.request({"event": "seed", "seed": seed})
+        if reply.get("event") != "seeded" or "raised" in reply:
+            why = str(reply.get("raised"))[:200]
+            raise RuntimeError(f"the submission's process could not be seeded ({why})")
+        return seed
+
+    return set_seed
+
+
 class StudentCodeError(Exception):
     """The student's function raised an exception that is not a builtin one."""
 

@@ -38,6 +38,8 @@ class Spec:
     forbid: tuple[str, ...]
     hidden_lines: set[str]
     context: list[tuple[int, str]] = field(default_factory=list)  # (tests before it, source): docstring
+    # grade_id -> source of the read-only ("locked") cells: a submission runs the source's version of them
+    locked: dict[str, str] = field(default_factory=dict)
 
     @property
     def max_score(self) -> float:
@@ -129,12 +131,14 @@ def load_spec(source_notebook: Path) -> Spec:
     """Read the grading plan from a source notebook (solutions and hidden tests included)."""
     nb = json.loads(Path(source_notebook).read_text())
     meta = nb.get("metadata", {}).get("course_grading", {})
-    setup, answers, names, tests, hidden, context = [], {}, {}, [], set(), []
+    setup, answers, names, tests, hidden, context, locked = [], {}, {}, [], set(), [], {}
     anchor, seen_graded = None, False
     for cell in nb["cells"]:
         if cell.get("cell_type") != "code":
             continue
         m, src = grading_meta(cell), cell_source(cell)
+        if m.get("locked") and not m.get("solution") and not m.get("grade") and m.get("grade_id"):
+            locked[m["grade_id"]] = src
         if m.get("solution"):
             anchor = m["grade_id"]
             answers[anchor], names[anchor] = src, defined_names(src)
@@ -159,6 +163,7 @@ def load_spec(source_notebook: Path) -> Spec:
         tuple(meta.get("forbid", ())),
         hidden,
         context,
+        locked,
     )
 
 
@@ -166,8 +171,9 @@ def student_cells(nb: dict, spec: Spec) -> list[dict]:
     """The cells of a submission to run, in order: markdown is kept for the feedback, test cells are dropped.
 
     A cell whose grade_id is one of the source's test cells is dropped whatever its content (the tests come
-    from the source); in ``sandbox`` mode the source's test cells are inserted after the answer cell they
-    follow in the source (at the end when the student deleted it).
+    from the source); a read-only cell of the source (``locked``, such as ps4's ``train_briefly``) runs as the
+    source has it, whatever the student did to it; in ``sandbox`` mode the source's test cells are inserted
+    after the answer cell they follow in the source (at the end when the student deleted it).
     """
     test_ids = {t.grade_id for t in spec.tests}
     cells = []
@@ -177,7 +183,8 @@ def student_cells(nb: dict, spec: Spec) -> list[dict]:
         gid = grading_meta(cell).get("grade_id")
         if gid in test_ids:
             continue
-        cells.append({"kind": cell["cell_type"], "source": cell_source(cell), "grade_id": gid or ""})
+        source = spec.locked.get(gid, cell_source(cell)) if gid else cell_source(cell)
+        cells.append({"kind": cell["cell_type"], "source": source, "grade_id": gid or ""})
     if spec.mode != "trusted":
         for test in spec.tests:
             pos = next((i for i, c in enumerate(cells) if c["grade_id"] == test.anchor), None)

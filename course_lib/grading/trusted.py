@@ -43,8 +43,15 @@ from pathlib import Path
 from . import feedback, wire
 from .lint import shortcut_use
 from .sandbox import SANDBOX_JOB, Limits, SandboxProcess, sandbox_argv
-from .session import MAX_PRINTED, ArgumentChanged, Proxy, Session, StudentCodeError  # noqa: F401 - re-exported
-from .spec import (  # noqa: F401  # noqa: F401 - the names other modules and tests use here
+from .session import (  # noqa: F401 - ArgumentChanged, Proxy, StudentCodeError: re-exported
+    MAX_PRINTED,
+    ArgumentChanged,
+    Proxy,
+    Session,
+    StudentCodeError,
+    sandbox_seeder,
+)
+from .spec import (  # noqa: F401 - the names other modules and tests use here
     Spec,
     TestCell,
     hidden_modules,
@@ -309,7 +316,8 @@ def _collect(session: Session, spec: Spec, cells: list[dict], outcome: Outcome, 
 
 def _trusted_tests(session: Session, spec: Spec, outcome: Outcome, ready: bool) -> None:
     names = sorted({n for ns in spec.answer_names.values() for n in ns})
-    namespace: dict = {"__name__": "__grader__", "GRADING_SEED": secrets.randbelow(2**31)}
+    namespace: dict = {"__name__": "__grader__", "GRADING_SEED": secrets.randbelow(2**31),
+                       "SANDBOX_SET_SEED": sandbox_seeder(session)}
     for src in spec.setup:
         exec(compile(src, "<setup cell>", "exec"), namespace)  # noqa: S102 - the instructor's setup cell
     described = {}
