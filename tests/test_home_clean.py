@@ -102,12 +102,7 @@ PLACES = {
 }
 
 
-@pytest.mark.parametrize("place", [
-    *[p for p in PLACES if p != "course_lib/grading"],
-    pytest.param("course_lib/grading", marks=pytest.mark.xfail(
-        strict=True, reason="the grader's runner and sandbox still write the list; take it from config and "
-                            "remove this mark")),
-])
+@pytest.mark.parametrize("place", list(PLACES))
 def test_no_place_writes_the_environment_again(place):
     found = {}
     for path in PLACES[place]:

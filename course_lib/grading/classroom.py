@@ -53,25 +53,27 @@ def class_of(release: dict[str, dict], source: dict[str, dict], students: int, *
     Args:
         release, source: the released and source notebooks by assignment name.
         students: how many students.
-        honest: the share of submissions with every answer right; the others get each answer right with
-            probability 1/2 and leave the rest as the stub.
-        seed: for the draw.
+        honest: the share of each assignment's submissions with every answer right (rounded to whole
+            submissions, the students drawn at random); the others get each answer right with probability 1/2
+            and leave the rest as the stub.
+        seed: for the draws.
 
     Returns:
         (student id, assignment) -> the notebook.
     """
     rng = random.Random(seed)
+    ids = [f"s{i:03d}" for i in range(students)]
     out = {}
-    for i in range(students):
-        student = f"s{i:03d}"
-        for ps in sorted(release):
-            ids = answer_ids(source[ps])
-            if rng.random() < honest:
-                answers = dict.fromkeys(ids)
+    for ps in sorted(release):
+        answers_of = answer_ids(source[ps])
+        honest_ones = set(rng.sample(ids, round(honest * students)))
+        for student in ids:
+            if student in honest_ones:
+                answers = dict.fromkeys(answers_of)
             else:
-                answers = {gid: None for gid in ids if rng.random() < 0.5}
+                answers = {gid: None for gid in answers_of if rng.random() < 0.5}
             out[(student, ps)] = fill_answers(release[ps], source[ps], answers)
-    return out
+    return dict(sorted(out.items()))
 
 
 def save_notebook(nb: dict, path: Path) -> None:

@@ -19,6 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from ..config import TF_QUIET_ENV, tool_environment
 from .layout import REPO_ROOT, BuildLayout, BuildWriteError
 from .release import ensure_released, release  # noqa: F401 - release is part of this module's API
 from .reports import format_summary, printable, show_path, write_reports, write_text_atomic
@@ -53,19 +54,9 @@ def prepare_environment(build: Path) -> BuildLayout:
     """
     layout = BuildLayout(Path(build).resolve())
     work = layout.work
-    env = {
-        "COURSE_BUILD_DIR": layout.build,
-        "JUPYTER_RUNTIME_DIR": work / "runtime",
-        # an empty user data dir: nothing a user installed for Jupyter elsewhere applies
-        "JUPYTER_DATA_DIR": work / "jupyter-data",
-        # no personal Jupyter config either: nbgrader_config.py alone decides (Jupyter drops a marker here)
-        "JUPYTER_CONFIG_DIR": work / "jupyter-config",
-        "IPYTHONDIR": work / "ipython",
-        "KERAS_HOME": work / "keras",
-        "MPLCONFIGDIR": work / "matplotlib",
-        "XDG_CACHE_HOME": work / "cache",  # fontconfig's cache, built when Matplotlib lists the fonts
-        "TMPDIR": work / "tmp",  # temporary files too (a sandbox has its own private /tmp)
-    }
+    # the tools' folders (config.TOOL_DIRS) under the grader's working folder, plus its own
+    env = {name: Path(folder) for name, folder in tool_environment(work).items()}
+    env.update(COURSE_BUILD_DIR=layout.build, TMPDIR=work / "tmp")  # a sandbox has its own private /tmp
     for key, path in env.items():
         path.mkdir(parents=True, exist_ok=True)
         os.environ[key] = str(path)
@@ -77,8 +68,8 @@ def prepare_environment(build: Path) -> BuildLayout:
     # A broken nbgrader_config.py must stop the release, not fall back silently to nbgrader's defaults (which
     # would write the release and the gradebook somewhere else).
     os.environ["TRAITLETS_APPLICATION_RAISE_CONFIG_FILE_ERROR"] = "1"
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    for name, value in TF_QUIET_ENV.items():
+        os.environ.setdefault(name, value)
     os.environ.setdefault("COURSE_MODE", "quick")  # grading never trains for real: same result everywhere
     os.environ.setdefault("MPLBACKEND", "Agg")
     # nbgrader's gradebook runs "alembic" from PATH: use this environment's.
@@ -178,6 +169,16 @@ def _record(sub: Submission, layout: BuildLayout, spec, ended, budget: float) ->
         _write_atomic(folder / f"{sub.assignment}.html", page)
         if redacted:
             sub.note = "; ".join(filter(None, [sub.note, f"feedback: {redacted} line(s) redacted"]))
+
+
+def _cgroup_possible(limits) -> bool:
+    from .sandbox import make_cgroup
+
+    group = make_cgroup(limits)
+    if group is None:
+        return False
+    group.remove()
+    return True
 
 
 class _WarmPool:
@@ -325,7 +326,8 @@ def _grade_locked(layout: BuildLayout, submissions: str | Path, source: Path, *,
               flush=True)
 
     pending, running, budgets, groups, slots = list(subs), {}, {}, {}, {}
-    pool = _WarmPool(layout, lib, limits) if warm and not unsafe else None
+    # a forked sandbox can only be ended whole through its cgroup: without one, every sandbox starts afresh
+    pool = _WarmPool(layout, lib, limits) if warm and not unsafe and _cgroup_possible(limits) else None
     try:
         while pending or running:
             while pending and len(running) < jobs:
@@ -397,13 +399,25 @@ def check(layout: BuildLayout, source: Path, *, only: list[str] | None = None) -
         only: the assignments to check; None checks every one.
 
     Returns:
-        0 when every solution scored full marks, else 1 (each shortfall printed to stderr).
+        0 when every solution scored full marks, else 1 (each shortfall printed to stderr); 2 when another
+        run holds ``build/check/``.
     """
+    from .lock import BuildLockedError, grading_lock
+
+    check_layout = prepare_environment(layout.check().build)
+    try:
+        with grading_lock(check_layout):  # before anything is deleted: a second check is refused whole
+            return _check_locked(check_layout, source, only)
+    except BuildLockedError as exc:
+        _err(str(exc))
+        return 2
+
+
+def _check_locked(check_layout: BuildLayout, source: Path, only: list[str] | None) -> int:
     import csv
 
     from .sources import discover_assignments
 
-    check_layout = prepare_environment(layout.check().build)
     check_layout.grades_csv.unlink(missing_ok=True)  # a failed run is not to be judged by older rows
     subs = check_layout.build / "submissions"
     if subs.exists():

@@ -53,6 +53,7 @@ from collections.abc import Callable  # noqa: F401 - for the docs
 from dataclasses import astuple
 from pathlib import Path
 
+from ..config import TF_QUIET_ENV, tool_environment
 from .cgroups import CGROUP_PREFIX, Cgroup, make_cgroup  # noqa: F401 - re-exported
 from .hiding import STUB_NAME, hide_argv, package_folders, python_roots, site_packages  # noqa: F401
 from .limits import GiB, KiB, Limits, MiB, size_text  # noqa: F401 - re-exported
@@ -268,14 +269,11 @@ def sandbox_argv(
         "TMPDIR": "/tmp",
         "PYTHONDONTWRITEBYTECODE": "1",
         "MPLBACKEND": "Agg",
-        "TF_CPP_MIN_LOG_LEVEL": "2",
-        "TF_ENABLE_ONEDNN_OPTS": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "0"),
+        # TensorFlow quiet (the caller's oneDNN choice kept), as config says for the whole kit
+        **{name: os.environ.get(name, value) for name, value in TF_QUIET_ENV.items()},
         "COURSE_MODE": "quick",
         "COURSE_BUILD_DIR": "/tmp/build",
-        "KERAS_HOME": "/tmp/keras",
-        "MPLCONFIGDIR": "/tmp/matplotlib",
-        "IPYTHONDIR": "/tmp/ipython",
-        "XDG_CACHE_HOME": "/tmp/cache",
+        **tool_environment("/tmp"),  # the tools' folders in the sandbox's private /tmp
         "LANG": "C.UTF-8",
         "CUDA_VISIBLE_DEVICES": "",
     }

@@ -283,6 +283,14 @@ class ForkedSandbox:
         self._log = threading.Thread(target=keep_log, args=(log_r, log, limits.log_bytes, self), daemon=True)
         self._log.start()
         try:
+            # the child is not this process's: only its cgroup can end it with everything it started, so a
+            # host without one grades in a fresh sandbox (whose watchdog counts processes) instead
+            self.group = make_cgroup(limits)
+            if self.group is None:
+                for fd in (to_child_r, from_child_w, log_w):
+                    os.close(fd)
+                theirs.close()
+                raise ZygoteFailed("no cgroup can be made here, and a forked sandbox needs one")
             sizes = {"home_bytes": limits.home_bytes, "tmp_bytes": limits.tmp_bytes,
                      "shm_bytes": limits.shm_bytes}
             request = {"name": name, "limits": sizes}
@@ -297,9 +305,7 @@ class ForkedSandbox:
                 theirs.close()
             try:
                 self.pid = _recv_hello(ctl, time.monotonic() + HELLO_TIMEOUT)
-                self.group = make_cgroup(limits)
-                if self.group is not None:
-                    self.group.add(self.pid)
+                self.group.add(self.pid)
                 ctl.sendall(b"G")
                 ctl.settimeout(SETUP_TIMEOUT)
                 answer = ctl.recv(600)
