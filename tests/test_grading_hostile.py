@@ -112,7 +112,7 @@ def main_attacks(course) -> dict[str, tuple[str, dict, float]]:
             payload="body = b'{\"event\": \\xff'")), 2),
         "h03_huge_outputs": ("ps1", notebook(course, "ps1", Q1_ONLY, extra=[
             _cell("from IPython.display import display\n"
-                  "display({f'x-{i}/y': 'v' * 250 for i in range(12_000)}, raw=True)\n")
+                  "display({f'x-{i}/y': 'v' * 20 for i in range(12_000)}, raw=True)\n")
             for _ in range(40)]), 2),
         "h04_callback_broadcast": ("ps2", notebook(course, "ps2", {
             "numeric_gradient": (
@@ -247,6 +247,7 @@ def main_attacks(course) -> dict[str, tuple[str, dict, float]]:
         # -- honest work that the checks must not fail: a deep_cnn that makes its layers in another order than
         # it applies them (so a copy made with clone_model draws its weights in another order), and an edited
         # copy of the read-only train_briefly cell (grading runs the source's)
+        # (its first cell also shows that the sandbox was forked from a warm interpreter: Keras imported)
         "h15_other_layer_order": ("ps4", edited_train_briefly(notebook(course, "ps4", {
             **ps4_all, "deep_cnn": (
             "def deep_cnn(depth, *, residual, width=8, input_shape=(8, 8, 1), num_classes=10):\n"
@@ -266,7 +267,7 @@ def main_attacks(course) -> dict[str, tuple[str, dict, float]]:
             "    else:\n"
             "        for layer in convs:\n"
             "            x = layer(x)\n"
-            "    return keras.Model(inputs, head(layers.Flatten()(x)))\n")})), 11),
+            "    return keras.Model(inputs, head(layers.Flatten()(x)))\n")}, WARM_PROBE)), 11),
         # -- leaks and what is shown
         "h13_environ": ("ps1", notebook(course, "ps1", Q1_ONLY, (
             "import glob\n"
@@ -288,8 +289,6 @@ def main_attacks(course) -> dict[str, tuple[str, dict, float]]:
         # -- honest students graded around the attacks
         "z_honest_ps1": ("ps1", notebook(course, "ps1", PS1_RIGHT), 14),
         "z_honest_ps2": ("ps2", notebook(course, "ps2", ps2_all), 13),
-        # its first cell shows that the sandbox was forked from a warm interpreter (Keras already imported)
-        "z_honest_ps4": ("ps4", notebook(course, "ps4", ps4_all, WARM_PROBE), 11),
     }
 
 
@@ -349,7 +348,7 @@ def test_grader_never_computes_references_from_what_came_back(course, main_run):
 
 
 def test_keras_submissions_start_warm(course, main_run):
-    page = (course["build"] / "feedback" / "z_honest_ps4" / "ps4" / "ps4.html").read_text()
+    page = (course["build"] / "feedback" / "h15_other_layer_order" / "ps4" / "ps4.html").read_text()
     assert "warm: True" in page
     assert "started in a fresh sandbox" not in main_run["proc"].stdout
 
@@ -404,8 +403,8 @@ def test_names_reach_the_csv_and_terminal_neutralised(course, main_run):
 
 # ------------------------------------------------------------------------------------------- limits run
 
-LIMIT_CELL_TIMEOUT = 8
-LIMIT_SUBMISSION = 45
+LIMIT_CELL_TIMEOUT = 5
+LIMIT_SUBMISSION = 32
 
 
 @pytest.fixture(scope="module")
