@@ -80,9 +80,20 @@ def assert_close(got: Any, expected: Any, *, name: str = "value", tol: float = 1
     return worst
 
 
+# An entry of a centred difference (f(x+h) - f(x-h)) / 2h carries round-off of about eps * |f| / h in absolute
+# terms, whatever the entry's size; a gradient entry of 1e-4 beside a loss of 5 is then only good to about 1e-6
+# relative. Differences below ROUNDOFF_FACTOR times that are the check's own noise, not a wrong gradient (the
+# factor leaves room for the sums inside f; a real mistake is off by a part of the gradient, many orders more).
+ROUNDOFF_FACTOR = 1000.0
+
+
 def check_gradient(f: Callable[[np.ndarray], Any], x: np.ndarray, analytic: Any, *, h: float = 1e-5,
                    tol: float = 1e-6) -> float:
     """Compare an analytic gradient with a centred finite-difference gradient of a scalar function.
+
+    An entry fails when its relative error exceeds ``tol`` *and* its absolute error exceeds the finite
+    differences' own round-off, ``ROUNDOFF_FACTOR * eps * max(1, |f(x)|) / h``: near-zero entries are
+    compared to the precision the numeric gradient actually has there.
 
     Args:
         f: function of ``x`` returning a scalar; wrap an array-valued function g as
@@ -93,7 +104,8 @@ def check_gradient(f: Callable[[np.ndarray], Any], x: np.ndarray, analytic: Any,
         tol: largest allowed elementwise relative error.
 
     Returns:
-        The largest relative error between the analytic and numeric gradients.
+        The largest elementwise relative error ``|a - n| / max(|a| + |n|, roundoff / tol)``: an entry within
+        round-off scores at most ``tol``.
 
     Raises:
         AssertionError: the error exceeds ``tol``; the message gives the error, the index, and both values.
@@ -109,7 +121,10 @@ def check_gradient(f: Callable[[np.ndarray], Any], x: np.ndarray, analytic: Any,
     if a.shape != x.shape:
         raise ValueError(f"analytic must have the shape of x {x.shape}, got {a.shape}")
     numeric = numeric_gradient(f, x, h=h)
-    err = elementwise_rel_error(a, numeric)
+    roundoff = ROUNDOFF_FACTOR * np.finfo(np.float64).eps * max(1.0, abs(float(f(x)))) / h
+    # relative error with the denominator floored so that err > tol exactly when |a - n| > tol (|a| + |n|)
+    # and |a - n| > roundoff
+    err = np.abs(a - numeric) / np.maximum(np.abs(a) + np.abs(numeric), max(roundoff / tol, 1e-8))
     idx = _worst(err)
     worst = float(err[idx]) if err.size else 0.0
     if not worst <= tol:  # also catches NaN
