@@ -28,7 +28,7 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 NBVAL_FLAGS := --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
                --nbval-cell-timeout 600 --nbval-kernel-startup-timeout 120
 
-.PHONY: setup run store data weights test unit notebooks lab bench assignments grade lint clean site headers
+.PHONY: setup run store data weights test test-compat unit notebooks lab bench assignments grade lint clean site headers
 
 setup: $(STAMP)
 
@@ -37,12 +37,15 @@ setup: $(STAMP)
 # caches, which is what CI does); where uv cannot be installed, pip does the work as before. --compile-bytecode
 # writes the .pyc files as pip does: without them, where PYTHONDONTWRITEBYTECODE is set (as on CI), every kernel
 # and subprocess compiles TensorFlow's sources again (import keras: 9.7 s instead of 3.8 s).
-$(STAMP): pyproject.toml
+# constraints.txt pins every package to the version CI tested (pyproject.toml only gives the ranges the kit
+# supports), so a new release upstream cannot change what `make test` runs on.
+$(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	( env -u XDG_CACHE_HOME $(BIN)/python -m pip install --quiet uv && \
-	  env -u XDG_CACHE_HOME $(BIN)/python -m uv pip install --quiet --compile-bytecode --python $(BIN)/python -e ".[dev]" ) || \
+	( env -u XDG_CACHE_HOME $(BIN)/python -m pip install --quiet -c constraints.txt uv && \
+	  env -u XDG_CACHE_HOME $(BIN)/python -m uv pip install --quiet --compile-bytecode --python $(BIN)/python \
+	    -c constraints.txt -e ".[dev]" ) || \
 	( env -u XDG_CACHE_HOME $(BIN)/python -m pip install --quiet --upgrade pip && \
-	  env -u XDG_CACHE_HOME $(BIN)/python -m pip install --quiet -e ".[dev]" )
+	  env -u XDG_CACHE_HOME $(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]" )
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (course)" >/dev/null
 	touch $(STAMP)
 
@@ -69,6 +72,13 @@ weights: setup
 # many short test modules fill the gaps at the end instead of one worker waiting for a last notebook.
 test: setup
 	$(BIN)/python -m pytest -n 2 --dist loadscope notebooks tests $(NBVAL_FLAGS) --ignore=notebooks/assignments
+
+# The compatibility matrix (tests/compat/matrix.toml): the wheel on Python 3.10, 3.12 and 3.13, on a Colab-like
+# kernel whose own TensorFlow 2.19 and Keras 3.10 pip must leave alone, and on the JAX and PyTorch backends.
+# Each entry gets a virtual environment under build/compat/; `make test-compat ONLY=py310` runs one entry,
+# `make test-compat PYTHONS=3.12` the entries on one Python.
+test-compat: setup
+	$(BIN)/python scripts/compat.py $(foreach e,$(ONLY),--only $(e)) $(foreach v,$(PYTHONS),--python $(v))
 
 # The fast loop: unit tests without the slow grading suite and the wheel/website tests (`grading`, `site`).
 unit: setup

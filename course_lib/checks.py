@@ -80,10 +80,10 @@ def assert_close(got: Any, expected: Any, *, name: str = "value", tol: float = 1
     return worst
 
 
-# An entry of a centred difference (f(x+h) - f(x-h)) / 2h carries round-off of about eps * |f| / h in absolute
-# terms, whatever the entry's size; a gradient entry of 1e-4 beside a loss of 5 is then only good to about 1e-6
-# relative. Differences below ROUNDOFF_FACTOR times that are the check's own noise, not a wrong gradient (the
-# factor leaves room for the sums inside f; a real mistake is off by a part of the gradient, many orders more).
+# An entry of a centred difference (f(x+h) - f(x-h)) / 2h carries round-off of about eps * |f| / h in
+# absolute terms, whatever the entry's size; a gradient entry of 1e-4 beside a loss of 5 is then only good to
+# about 1e-6 relative. Differences below ROUNDOFF_FACTOR times that are the check's own noise, not a wrong
+# gradient (the factor leaves room for the sums inside f; a real mistake is off by a part of the gradient).
 ROUNDOFF_FACTOR = 1000.0
 
 

@@ -20,6 +20,7 @@ __all__ = [
     "inbound_nodes",
     "producing_operation",
     "discard_uninitialized_variables",
+    "reset_global_seed_generator",
 ]
 
 
@@ -60,3 +61,13 @@ def discard_uninitialized_variables() -> None:
     from keras.src.backend.common import global_state
 
     global_state.set_global_attribute("uninitialized_variables", [])
+
+
+def reset_global_seed_generator() -> None:
+    """Drop Keras's global ``SeedGenerator`` (behind unseeded ``keras.random`` calls and initialisers), so
+    that the next draw makes a new one from the seed just set. Recent Keras does this inside
+    ``keras.utils.set_random_seed``; older releases the kit supports (3.12 among them) keep the old generator,
+    and unseeded draws would then not repeat after a reseed."""
+    from keras.src.backend.common import global_state
+
+    global_state.set_global_attribute("global_seed_generator", None)

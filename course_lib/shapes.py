@@ -9,6 +9,10 @@ is either a number of zeros per side or one of Keras' strings:
 - ``"same"``: Keras/TensorFlow pad just enough that the output is ``ceil(n / s)``, putting the odd zero, when
   there is one, after the input (bottom/right).
 
+A dilated kernel (``dilation`` ``d``, Keras's ``dilation_rate``) places its ``k`` taps ``d`` positions apart,
+so it spans ``d (k - 1) + 1`` input positions (:func:`effective_kernel_size`) with the same ``k`` weights;
+every formula here that takes a ``dilation`` uses that span in place of ``k``.
+
 Conventions used for counting:
 
 - parameters include one bias per filter unless ``bias=False``;
@@ -43,6 +47,7 @@ from .validation import (
 
 __all__ = [
     "PADDING_MODES",
+    "effective_kernel_size",
     "conv_output_size",
     "same_padding",
     "same_pads",
@@ -122,7 +127,7 @@ def explicit_padding(padding, ndim, *, name="padding"):
     return (_padding_pair(padding, name),) * ndim
 
 
-def resolve_padding(padding, size, kernel, stride=1, *, name="padding"):
+def resolve_padding(padding, size, kernel, stride=1, *, dilation=1, name="padding"):
     """Zeros ``(before, after)`` on each spatial dimension, for any spelling of padding.
 
     Args:
@@ -131,6 +136,8 @@ def resolve_padding(padding, size, kernel, stride=1, *, name="padding"):
         size: input size, an int or a tuple ``(h, w, ...)``.
         kernel: window size, an int or a tuple.
         stride: step, an int or a tuple.
+        dilation: spacing of the kernel's taps, an int or a tuple; "same" pads for the dilated span
+            ``d (k - 1) + 1``, as TensorFlow does.
         name: the argument's name in error messages.
 
     Returns:
@@ -140,13 +147,13 @@ def resolve_padding(padding, size, kernel, stride=1, *, name="padding"):
         TypeError / ValueError: a size that is not a positive int, sizes of different lengths, an unknown
             padding string, or malformed padding (see :func:`explicit_padding`).
     """
-    ndim = _ndim_of(size, kernel, stride, default=None)
-    ns, ks, ss = _sizes(ndim, size=size, kernel=kernel, stride=stride)
+    ndim = _ndim_of(size, kernel, stride, dilation, default=None)
+    ns, ks, ss, ds = _sizes(ndim, size=size, kernel=kernel, stride=stride, dilation=dilation)
     ndim = len(ns)
     if isinstance(padding, str):
         if check_choice(padding, name, PADDING_MODES, ignore_case=True) == "valid":
             return ((0, 0),) * ndim
-        return tuple(same_pads(n, k, s) for n, k, s in zip(ns, ks, ss))
+        return tuple(same_pads(n, d * (k - 1) + 1, s) for n, k, s, d in zip(ns, ks, ss, ds))
     return explicit_padding(padding, ndim, name=name)
 
 
@@ -179,21 +186,30 @@ def same_pads(size, kernel, stride=1):
 # ----------------------------------------------------------------------------------------------------
 # output size
 # ----------------------------------------------------------------------------------------------------
-def _output_size_1d(n: int, k: int, s: int, pads: tuple[int, int], strict: bool, where: str) -> int:
-    """``floor((n + before + after - k) / s) + 1``: the one place the output-size formula is written."""
+def _output_size_1d(n: int, k: int, s: int, pads: tuple[int, int], strict: bool, where: str,
+                    d: int = 1) -> int:
+    """``floor((n + before + after - d(k - 1) - 1) / s) + 1``: the one place the output-size formula is
+    written (``d = 1``: ``floor((n + before + after - k) / s) + 1``)."""
     before, after = pads
     padded = n + before + after
     pad_text = f"2*{before}" if before == after else f"{before} + {after}"
-    if k > padded:
+    reach = d * (k - 1) + 1  # input positions one window spans
+    if reach > padded:
+        what = f"kernel{where} {k}" if d == 1 else f"dilated kernel{where} {k} at dilation {d} (span {reach})"
         raise ValueError(
-            f"kernel{where} {k} is larger than the padded input{where} {padded} "
+            f"{what} is larger than the padded input{where} {padded} "
             f"(n + padding = {n} + {pad_text}): no window fits"
         )
-    span = padded - k
+    span = padded - reach
     if strict and span % s != 0:
-        formula = f"(n + 2p - k)/s + 1 = ({n} + {pad_text} - {k})/{s} + 1"
+        if d == 1:
+            formula = f"(n + 2p - k)/s + 1 = ({n} + {pad_text} - {k})/{s} + 1"
+            window = f"a window of {k}"
+        else:
+            formula = f"(n + 2p - d(k - 1) - 1)/s + 1 = ({n} + {pad_text} - {d}*{k - 1} - 1)/{s} + 1"
+            window = f"a window of {k} at dilation {d} (span {reach})"
         raise ValueError(
-            f"a window of {k} at stride {s} does not tile the input{where} exactly: "
+            f"{window} at stride {s} does not tile the input{where} exactly: "
             f"{formula} = {span}/{s} + 1 = {span / s + 1:.4g}, "
             f"not an integer ({span % s} input position(s) left over at the end). Change the stride, the "
             f"kernel or the padding, or pass strict=False to drop the leftover positions (floor)."
@@ -201,11 +217,14 @@ def _output_size_1d(n: int, k: int, s: int, pads: tuple[int, int], strict: bool,
     return span // s + 1
 
 
-def conv_output_size(n, kernel, stride=1, padding=0, *, strict=False):
+def conv_output_size(n, kernel, stride=1, padding=0, *, dilation=1, strict=False):
     """Size of a convolution's (or pooling's) output along each spatial dimension.
 
     The general formula is ``floor((n + 2p - k) / s) + 1``. Pooling layers follow the same rule, so this also
-    gives the output of ``MaxPooling2D(pool_size=k, strides=s, padding=...)``.
+    gives the output of ``MaxPooling2D(pool_size=k, strides=s, padding=...)``. A dilated kernel spans
+    ``d (k - 1) + 1`` positions, which takes the place of ``k``: ``floor((n + 2p - d(k - 1) - 1) / s) + 1``
+    (Keras's ``Conv2D(dilation_rate=d)``; Keras accepts dilation > 1 only at stride 1, ``tf.nn.conv2d`` with
+    any stride).
 
     Args:
         n: input size, an int, or a tuple ``(h, w)`` (any number of spatial dimensions) for a tuple result.
@@ -215,6 +234,8 @@ def conv_output_size(n, kernel, stride=1, padding=0, *, strict=False):
             a ``(before, after)`` pair of ints when ``n``, ``kernel`` and ``stride`` are all ints, or else a
             tuple with one entry per dimension, each an int or a ``(before, after)`` pair (``ZeroPadding2D``'s
             format).
+        dilation: spacing of the kernel's taps (``d``), an int or a tuple; 1 (the default) is an ordinary
+            kernel.
         strict: if True, raise when the windows do not tile the padded input exactly, that is when
             ``(n + 2p - k)`` is not a multiple of ``s`` (a 7x7 input with a 3x3 kernel at stride 3 leaves one
             row and one column unused). With ``"same"`` the padding is chosen to fit, so nothing is raised.
@@ -224,29 +245,57 @@ def conv_output_size(n, kernel, stride=1, padding=0, *, strict=False):
 
     Raises:
         TypeError: a size is not an int (or tuple of ints), or padding has the wrong type.
-        ValueError: a non-positive size, kernel or stride, negative padding, an unknown padding string,
-            tuples of different lengths, a kernel larger than the padded input, or (strict) a window that
-            does not fit.
+        ValueError: a non-positive size, kernel, stride or dilation, negative padding, an unknown padding
+            string, tuples of different lengths, a (dilated) kernel larger than the padded input, or (strict)
+            a window that does not fit.
 
-    Reference: Dumoulin and Visin, "A guide to convolution arithmetic for deep learning", arXiv:1603.07285.
+    Reference: Dumoulin and Visin, "A guide to convolution arithmetic for deep learning", arXiv:1603.07285
+        (section 5, dilated convolutions); Yu and Koltun, "Multi-Scale Context Aggregation by Dilated
+        Convolutions", ICLR 2016.
     """
     # With int sizes, a tuple of two ints is one (before, after) pair; otherwise padding has one entry per
     # dimension.
     scalar_pair = (
         isinstance(padding, (tuple, list))
-        and not any(isinstance(v, (tuple, list)) for v in (n, kernel, stride, *padding))
+        and not any(isinstance(v, (tuple, list)) for v in (n, kernel, stride, dilation, *padding))
     )
-    ndim = _ndim_of(n, kernel, stride, None if scalar_pair else padding, default=None)
+    ndim = _ndim_of(n, kernel, stride, dilation, None if scalar_pair else padding, default=None)
     dims = ndim or 1  # everything scalar: a 1-D answer, returned as an int
-    ns, ks, ss = _sizes(ndim, n=n, kernel=kernel, stride=stride)
-    pads = resolve_padding(padding, ns, ks, ss)
+    ns, ks, ss, ds = _sizes(ndim, n=n, kernel=kernel, stride=stride, dilation=dilation)
+    pads = resolve_padding(padding, ns, ks, ss, dilation=ds)
     # "same" padding is chosen so that the windows fit: there is nothing for strict to catch.
     strict = strict and not (isinstance(padding, str) and padding.lower() == "same")
     out = tuple(
-        _output_size_1d(ns[i], ks[i], ss[i], pads[i], strict, f"[{i}]" if dims > 1 else "")
+        _output_size_1d(ns[i], ks[i], ss[i], pads[i], strict, f"[{i}]" if dims > 1 else "", ds[i])
         for i in range(dims)
     )
     return out if ndim else out[0]
+
+
+def effective_kernel_size(kernel, dilation=1):
+    """Input positions a dilated kernel spans: ``d (k - 1) + 1`` (``k`` taps with ``d - 1`` gaps between
+    neighbours).
+
+    A 3x3 kernel at dilation 2 spans 5x5 and at dilation 4 spans 9x9, still with 9 weights; this span is what
+    replaces ``k`` in the output-size formula and in "same" padding.
+
+    Args:
+        kernel: number of taps, an int or a tuple ``(kh, kw, ...)``.
+        dilation: spacing of the taps, an int or a tuple; 1 gives ``k`` back.
+
+    Returns:
+        An int, or a tuple when either argument is a tuple.
+
+    Raises:
+        TypeError: an argument that is not an int (or tuple of ints).
+        ValueError: a non-positive entry, or tuples of different lengths.
+
+    Reference: Yu and Koltun, "Multi-Scale Context Aggregation by Dilated Convolutions", ICLR 2016.
+    """
+    ndim = _ndim_of(kernel, dilation, default=None)
+    ks, ds = _sizes(ndim, kernel=kernel, dilation=dilation)
+    spans = tuple(d * (k - 1) + 1 for k, d in zip(ks, ds))
+    return spans if ndim else spans[0]
 
 
 def same_padding(kernel, *, asymmetric=False):
@@ -314,7 +363,7 @@ def conv_params(kernel, in_channels, filters, *, bias=True, ndim=2):
     return math.prod(ks) * c_in * c_out + (c_out if bias else 0)
 
 
-def conv_macs(input_hw, kernel, in_channels, filters, stride=1, padding=0):
+def conv_macs(input_hw, kernel, in_channels, filters, stride=1, padding=0, *, dilation=1):
     """Multiply-adds of a convolution on one example: ``prod(out size) * filters * prod(kernel) * C_in``.
 
     Args:
@@ -325,6 +374,8 @@ def conv_macs(input_hw, kernel, in_channels, filters, stride=1, padding=0):
         filters: output channels.
         stride: an int or a tuple.
         padding: as in :func:`conv_output_size` (int, ``"same"``, ``"valid"``, per-dimension tuple).
+        dilation: spacing of the kernel's taps, an int or a tuple. It changes the output size only: each
+            output still takes ``prod(kernel) * C_in`` products.
 
     Returns:
         The number of multiply-adds (int). Products with padded zeros are counted; bias additions are not.
@@ -332,12 +383,12 @@ def conv_macs(input_hw, kernel, in_channels, filters, stride=1, padding=0):
     Raises:
         TypeError / ValueError: as :func:`conv_output_size`, and for non-positive channel counts.
     """
-    ndim = _ndim_of(input_hw, kernel, stride, default=2)
+    ndim = _ndim_of(input_hw, kernel, stride, dilation, default=2)
     ns = check_int_tuple(input_hw, "input_hw", ndim, minimum=1)
     ks = check_int_tuple(kernel, "kernel", ndim, minimum=1)
     c_in = check_positive_int(in_channels, "in_channels")
     c_out = check_positive_int(filters, "filters")
-    out = conv_output_size(ns, ks, stride, padding)
+    out = conv_output_size(ns, ks, stride, padding, dilation=dilation)
     return math.prod(out) * c_out * math.prod(ks) * c_in
 
 
@@ -396,17 +447,22 @@ def activation_memory(shape, *, bytes_per_value=4):
 # ----------------------------------------------------------------------------------------------------
 # receptive field
 # ----------------------------------------------------------------------------------------------------
-def _layer_pairs(layers: Any) -> list[tuple[Any, Any]]:
+_LAYER = "a (kernel, stride) pair or a (kernel, stride, dilation) triple"
+
+
+def _layer_triples(layers: Any) -> list[tuple[Any, Any, Any]]:
+    """Each layer as ``(kernel, stride, dilation)``; a pair gets dilation 1."""
     if isinstance(layers, (str, bytes)) or not isinstance(layers, Iterable):
-        raise type_error("layers", "a sequence of (kernel, stride) pairs", layers)
-    pairs = []
+        raise type_error("layers", "a sequence of (kernel, stride) pairs or (kernel, stride, dilation) "
+                         "triples", layers)
+    triples = []
     for i, layer in enumerate(layers):
         if not isinstance(layer, (tuple, list)):
-            raise type_error(f"layers[{i}]", "a (kernel, stride) pair", layer)
-        if len(layer) != 2:
-            raise value_error(f"layers[{i}]", "a (kernel, stride) pair", tuple(layer))
-        pairs.append((layer[0], layer[1]))
-    return pairs
+            raise type_error(f"layers[{i}]", _LAYER, layer)
+        if len(layer) not in (2, 3):
+            raise value_error(f"layers[{i}]", _LAYER, tuple(layer))
+        triples.append((layer[0], layer[1], layer[2] if len(layer) == 3 else 1))
+    return triples
 
 
 def receptive_field_steps(layers):
@@ -415,26 +471,28 @@ def receptive_field_steps(layers):
     With ``r_0 = 1`` and ``j_0 = 1`` (one input pixel, neighbours one pixel apart), a layer with kernel ``k``
     and stride ``s`` gives ``r_l = r_{l-1} + (k - 1) * j_{l-1}`` and ``j_l = j_{l-1} * s``: each extra tap of
     the kernel reaches one more unit of the previous layer, and those units are ``j_{l-1}`` input pixels
-    apart.
+    apart. A dilation ``d`` puts the taps ``d`` units apart, so the layer spans ``d (k - 1) + 1`` units:
+    ``r_l = r_{l-1} + d (k - 1) * j_{l-1}`` (the jump is unchanged). The receptive field is the extent of the
+    pixels a unit depends on; with dilations larger than the span below, that set has holes.
 
     Args:
-        layers: a sequence of ``(kernel, stride)`` pairs, ints or ``(h, w)`` tuples, first layer first.
-            Pooling layers count like convolutions (their window is the kernel); padding does not change the
-            size.
+        layers: a sequence of ``(kernel, stride)`` pairs or ``(kernel, stride, dilation)`` triples, ints or
+            ``(h, w)`` tuples, first layer first. Pooling layers count like convolutions (their window is the
+            kernel); padding does not change the size.
 
     Returns:
-        A list with one dict per layer: ``kernel``, ``stride``, ``rf`` (receptive field in input pixels
-        after this layer) and ``jump`` (input pixels between neighbouring outputs of this layer); ints, or
-        tuples when any size is a tuple.
+        A list with one dict per layer: ``kernel``, ``stride``, ``dilation``, ``rf`` (receptive field in input
+        pixels after this layer) and ``jump`` (input pixels between neighbouring outputs of this layer); ints,
+        or tuples when any size is a tuple.
 
     Raises:
-        TypeError / ValueError: a malformed pair, a non-positive kernel or stride.
+        TypeError / ValueError: a malformed pair or triple, a non-positive kernel, stride or dilation.
 
     Reference: Araujo, Norris and Sim, "Computing Receptive Fields of Convolutional Neural Networks",
         Distill 2019.
     """
-    pairs = _layer_pairs(layers)
-    ndim = _ndim_of(*[v for pair in pairs for v in pair], default=None)
+    triples = _layer_triples(layers)
+    ndim = _ndim_of(*[v for triple in triples for v in triple], default=None)
     dims = ndim or 1
     rf = [1] * dims
     jump = [1] * dims
@@ -443,12 +501,14 @@ def receptive_field_steps(layers):
     def pack(values: list[int]) -> Any:
         return tuple(values) if ndim else values[0]
 
-    for i, (kernel, stride) in enumerate(pairs):
+    for i, (kernel, stride, dilation) in enumerate(triples):
         ks = check_int_tuple(kernel, f"layers[{i}] kernel", dims, minimum=1)
         ss = check_int_tuple(stride, f"layers[{i}] stride", dims, minimum=1)
-        rf = [r + (k - 1) * j for r, k, j in zip(rf, ks, jump)]
+        ds = check_int_tuple(dilation, f"layers[{i}] dilation", dims, minimum=1)
+        rf = [r + d * (k - 1) * j for r, k, d, j in zip(rf, ks, ds, jump)]
         jump = [j * s for j, s in zip(jump, ss)]
-        steps.append({"kernel": pack(list(ks)), "stride": pack(list(ss)), "rf": pack(rf), "jump": pack(jump)})
+        steps.append({"kernel": pack(list(ks)), "stride": pack(list(ss)), "dilation": pack(list(ds)),
+                      "rf": pack(rf), "jump": pack(jump)})
     return steps
 
 
@@ -457,10 +517,13 @@ def receptive_field(layers):
 
     Without strides it grows by ``k - 1`` per layer (``1 + L(K - 1)`` for ``L`` layers of size ``K``); after a
     stride-``s`` layer every later layer's growth is multiplied by ``s``, which is why downsampling lets a
-    network see the whole image with few layers.
+    network see the whole image with few layers. Dilation does it without downsampling: a layer of dilation
+    ``d`` adds ``d (k - 1)``, so 3x3 layers with dilations 1, 2, 4, ..., ``2^(L-1)`` see ``2^(L+1) - 1``
+    pixels at full resolution.
 
     Args:
-        layers: ``(kernel, stride)`` pairs, first layer first, as for :func:`receptive_field_steps`.
+        layers: ``(kernel, stride)`` pairs or ``(kernel, stride, dilation)`` triples, first layer first, as
+            for :func:`receptive_field_steps`.
 
     Returns:
         The receptive field (int, or tuple per dimension when any size is a tuple); 1 for an empty stack.

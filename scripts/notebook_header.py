@@ -93,21 +93,36 @@ def readme_badges(url: str) -> str:
             + f" [![Course website](https://img.shields.io/badge/course-website-blue)]({pages_url(url)})")
 
 
+def kit_spec(url: str) -> str:
+    """What the set-up cell asks pip for: the kit from the repository (``$COURSE_KIT_SPEC`` overrides it)."""
+    return f"course_lib @ git+{url}"
+
+
 def setup_block(url: str) -> str:
-    """The lines that start every notebook's first code cell (standard library only)."""
+    """The lines that start every notebook's first code cell (standard library only until the kit is in).
+
+    Where the kit is missing, pip installs it with its dependency ranges, so a hosted kernel keeps its own
+    TensorFlow, Keras and Jupyter; ``course_lib.install.report`` then says what pip added or replaced and
+    whether the kernel must restart. ``$COURSE_KIT_SPEC`` (a wheel's path, a branch) replaces the spec: the
+    compatibility tests point it at the freshly built wheel.
+    """
     return f'''{BLOCK_START}
     import course_lib
 except ImportError:
+    import importlib
     import os
     import subprocess
     import sys
     if os.path.isfile("../course_lib/__init__.py"):  # a checkout, without its .venv
         sys.path.insert(0, os.path.abspath(".."))
-    else:  # Colab, Kaggle, a bare JupyterHub (CI tests Python 3.11; hosted kernels may be newer)
-        url = "{url}"
-        pip = [sys.executable, "-m", "pip", "install", "-q", "--ignore-requires-python"]
-        subprocess.run(pip + ["course_lib @ git+" + url], check=True)
-        print("Installed the course kit (course_lib) with pip from", url)
+    else:  # Colab, Kaggle, a bare JupyterHub: pip adds what the kernel lacks and keeps what it has
+        from importlib import metadata
+        before = {{d.metadata["Name"]: d.version for d in metadata.distributions()}}
+        kit = os.environ.get("COURSE_KIT_SPEC", "{kit_spec(url)}")
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", kit], check=True)
+        importlib.invalidate_caches()
+        from course_lib.install import report
+        report(before)
 '''
 
 

@@ -112,6 +112,7 @@ def _paths_in_fresh_process(env_update):
     return [Path(line) for line in out.stdout.splitlines()]
 
 
+@pytest.mark.checkout
 def test_paths_default_to_data_and_build_in_the_repository():
     assert (config.REPO_ROOT / "course_lib" / "config.py").exists()
     assert _paths_in_fresh_process({}) == [config.REPO_ROOT / "data", config.REPO_ROOT / "build"]
@@ -189,8 +190,10 @@ def test_the_import_graph_sees_known_edges():
 
 def test_config_and_shapes_are_leaves():
     graph = _import_graph()
-    assert graph["course_lib.config"] <= {"course_lib.validation"}, graph["course_lib.config"]
-    assert graph["course_lib.validation"] == set()
+    # config reaches Keras's seed generator through the adapter, itself a leaf
+    allowed = {"course_lib.validation", "course_lib.keras_adapter"}
+    assert graph["course_lib.config"] <= allowed, graph["course_lib.config"]
+    assert graph["course_lib.validation"] == set() and graph["course_lib.keras_adapter"] == set()
     assert graph["course_lib.shapes"] <= {"course_lib.validation"}, graph["course_lib.shapes"]
 
 

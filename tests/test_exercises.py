@@ -58,6 +58,7 @@ RIGHT = {
     "03.1": dict(sizes=[112, 56, 28, 14, 7], receptive_field=212),
     "03.2": [1, 2, 3, 4, 6, 8],
     "03.3": dict(most_params="fc1", most_macs="block3_conv2", most_activations="block1_conv2"),
+    "03.6": dict(plain=112, dilated=7),  # 1 + 2*112 = 225 >= 224; 2^(7+1) - 1 = 255 >= 224 > 127
     "04.2": [0, 4, 8],
     "04.3": (0, 0),
     "04.4": lambda x, p: x ** (p - 1) / np.sum(x ** p) ** ((p - 1) / p),
@@ -99,6 +100,9 @@ WRONG = [
     ("03.1", dict(sizes=[112, 56, 28, 14, 7], receptive_field=196), "block5_conv3"),
     ("03.2", [1, 2, 4, 8], "missing"),
     ("03.3", dict(most_params="block5_conv3", most_macs="fc1", most_activations="block1_conv1"), "dense"),
+    ("03.6", dict(plain=111, dilated=7), "round up"),
+    ("03.6", dict(plain=112, dilated=8), "2^(L+1) - 1"),
+    ("03.6", dict(plain=225, dilated=7), "too large"),
     ("04.2", [0, 4], "missing"),
     ("04.3", (1, 1), "maximum"),
     ("04.4", lambda x, p: p * x ** (p - 1), "chain rule"),

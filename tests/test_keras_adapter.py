@@ -185,6 +185,23 @@ def test_discard_uninitialized_variables_after_a_stateless_build():
 PRIVATE = re.compile(r"keras\.src|\._keras_history\b|\._inbound_nodes\b|\._nodes_by_depth\b|\._functional\b")
 
 
+# reset_global_seed_generator
+
+def test_reset_global_seed_generator_makes_unseeded_draws_repeat():
+    # the property set_seed needs on every supported Keras: after Python's seed is set again, the next
+    # unseeded draw repeats (without the reset, Keras <= 3.12 kept drawing from the old generator's state)
+    import random
+
+    def draw():
+        random.seed(5)
+        ka.reset_global_seed_generator()
+        return keras.ops.convert_to_numpy(keras.random.normal((4,)))
+
+    first = draw()
+    keras.random.normal((4,))  # advance the generator in between
+    np.testing.assert_array_equal(draw(), first)
+
+
 def test_only_the_adapter_touches_keras_internals():
     files = sorted(p for p in COURSE_LIB.rglob("*.py") if p.name != "keras_adapter.py")
     assert len(files) > 10  # the search really looked at the package

@@ -2,6 +2,7 @@
 
 import importlib.util
 import json
+import os
 import re
 import subprocess
 import sys
@@ -70,7 +71,7 @@ def test_header_on_a_copy_is_complete_valid_and_keeps_every_other_cell(copy):
 
     first = _src(_code_cells(after)[0])
     assert first.startswith(header.setup_block(URL) + "\n")
-    assert f'url = "{URL}"' in first
+    assert f'"course_lib @ git+{URL}"' in first
     # the old first cell follows the block unchanged, outputs and id kept; every other cell is untouched
     old_first = _code_cells(before)[0]
     assert first.endswith(_src(old_first))
@@ -103,8 +104,9 @@ def test_a_new_url_replaces_the_old_block_and_badges(copy):
     assert sum(c.get("id") == "launch-badges" for c in nb["cells"]) == 1
 
 
-def _run_block(cwd, *, fake_pip):
-    """Execute the set-up block in a fresh interpreter in which course_lib is not installed."""
+def _run_block(cwd, *, fake_pip, env=None):
+    """Execute the set-up block in a fresh interpreter in which course_lib is not installed. The fake pip
+    records its command and then makes the checkout importable, as a real install would make the kit."""
     block = header.setup_block(URL)
     code = f"""
 import importlib.util, subprocess, sys
@@ -113,16 +115,20 @@ sys.meta_path = [f for f in sys.meta_path if "Editable" not in getattr(f, "__nam
 sys.path = [p for p in sys.path if p and Path(p).resolve() != Path({str(ROOT)!r})]
 assert importlib.util.find_spec("course_lib") is None
 calls = []
+def fake_run(cmd, **kw):
+    calls.append(cmd)
+    sys.path.append({str(ROOT)!r})
 if {fake_pip}:
-    subprocess.run = lambda cmd, **kw: calls.append(cmd)
+    subprocess.run = fake_run
 exec({block!r})
 print("CALLS", calls)
 if not calls:
     import course_lib
     print("FROM", course_lib.__file__)
 """
+    env = {**{k: v for k, v in os.environ.items() if k != "COURSE_KIT_SPEC"}, **(env or {})}
     out = subprocess.run([sys.executable, "-c", "from pathlib import Path\n" + code], cwd=cwd,
-                         capture_output=True, text=True)
+                         capture_output=True, text=True, env=env)
     assert out.returncode == 0, out.stderr
     return out.stdout
 
@@ -141,7 +147,18 @@ def test_block_installs_from_the_repository_url_on_a_bare_kernel(tmp_path):
     out = _run_block(tmp_path, fake_pip=True)
     calls = re.search(r"CALLS (.*)", out).group(1)
     assert f"'course_lib @ git+{URL}'" in calls and "'pip', 'install'" in calls
-    assert f"Installed the course kit (course_lib) with pip from {URL}" in out
+    # pip's --ignore-requires-python would apply to every dependency (a matplotlib that needs a newer Python)
+    assert "ignore-requires-python" not in calls
+    # the report of what pip changed (the fake pip changed nothing)
+    assert "Installed the course kit with pip: added nothing." in out
+    assert "no restart is needed" in out
+
+
+def test_block_installs_the_spec_the_environment_names(tmp_path):
+    wheel = str(tmp_path / "course_lib-0.1.0-py3-none-any.whl")
+    out = _run_block(tmp_path, fake_pip=True, env={"COURSE_KIT_SPEC": wheel})
+    calls = re.search(r"CALLS (.*)", out).group(1)
+    assert repr(wheel) in calls and "git+" not in calls
 
 
 def test_block_does_nothing_where_the_kit_is_installed():

@@ -38,6 +38,20 @@ EXPLICIT_PAD_TABLE = [
     ((1, 6, 5, 1), (3, 2, 1, 2), 2, (2, 1)),
     ((1, 6, 6, 2), (3, 3, 2, 2), 2, ((0, 1), (2, 0))),
 ]
+# (x shape, w shape, stride, pad, dilation): Keras takes a dilation > 1 only at stride 1, tf.nn.conv2d any.
+DILATED_TABLE = [
+    ((2, 9, 9, 3), (3, 3, 3, 4), 1, "valid", 2),
+    ((2, 9, 10, 2), (3, 3, 2, 2), 1, "same", 2),
+    ((1, 17, 17, 1), (3, 3, 1, 2), 1, "same", 4),
+    ((1, 12, 11, 2), (3, 3, 2, 2), 1, "valid", 5),  # span 11: a single column of windows
+    ((2, 10, 9, 2), (2, 3, 2, 3), 1, "same", (3, 2)),  # even kernel height: "same" pads the span's split
+    ((1, 11, 12, 2), (3, 2, 2, 2), 1, 2, (2, 3)),
+    ((2, 11, 10, 3), (3, 3, 3, 2), 2, "valid", 2),
+    ((1, 12, 11, 2), (3, 2, 2, 2), 2, "same", (2, 3)),
+    ((1, 13, 12, 2), (3, 3, 2, 1), (2, 3), "valid", 2),
+    ((1, 13, 12, 2), (3, 3, 2, 1), 2, ((1, 2), (0, 1)), (3, 2)),
+    ((2, 8, 8, 2), (1, 1, 2, 3), 2, "valid", 3),  # a 1x1 kernel has no gaps: dilation changes nothing
+]
 
 
 def _random(shape, seed, dtype=np.float64):
@@ -56,6 +70,21 @@ def _tf_padding(pad):
 
 def _tf_stride(stride):
     return [1, stride, stride, 1] if isinstance(stride, int) else [1, stride[0], stride[1], 1]
+
+
+def _pair(value):
+    return (value, value) if isinstance(value, int) else tuple(value)
+
+
+def _dilated_kernel(w, dilation):
+    """The ordinary (KH', KW') kernel a dilated one stands for, zeros between the taps, built in TensorFlow
+    so that the gradient with respect to the taps flows through it (TF's CPU kernels refuse the gradient of
+    tf.nn.conv2d with dilations > 1)."""
+    dh, dw = _pair(dilation)
+    kh, kw = w.shape[:2]
+    taps = [[p * dh, q * dw] for p in range(kh) for q in range(kw)]
+    return tf.scatter_nd(taps, tf.reshape(w, (kh * kw, *w.shape[2:])), (dh * (kh - 1) + 1, dw * (kw - 1) + 1,
+                                                                        *w.shape[2:]))
 
 
 # ------------------------------------------------------------------------------------------ 2-D ops
@@ -154,6 +183,55 @@ def test_loop_and_im2col_agree_float64(x_shape, w_shape, stride, pad):
         assert np.max(np.abs(g_fast - g_loop)) < 1e-10
 
 
+@pytest.mark.parametrize("method", ["im2col", "loop"])
+@pytest.mark.parametrize("x_shape,w_shape,stride,pad,dilation", DILATED_TABLE)
+def test_dilated_forward_matches_tf_nn_conv2d_float64(x_shape, w_shape, stride, pad, dilation, method):
+    x, w, b = _random(x_shape, 70), _random(w_shape, 71), _random(w_shape[3], 72)
+    dilations = [1, *_pair(dilation), 1]
+    expected = tf.nn.conv2d(x, w, _tf_stride(stride), _tf_padding(pad), dilations=dilations).numpy() + b
+    got, _ = conv_forward(x, w, b, stride=stride, pad=pad, method=method, dilation=dilation)
+    assert got.dtype == np.float64
+    assert got.shape == expected.shape
+    assert rel_error(got, expected) < 1e-10
+
+
+@pytest.mark.parametrize("x_shape,w_shape,stride,pad,dilation",
+                         [case for case in DILATED_TABLE if case[2] == 1 and isinstance(case[3], str)])
+def test_dilated_forward_matches_keras_conv2d_dilation_rate(x_shape, w_shape, stride, pad, dilation):
+    x, w = _random(x_shape, 73, np.float32), _random(w_shape, 74, np.float32)
+    b = _random(w_shape[3], 75, np.float32)
+    layer = keras.layers.Conv2D(w_shape[3], w_shape[:2], padding=pad, dilation_rate=dilation)
+    layer.build(x_shape)
+    layer.set_weights([w, b])
+    expected = keras.ops.convert_to_numpy(layer(x))
+    got, _ = conv_forward(x, w, b, pad=pad, dilation=dilation)
+    assert got.shape == expected.shape
+    assert normwise_error(got, expected) < 1e-5
+
+
+@pytest.mark.parametrize("x_shape,w_shape,stride,pad", CONV_TABLE + EXPLICIT_PAD_TABLE)
+def test_dilation_one_changes_nothing(x_shape, w_shape, stride, pad):
+    x, w, b = _random(x_shape, 76), _random(w_shape, 77), _random(w_shape[3], 78)
+    plain, cache = conv_forward(x, w, b, stride, pad)
+    for dilation in (1, (1, 1)):
+        out, cache_d = conv_forward(x, w, b, stride, pad, dilation=dilation)
+        np.testing.assert_array_equal(out, plain)
+        dout = _random(out.shape, 79)
+        for g, g_plain in zip(conv_backward(dout, cache_d), conv_backward(dout, cache)):
+            np.testing.assert_array_equal(g, g_plain)
+
+
+def test_dilated_kernel_is_a_kernel_with_zeros_between_its_taps():
+    # Same computation two ways in NumPy: dilation d, and the d(k - 1) + 1 kernel with zeros inserted.
+    x, w = _random((2, 12, 11, 2), 80), _random((3, 2, 2, 3), 81)
+    wide = np.zeros((7, 4, 2, 3))
+    wide[::3, ::3] = w
+    for pad in ("valid", "same", 1):
+        got, _ = conv_forward(x, w, None, 2, pad, dilation=3)
+        expected, _ = conv_forward(x, wide, None, 2, pad)
+        assert rel_error(got, expected) < 1e-12
+
+
 def test_bias_none_means_zero_and_int_inputs_compute_in_float64():
     x, w = np.arange(2 * 4 * 4 * 1).reshape(2, 4, 4, 1), np.ones((2, 2, 1, 1), dtype=int)
     out, _ = conv_forward(x, w)
@@ -201,6 +279,60 @@ def test_backward_matches_numeric_gradient(x_shape, w_shape, stride, pad):
     assert rel_error(db, numeric(lambda v: conv_forward(x, w, v, stride, pad), b)) < 1e-6
 
 
+@pytest.mark.parametrize("method", ["im2col", "loop"])
+@pytest.mark.parametrize("x_shape,w_shape,stride,pad,dilation", DILATED_TABLE)
+def test_dilated_backward_matches_gradient_tape_float64(x_shape, w_shape, stride, pad, dilation, method):
+    x, w, b = _random(x_shape, 90), _random(w_shape, 91), _random(w_shape[3], 92)
+    out, cache = conv_forward(x, w, b, stride, pad, method=method, dilation=dilation)
+    dout = _random(out.shape, 93)
+    tx, tw, tb = tf.constant(x), tf.constant(w), tf.constant(b)
+    with tf.GradientTape() as tape:
+        tape.watch([tx, tw, tb])
+        y = tf.nn.conv2d(tx, _dilated_kernel(tw, dilation), _tf_stride(stride), _tf_padding(pad)) + tb
+        scalar = tf.reduce_sum(y * dout)
+    expected = [g.numpy() for g in tape.gradient(scalar, [tx, tw, tb])]
+    for got, ref in zip(conv_backward(dout, cache), expected):
+        assert got.shape == ref.shape
+        assert rel_error(got, ref) < 1e-10
+
+
+@pytest.mark.parametrize("x_shape,w_shape,stride,pad,dilation",
+                         [case for case in DILATED_TABLE if case[2] == 1 and isinstance(case[3], str)])
+def test_dilated_backward_matches_tf_nn_convolution(x_shape, w_shape, stride, pad, dilation):
+    # TensorFlow's own dilated op (space-to-batch on CPU), where it allows the gradient: stride 1.
+    x, w, b = _random(x_shape, 94), _random(w_shape, 95), _random(w_shape[3], 96)
+    out, cache = conv_forward(x, w, b, pad=pad, dilation=dilation)
+    dout = _random(out.shape, 97)
+    tx, tw = tf.constant(x), tf.constant(w)
+    with tf.GradientTape() as tape:
+        tape.watch([tx, tw])
+        y = tf.nn.convolution(tx, tw, padding=pad.upper(), dilations=_pair(dilation))
+        scalar = tf.reduce_sum(y * dout)
+    np.testing.assert_allclose(y.numpy() + b, out, rtol=1e-10, atol=1e-10)
+    dx, dw, _ = conv_backward(dout, cache)
+    ref_dx, ref_dw = (g.numpy() for g in tape.gradient(scalar, [tx, tw]))
+    assert rel_error(dx, ref_dx) < 1e-10 and rel_error(dw, ref_dw) < 1e-10
+
+
+@pytest.mark.parametrize("x_shape,w_shape,stride,pad,dilation", [
+    ((1, 7, 7, 2), (3, 3, 2, 2), 1, "same", 2),
+    ((2, 9, 8, 1), (2, 3, 1, 2), 2, 1, (3, 2)),
+    ((1, 9, 9, 2), (3, 3, 2, 1), 3, "valid", 2),
+])
+def test_dilated_backward_matches_numeric_gradient(x_shape, w_shape, stride, pad, dilation):
+    x, w, b = _random(x_shape, 100), _random(w_shape, 101), _random(w_shape[3], 102)
+    out, cache = conv_forward(x, w, b, stride, pad, dilation=dilation)
+    dout = _random(out.shape, 103)
+    dx, dw, db = conv_backward(dout, cache)
+
+    def numeric(f, v):
+        return numeric_gradient_array(lambda u: f(u)[0], v, dout)
+
+    assert rel_error(dx, numeric(lambda v: conv_forward(v, w, b, stride, pad, dilation=dilation), x)) < 1e-6
+    assert rel_error(dw, numeric(lambda v: conv_forward(x, v, b, stride, pad, dilation=dilation), w)) < 1e-6
+    assert rel_error(db, numeric(lambda v: conv_forward(x, w, v, stride, pad, dilation=dilation), b)) < 1e-6
+
+
 def test_backward_is_full_convolution_and_valid_correlation():
     # The textbook identities for one channel, stride 1, no padding: dx = dout (*) w (full convolution),
     # dw = x (x) dout (valid correlation); computed here by SciPy.
@@ -244,6 +376,15 @@ X4, W4 = np.zeros((1, 5, 5, 2)), np.zeros((3, 3, 2, 4))
      r"w window \(8, 3\) is larger than the padded input \(7, 7\)"),
     (dict(method="fft"), ValueError, r"method must be one of 'im2col', 'loop', got 'fft'"),
     (dict(method=None), TypeError, r"method must be one of 'im2col', 'loop', got NoneType None"),
+    (dict(dilation=0), ValueError, r"dilation must be a positive int, got 0"),
+    (dict(dilation=(2, 0)), ValueError, r"dilation\[1\] must be a positive int, got 0"),
+    (dict(dilation=(1, 2, 3)), ValueError, r"dilation must be an int or 2 ints.*got \(1, 2, 3\)"),
+    (dict(dilation=2.0), TypeError, r"dilation must be a positive int.*got float 2.0"),
+    (dict(dilation=True), TypeError, r"dilation must be a positive int.*got bool True"),
+    (dict(dilation=3), ValueError,
+     r"w window \(3, 3\) at dilation \(3, 3\) spans \(7, 7\) and is larger than the padded input \(5, 5\)"),
+    (dict(dilation=(1, 4), pad=1), ValueError,
+     r"w window \(3, 3\) at dilation \(1, 4\) spans \(3, 9\) and is larger than the padded input \(7, 7\)"),
 ])
 def test_conv_forward_rejects_bad_input(kwargs, exc, match):
     args = dict(x=X4, w=W4, b=np.zeros(4), stride=1, pad=0, method="im2col") | kwargs

@@ -13,7 +13,6 @@ import hashlib
 import json
 import re
 import shutil
-import tomllib
 from pathlib import Path
 
 import h5py
@@ -23,6 +22,11 @@ import pytest
 
 from course_lib import pretrained
 from course_lib.data import files
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
 
 SMALL = {"alpha": 0.35, "input_shape": (96, 96, 3)}
 SMALL_FILE = "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_96_no_top.h5"
@@ -369,8 +373,15 @@ def test_course_model_refuses_a_changed_or_missing_checkpoint(tmp_path):
         pretrained.course_model(directory=tmp_path)
 
 
+def test_checkpoint_is_installed_with_the_kit():
+    # an installed (non-editable) kit carries the checkpoint and its record beside its modules
+    for name in (pretrained.CHECKPOINT_NAME, pretrained.RECORD_NAME):
+        assert (Path(pretrained.__file__).parents[1] / "checkpoints" / name).stat().st_size > 0, name
+
+
+@pytest.mark.checkout
 def test_checkpoint_is_package_data():
-    # An installed (non-editable) kit must carry the checkpoint and its record.
+    # what makes the wheel carry them: the package-data patterns in the checkout's pyproject.toml
     project = tomllib.loads((Path(pretrained.__file__).parents[2] / "pyproject.toml").read_text())
     patterns = project["tool"]["setuptools"]["package-data"]["course_lib"]
     for name in (pretrained.CHECKPOINT_NAME, pretrained.RECORD_NAME):

@@ -6,6 +6,8 @@ layer's equivalent matrix (one multiply-add per input/output pair that a weight 
 """
 
 
+import re
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -33,6 +35,17 @@ def keras_out_shape(layers, in_shape):
     for layer in layers:
         x = layer(x)
     return tuple(x.shape[1:])
+
+
+def assert_keras_has_no_output(layers, in_shape):
+    """Keras refuses the layers (a ValueError: "zero or negative" in Keras 3.13+, "would be negative" in
+    3.10-3.12) or, where the output would be exactly empty, Keras 3.10-3.12 builds a zero-sized one."""
+    try:
+        shape = keras_out_shape(layers, in_shape)
+    except ValueError as exc:
+        assert re.search(r"zero or negative|would be negative", str(exc)), exc
+    else:
+        assert 0 in shape, shape
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -74,8 +87,7 @@ def test_kernel_larger_than_padded_input_raises_where_keras_refuses(n, k_over, s
     with pytest.raises(ValueError, match="larger than the padded input"):
         shapes.conv_output_size(n, k, s, pad)
     # Keras has no output to give either: it refuses the same layer.
-    with pytest.raises(ValueError, match="zero or negative"):
-        keras_out_shape([L.ZeroPadding2D(p), L.Conv2D(1, k, strides=s)], (n, n, 1))
+    assert_keras_has_no_output([L.ZeroPadding2D(p), L.Conv2D(1, k, strides=s)], (n, n, 1))
 
 
 @FAST
@@ -127,6 +139,118 @@ def test_strict_error_shows_the_lecture_arithmetic():
     assert "2.333" in str(err.value)
     assert shapes.conv_output_size(7, 3, 3) == 2  # floor, as the frameworks do
     assert shapes.conv_output_size(7, 3, 3, "same", strict=True) == 3
+
+
+# ----------------------------------------------------------------------------------------------------
+# dilation: Keras for stride 1 (its Conv layers refuse a stride > 1 with a dilation > 1), tf.nn for any stride
+# ----------------------------------------------------------------------------------------------------
+@st.composite
+def dilated_windows(draw, n_max, k_max, d_max, s_max, pads):
+    """``(n, k, s, d, pad)`` whose dilated window ``d(k - 1) + 1`` fits in the padded input."""
+    n = draw(st.integers(1, n_max))
+    s = draw(st.integers(1, s_max))
+    pad = draw(st.sampled_from(pads))
+    room = None if pad == "same" else n + 2 * (0 if pad == "valid" else pad)
+    k = draw(st.integers(1, k_max if room is None else min(k_max, room)))
+    # the largest dilation whose span still fits (any, up to d_max, for a 1-tap kernel or "same")
+    d_fit = d_max if room is None or k == 1 else min(d_max, (room - 1) // (k - 1))
+    d = draw(st.integers(1, d_fit))
+    return n, k, s, d, pad
+
+
+@FAST
+@given(dilated_windows(14, 4, 4, 1, ["valid", "same", 0, 1, 2]))
+def test_dilated_conv2d_output_size_matches_keras(case):
+    n, k, _, d, pad = case
+    conv = dict(dilation_rate=d)
+    if isinstance(pad, int):
+        layers = [L.ZeroPadding2D(pad), L.Conv2D(1, k, padding="valid", **conv)]
+    else:
+        layers = [L.Conv2D(1, k, padding=pad, **conv)]
+    got = keras_out_shape(layers, (n, n + 1, 1))
+    assert shapes.conv_output_size((n, n + 1), k, 1, pad, dilation=d) == got[:2]
+    assert shapes.conv_output_size(n, k, 1, pad, dilation=d) == got[0]
+    assert shapes.conv_output_size(n, shapes.effective_kernel_size(k, d), 1, pad) == got[0]
+
+
+@FAST
+@given(n=st.integers(3, 16), k=st.integers(1, 4), d=st.integers(1, 4), pad=st.sampled_from(["valid", "same"]))
+def test_dilated_conv1d_output_size_matches_keras(n, k, d, pad):
+    if pad == "valid" and d * (k - 1) + 1 > n:
+        k = 1
+    got = keras_out_shape([L.Conv1D(1, k, dilation_rate=d, padding=pad)], (n, 1))[0]
+    assert shapes.conv_output_size(n, k, 1, pad, dilation=d) == got
+
+
+def test_keras_refuses_stride_with_dilation():
+    # Why the strided cases below are checked against tf.nn.conv2d and not against Keras.
+    with pytest.raises(ValueError, match="dilation_rate"):
+        keras_out_shape([L.Conv2D(1, 3, strides=2, dilation_rate=2)], (9, 9, 1))
+
+
+@FAST
+@given(case=dilated_windows(14, 4, 4, 4, ["valid", "same", 0, 1, 2]), extra=st.integers(0, 3),
+       d_w=st.integers(1, 4), s_w=st.integers(1, 3))
+def test_dilated_strided_output_size_matches_tf_nn_conv2d(case, extra, d_w, s_w):
+    from course_lib import numpy_cnn
+
+    n, k, s, d, pad = case
+    w_in, d_w = n + extra, min(d_w, d)  # a wider input and a smaller dilation: the width fits too
+    tf_pad = pad.upper() if isinstance(pad, str) else [[0, 0], [pad, pad], [pad, pad], [0, 0]]
+    y = tf.nn.conv2d(tf.zeros((1, n, w_in, 1)), tf.zeros((k, k, 1, 1)), [1, s, s_w, 1], tf_pad,
+                     dilations=[1, d, d_w, 1])
+    got = tuple(y.shape[1:3])
+    assert shapes.conv_output_size((n, w_in), k, (s, s_w), pad, dilation=(d, d_w)) == got
+    out, _ = numpy_cnn.conv_forward(np.zeros((1, n, w_in, 1)), np.zeros((k, k, 1, 1)), stride=(s, s_w),
+                                    pad=pad, dilation=(d, d_w))
+    assert out.shape[1:3] == got
+
+
+@FAST
+@given(n=st.integers(1, 8), k=st.integers(2, 4), d=st.integers(2, 4), p=st.integers(0, 2))
+def test_dilated_kernel_larger_than_padded_input_raises(n, k, d, p):
+    span = d * (k - 1) + 1
+    if span <= n + 2 * p:
+        n = max(1, span - 2 * p - 1)
+        if span <= n + 2 * p:
+            return  # with this much padding every input fits the span
+    with pytest.raises(ValueError, match=rf"dilated kernel {k} at dilation {d} \(span {span}\) is larger"):
+        shapes.conv_output_size(n, k, 1, p, dilation=d)
+    # Keras has no output for the same layer either
+    assert_keras_has_no_output([L.ZeroPadding2D(p), L.Conv2D(1, k, dilation_rate=d)], (n, n, 1))
+
+
+@FAST
+@given(n=st.integers(5, 16), k=st.integers(2, 3), d=st.integers(1, 3), s=st.integers(1, 4),
+       p=st.integers(0, 2))
+def test_dilated_strict_raises_exactly_when_windows_leave_input_unused(n, k, d, s, p):
+    span = d * (k - 1) + 1
+    if span > n + 2 * p:
+        return
+    x = tf.zeros((1, n, 1, 1))
+    out = int(tf.nn.conv2d(x, tf.zeros((k, 1, 1, 1)), [1, s, 1, 1], [[0, 0], [p, p], [0, 0], [0, 0]],
+                           dilations=[1, d, 1, 1]).shape[1])
+    if (out - 1) * s + span == n + 2 * p:  # the last window ends on the last padded position
+        assert shapes.conv_output_size(n, k, s, p, dilation=d, strict=True) == out
+    else:
+        with pytest.raises(ValueError, match="at dilation" if d > 1 else "not an integer"):
+            shapes.conv_output_size(n, k, s, p, dilation=d, strict=True)
+
+
+def test_effective_kernel_size():
+    assert [shapes.effective_kernel_size(3, d) for d in (1, 2, 4, 8)] == [3, 5, 9, 17]
+    assert shapes.effective_kernel_size((3, 5), 2) == (5, 9)
+    assert shapes.effective_kernel_size(3, (1, 3)) == (3, 7)
+    assert shapes.effective_kernel_size(1, 7) == 1
+
+
+@FAST
+@given(case=dilated_windows(8, 3, 3, 1, [0, 1, 2]), c_in=st.integers(1, 2), filters=st.integers(1, 2))
+def test_dilated_conv_macs_equals_matrix_nonzeros(case, c_in, filters):
+    n, k, _, d, p = case
+    conv = L.Conv2D(filters, k, dilation_rate=d, use_bias=False, kernel_initializer="ones")
+    nnz = matrix_nnz(conv, (n + 2 * p, n + 2 * p, c_in))
+    assert shapes.conv_macs(n, k, c_in, filters, 1, p, dilation=d) == nnz
 
 
 @pytest.mark.parametrize("padding", [((1, 2), (0, 1)), ((0, 0), (2, 2)), (1, (2, 0))])
@@ -317,6 +441,55 @@ def test_receptive_field_steps_and_empty_stack():
     assert shapes.receptive_field([]) == 1
     steps = shapes.receptive_field_steps([(7, 2), (3, 2), (3, 1)])
     assert [(st_["rf"], st_["jump"]) for st_ in steps] == [(7, 2), (11, 4), (19, 4)]
+    assert [st_["dilation"] for st_ in steps] == [1, 1, 1]
+
+
+@st.composite
+def dilated_stacks(draw):
+    """Layers ``(k, s, d)`` that Keras builds: a layer is strided or dilated, never both."""
+    stack = []
+    for _ in range(draw(st.integers(1, 4))):
+        k = draw(st.integers(1, 4))
+        if draw(st.booleans()):
+            stack.append((k, 1, draw(st.integers(1, 4))))
+        else:
+            stack.append((k, draw(st.integers(1, 3)), 1))
+    return stack
+
+
+@FAST
+@given(dilated_stacks())
+def test_dilated_receptive_field_matches_gradient_1d(stack):
+    layers = [L.Conv1D(1, k, strides=s, dilation_rate=d, use_bias=False, kernel_initializer="ones")
+              for k, s, d in stack]
+    steps = shapes.receptive_field_steps(stack)
+    n = steps[-1]["rf"] + 2 * steps[-1]["jump"]
+    assert gradient_extent(layers, (n, 1)) == (shapes.receptive_field(stack),)
+    assert shapes.receptive_field([(shapes.effective_kernel_size(k, d), s) for k, s, d in stack]) == \
+        shapes.receptive_field(stack)
+
+
+@pytest.mark.parametrize("n_layers", [1, 2, 3, 4])
+def test_doubling_dilations_grow_the_receptive_field_exponentially(n_layers):
+    dilations = [2 ** i for i in range(n_layers)]  # 1, 2, 4, 8
+    stack = [(3, 1, d) for d in dilations]
+    rf = shapes.receptive_field(stack)
+    layers = [L.Conv2D(1, 3, dilation_rate=d, use_bias=False, kernel_initializer="ones") for d in dilations]
+    assert gradient_extent(layers, (rf + 2, rf + 3, 1)) == (rf, rf)
+    assert rf == 2 ** (n_layers + 1) - 1
+    assert shapes.receptive_field([(3, 1)] * n_layers) == 2 * n_layers + 1  # plain 3x3: linear
+
+
+def test_dilated_receptive_field_2d_tuples():
+    stack = [((3, 5), 1, (2, 1)), (2, 2), (3, 1, (1, 3))]
+    layers = [
+        L.Conv2D(1, (3, 5), dilation_rate=(2, 1), use_bias=False, kernel_initializer="ones"),
+        L.AveragePooling2D(2, 2),
+        L.Conv2D(1, 3, dilation_rate=(1, 3), use_bias=False, kernel_initializer="ones"),
+    ]
+    rf = shapes.receptive_field(stack)
+    assert rf == (1 + 2 * 2 + 1 + 1 * 2 * 2, 1 + 4 + 1 + 3 * 2 * 2)  # r += d (k - 1) j, rows and columns
+    assert gradient_extent(layers, (rf[0] + 6, rf[1] + 6, 1)) == rf
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -375,8 +548,30 @@ def test_activation_memory_matches_numpy_nbytes():
         (lambda: shapes.activation_memory((4, 4), bytes_per_value=0), ValueError, "bytes_per_value"),
         (lambda: shapes.receptive_field([(3, 1), 3]), TypeError,
          r"layers\[1\] must be a \(kernel, stride\) pair"),
-        (lambda: shapes.receptive_field([(3, 1, 1)]), ValueError,
-         r"layers\[0\] must be a \(kernel, stride\) pair, got \(3, 1, 1\)"),
+        (lambda: shapes.receptive_field([(3, 1, 1, 1)]), ValueError,
+         r"layers\[0\] must be a \(kernel, stride\) pair or a \(kernel, stride, dilation\) triple, "
+         r"got \(3, 1, 1, 1\)"),
+        (lambda: shapes.receptive_field([(3, 1, 0)]), ValueError,
+         r"layers\[0\] dilation must be a positive int, got 0"),
+        (lambda: shapes.receptive_field([(3, 1, 2.0)]), TypeError,
+         r"layers\[0\] dilation must be a positive int.*got float 2.0"),
+        (lambda: shapes.conv_output_size(7, 3, dilation=0), ValueError,
+         "dilation must be a positive int, got 0"),
+        (lambda: shapes.conv_output_size(7, 3, dilation=1.5), TypeError,
+         "dilation must be a positive int, got float 1.5"),
+        (lambda: shapes.conv_output_size((7, 7), 3, dilation=(2, 0)), ValueError,
+         r"dilation\[1\] must be a positive int, got 0"),
+        (lambda: shapes.conv_output_size((7, 7), 3, dilation=(1, 2, 3)), ValueError,
+         r"dilation must be an int or 2 ints \(one per spatial dimension\), got \(1, 2, 3\)"),
+        (lambda: shapes.conv_output_size(4, 3, dilation=2), ValueError,
+         r"dilated kernel 3 at dilation 2 \(span 5\) is larger than the padded input 4"),
+        (lambda: shapes.conv_output_size(8, 3, 2, dilation=2, strict=True), ValueError,
+         r"\(8 \+ 2\*0 - 2\*2 - 1\)/2 \+ 1"),
+        (lambda: shapes.conv_macs(16, 3, 1, 1, dilation=-1), ValueError, "dilation must be a positive int"),
+        (lambda: shapes.effective_kernel_size(3, 0), ValueError, "dilation must be a positive int, got 0"),
+        (lambda: shapes.effective_kernel_size("3", 2), TypeError, "kernel must be a positive int, got str"),
+        (lambda: shapes.resolve_padding("same", 8, 3, dilation=True), TypeError,
+         "dilation must be a positive int, got bool True"),
         (lambda: shapes.receptive_field([(3, 0)]), ValueError, r"layers\[0\] stride must be a positive int"),
         (lambda: shapes.receptive_field(3), TypeError, "layers must be a sequence"),
     ],

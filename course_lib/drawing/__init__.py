@@ -7,6 +7,7 @@
 
   - :mod:`~course_lib.drawing.windows`: padding and stride (one window or several steps), pooling windows;
   - :mod:`~course_lib.drawing.receptive_field`: receptive fields growing over a layer stack;
+  - :mod:`~course_lib.drawing.dilation`: a dilated kernel's taps spread over the input grid;
   - :mod:`~course_lib.drawing.volumes`: a filter spanning the input's depth, im2col's unrolled matrix;
   - :mod:`~course_lib.drawing.transposed`: transposed convolution, each input value stamping a window;
 - diagrams drawn from built Keras models, so that a change in a model changes its picture:
@@ -33,6 +34,7 @@ from .colors import (
     symmetric_limits,
     window_color,
 )
+from .dilation import draw_dilated_kernel
 from .receptive_field import draw_receptive_field
 from .transposed import draw_transposed_conv, transposed_output_size
 from .volumes import draw_conv_volume, draw_im2col, im2col_matrix
@@ -48,6 +50,7 @@ __all__ = [
     "architecture_boxes",
     "draw_conv_volume",
     "draw_dense_block",
+    "draw_dilated_kernel",
     "draw_im2col",
     "draw_inception_module",
     "draw_layer_stack",

@@ -43,7 +43,8 @@ def draw_receptive_field(
     (:func:`course_lib.shapes.receptive_field_steps`), written at the right of each row.
 
     Args:
-        layers: ``(kernel, stride)`` pairs, first layer first (ints; pooling layers count like convolutions).
+        layers: ``(kernel, stride)`` pairs, first layer first (ints; pooling layers count like convolutions;
+            dilated layers are refused).
         kinds: optional names of the layers for the labels ("conv 3x3", "pool 2x2"), one per layer.
         margin: input pixels drawn on each side of the receptive field (default: the top layer's jump, at
             least 1).
@@ -57,9 +58,9 @@ def draw_receptive_field(
         ``"layer{l}-unit-rf"``.
 
     Raises:
-        TypeError / ValueError: malformed pairs (as ``shapes.receptive_field_steps``), a ``kinds`` of the
-            wrong length, a negative margin, both ``margin`` and ``top_units``, or an input row wider than
-            ``max_pixels``.
+        TypeError / ValueError: malformed pairs (as ``shapes.receptive_field_steps``), a dilation other than
+            1, a ``kinds`` of the wrong length, a negative margin, both ``margin`` and ``top_units``, or an
+            input row wider than ``max_pixels``.
 
     Reference: Araujo, Norris and Sim, "Computing Receptive Fields of Convolutional Neural Networks",
         Distill 2019.
@@ -69,6 +70,12 @@ def draw_receptive_field(
         raise ValueError("layers must hold at least one (kernel, stride) pair")
     if any(isinstance(st["kernel"], tuple) for st in steps):
         raise ValueError("draw_receptive_field draws a 1-D cross-section: give int kernels and strides")
+    dilated = [i for i, st in enumerate(steps) if st["dilation"] != 1]
+    if dilated:
+        # The drawing colours contiguous runs of units; a dilated layer reads units with gaps between them.
+        raise ValueError(f"draw_receptive_field draws windows without gaps, but layers[{dilated[0]}] has "
+                         f"dilation {steps[dilated[0]]['dilation']} (draw_dilated_kernel draws a dilated "
+                         f"kernel's taps)")
     if kinds is not None and len(kinds) != len(steps):
         raise ValueError(f"kinds must have one entry per layer ({len(steps)}), got {len(kinds)}")
     rf, top_jump = steps[-1]["rf"], steps[-1]["jump"]

@@ -216,6 +216,30 @@ def vgg16_extremes() -> dict[str, set[str]]:
     return best
 
 
+@cache
+def layers_to_see(width: int) -> dict[str, int]:
+    """Fewest stride-1 3-wide layers after which one unit sees ``width`` pixels: plain ("plain") and with
+    dilations 1, 2, 4, ... doubling per layer ("dilated").
+
+    Measured, not computed from a formula: an impulse goes through all-ones kernels (``tf.nn.convolution``
+    with ``dilations``, float64 so that 3^L does not overflow) and the width of its response after each layer
+    is the receptive field of that layer's units.
+    """
+    tf = _tf()
+    n = 2 * width + 1
+    found = {}
+    for name, dilation in (("plain", lambda layer: 1), ("dilated", lambda layer: 2 ** layer)):
+        h = tf.constant(np.eye(1, n, n // 2, dtype=np.float64).reshape(1, n, 1))
+        for layer in range(n):
+            h = tf.nn.convolution(h, tf.ones((3, 1, 1), tf.float64), padding="SAME",
+                                  dilations=dilation(layer))
+            support = np.flatnonzero(h.numpy().ravel())
+            if support[-1] - support[0] + 1 >= width:
+                found[name] = layer + 1
+                break
+    return found
+
+
 # ------------------------------------------------------------------------------------------------ 04
 @cache
 def exact_pool_shifts() -> set[int]:

@@ -317,6 +317,21 @@ def _e03_3(answer: Any) -> Verdict:
     return ok, why
 
 
+@_register("03.6", "dict plain and dilated: the fewest stride-1 3x3 layers whose units see all 224 pixels "
+                   "of a row, without dilation and with dilations 1, 2, 4, ... (ints)")
+def _e03_6(answer: Any) -> Verdict:
+    got, why = _fields(answer, ("plain", "dilated"), "the answer")
+    if got is None:
+        return False, why
+    r = ref.layers_to_see(224)
+    plain = _number(got["plain"], r["plain"], "plain",
+                    near={"one layer short: 1 + 2L must reach 224, so round up": r["plain"] - 1})
+    dilated = _number(got["dilated"], r["dilated"], "dilated", near={
+        "one layer too many: the first layer (dilation 1) already sees 3 pixels, so after L layers the field "
+        "is 2^(L+1) - 1, not 2^L": r["dilated"] + 1})
+    return _all([("plain", plain), ("dilated", dilated)])
+
+
 # ------------------------------------------------------------------------------------------------ 04
 @_register("04.2", "the shifts from 0 to 8 at which 4x4/4 max pooling is exactly equivariant (list of ints)")
 def _e04_2(answer: Any) -> Verdict:

@@ -8,8 +8,12 @@ Two implementations of the layer, which agree to round-off:
     "loop"    four nested Python loops, written to be read next to the formula (slow).
     "im2col"  every receptive field copied into one row of a matrix, then one matrix product (fast).
 
+Both take a ``dilation`` (Keras's ``dilation_rate``): the kernel's taps are read ``d`` pixels apart, so a
+window spans ``d (k - 1) + 1`` pixels with the same ``k`` weights; the backward pass follows the same taps.
+
 Reference: K. Chellapilla, S. Puri, P. Simard, "High Performance Convolutional Neural Networks for Document
-Processing", IWFHR 2006 (the unrolling trick now called im2col).
+Processing", IWFHR 2006 (the unrolling trick now called im2col); F. Yu, V. Koltun, "Multi-Scale Context
+Aggregation by Dilated Convolutions", ICLR 2016 (dilation).
 """
 
 from __future__ import annotations
@@ -91,36 +95,45 @@ def resolve_padding(pad: Any, in_hw: tuple[int, int], kernel_hw: tuple[int, int]
 
 
 def output_hw(in_hw: tuple[int, int], kernel_hw: tuple[int, int], stride_hw: tuple[int, int], pads: Pads,
-              kernel_name: str = "kernel") -> tuple[int, int]:
+              kernel_name: str = "kernel", dilation_hw: tuple[int, int] = (1, 1)) -> tuple[int, int]:
     """Output (OH, OW) of a sliding window (``shapes.conv_output_size``), naming the window in errors.
 
     Args:
         in_hw: input (H, W); kernel_hw: window (KH, KW); stride_hw: (SH, SW).
         pads: ((top, bottom), (left, right)).
         kernel_name: what the window is called in the error message ("w", "size", ...).
+        dilation_hw: spacing of the window's taps (DH, DW).
 
     Returns:
-        (floor((H + top + bottom - KH) / SH) + 1, same for W).
+        (floor((H + top + bottom - DH (KH - 1) - 1) / SH) + 1, same for W).
 
     Raises:
-        ValueError: the window is larger than the padded input.
+        ValueError: the (dilated) window is larger than the padded input.
     """
     padded = (in_hw[0] + sum(pads[0]), in_hw[1] + sum(pads[1]))
-    if kernel_hw[0] > padded[0] or kernel_hw[1] > padded[1]:
+    span = shapes.effective_kernel_size(tuple(kernel_hw), tuple(dilation_hw))
+    if span[0] > padded[0] or span[1] > padded[1]:
         # Checked here rather than left to shapes so that the message names this op's argument (w, size).
-        raise ValueError(f"{kernel_name} window {tuple(kernel_hw)} is larger than the padded input {padded} "
+        window = f"{kernel_name} window {tuple(kernel_hw)}"
+        if tuple(dilation_hw) != (1, 1):
+            window += f" at dilation {tuple(dilation_hw)} spans {span} and"
+        raise ValueError(f"{window} is larger than the padded input {padded} "
                          f"(input {tuple(in_hw)}, padding {pads})")
-    return shapes.conv_output_size(tuple(in_hw), tuple(kernel_hw), tuple(stride_hw), pads)
+    return shapes.conv_output_size(tuple(in_hw), tuple(kernel_hw), tuple(stride_hw), pads,
+                                   dilation=tuple(dilation_hw))
 
 
 def _windows(xp: np.ndarray, out_hw: tuple[int, int], kernel_hw: tuple[int, int],
-             stride_hw: tuple[int, int]) -> np.ndarray:
-    """Read-only view (N, OH, OW, KH, KW, C) of every window of the padded NHWC array, without copying."""
+             stride_hw: tuple[int, int], dilation_hw: tuple[int, int] = (1, 1)) -> np.ndarray:
+    """Read-only view (N, OH, OW, KH, KW, C) of every window's taps in the padded NHWC array, without copying.
+
+    Windows start ``stride`` pixels apart; within a window, neighbouring taps are ``dilation`` pixels apart.
+    """
     sn, sh, sw, sc = xp.strides
     return as_strided(
         xp,
         shape=(xp.shape[0], out_hw[0], out_hw[1], kernel_hw[0], kernel_hw[1], xp.shape[3]),
-        strides=(sn, sh * stride_hw[0], sw * stride_hw[1], sh, sw, sc),
+        strides=(sn, sh * stride_hw[0], sw * stride_hw[1], sh * dilation_hw[0], sw * dilation_hw[1], sc),
         writeable=False,
     )
 
@@ -234,7 +247,7 @@ def convolve2d(x: Any, k: Any, mode: str = "valid") -> np.ndarray:
 # ------------------------------------------------------------------------------------------ the conv layer
 
 
-def _check_conv_inputs(x: Any, w: Any, b: Any, stride: Any, pad: Any, method: Any):
+def _check_conv_inputs(x: Any, w: Any, b: Any, stride: Any, pad: Any, method: Any, dilation: Any = 1):
     x = _check_maps(x, "x", "(N, H, W, C_in)")
     w = check_array(w, "w", ndim=4, layout="(KH, KW, C_in, C_out)")
     if b is None:
@@ -255,18 +268,21 @@ def _check_conv_inputs(x: Any, w: Any, b: Any, stride: Any, pad: Any, method: An
     if min(w.shape[:2]) < 1:
         raise ValueError(f"w must have a non-empty window, got shape {w.shape}")
     stride_hw = check_int_tuple(stride, "stride", 2, minimum=1)
+    dilation_hw = check_int_tuple(dilation, "dilation", 2, minimum=1)
     method = check_choice(method, "method", METHODS, ignore_case=True)
-    pads = resolve_padding(pad, x.shape[1:3], w.shape[:2], stride_hw, "pad")
-    out_hw = output_hw(x.shape[1:3], w.shape[:2], stride_hw, pads, "w")
-    return x, w, b, stride_hw, pads, out_hw, method
+    # "same" pads for the span of the dilated window, as TensorFlow does.
+    span_hw = shapes.effective_kernel_size(tuple(w.shape[:2]), dilation_hw)
+    pads = resolve_padding(pad, x.shape[1:3], span_hw, stride_hw, "pad")
+    out_hw = output_hw(x.shape[1:3], w.shape[:2], stride_hw, pads, "w", dilation_hw)
+    return x, w, b, stride_hw, dilation_hw, pads, out_hw, method
 
 
 def conv_forward(x: Any, w: Any, b: Any = None, stride: Any = 1, pad: Any = 0,
-                 method: str = "im2col") -> tuple[np.ndarray, dict]:
+                 method: str = "im2col", *, dilation: Any = 1) -> tuple[np.ndarray, dict]:
     """Forward pass of a 2-D convolution layer (cross-correlation, as in Keras ``Conv2D``).
 
-    ``out[n, i, j, f] = b[f] + sum_{p, q, c} xp[n, i*SH + p, j*SW + q, c] * w[p, q, c, f]`` with ``xp`` the
-    zero-padded input.
+    ``out[n, i, j, f] = b[f] + sum_{p, q, c} xp[n, i*SH + p*DH, j*SW + q*DW, c] * w[p, q, c, f]`` with ``xp``
+    the zero-padded input and ``(DH, DW)`` the dilation (1: the taps are neighbours).
 
     Args:
         x: input ``(N, H, W, C_in)``.
@@ -276,39 +292,49 @@ def conv_forward(x: Any, w: Any, b: Any = None, stride: Any = 1, pad: Any = 0,
         pad: a non-negative int, ``(ph, pw)``, ``((top, bottom), (left, right))``, "valid" or "same" (TF's
             rule: output ``ceil(H / SH)``, odd padding pixel at the bottom/right).
         method: "im2col" (one matrix product) or "loop" (explicit loops, for reading and checking).
+        dilation: spacing of the kernel's taps, a positive int or a pair ``(DH, DW)`` (Keras's
+            ``dilation_rate``, ``tf.nn.conv2d``'s ``dilations``); a window then spans ``DH (KH - 1) + 1``
+            rows. Unlike Keras's ``Conv2D``, any stride may go with it, as in ``tf.nn.conv2d``.
 
     Returns:
-        ``(out, cache)``: out ``(N, OH, OW, C_out)`` with ``OH = (H + top + bottom - KH) // SH + 1``; cache is
-        what ``conv_backward`` needs.
+        ``(out, cache)``: out ``(N, OH, OW, C_out)`` with ``OH = (H + top + bottom - DH (KH - 1) - 1) // SH +
+        1`` (``(H + top + bottom - KH) // SH + 1`` without dilation); cache is what ``conv_backward`` needs.
 
     Raises:
-        TypeError: a non-numeric array, a stride or padding that is not made of ints, a method that is not
-            a string.
-        ValueError: wrong number of axes, channel mismatch, b of the wrong shape, non-positive stride, bad
-            padding, window larger than the padded input, or an unknown method.
+        TypeError: a non-numeric array, a stride, dilation or padding that is not made of ints, a method that
+            is not a string.
+        ValueError: wrong number of axes, channel mismatch, b of the wrong shape, non-positive stride or
+            dilation, bad padding, (dilated) window larger than the padded input, or an unknown method.
+
+    Reference: F. Yu, V. Koltun, "Multi-Scale Context Aggregation by Dilated Convolutions", ICLR 2016.
     """
-    x, w, b, stride_hw, pads, out_hw, method = _check_conv_inputs(x, w, b, stride, pad, method)
+    x, w, b, stride_hw, dilation_hw, pads, out_hw, method = _check_conv_inputs(x, w, b, stride, pad, method,
+                                                                               dilation)
     dtype = _float_dtype(x, w, b)
     x, w, b = x.astype(dtype, copy=False), w.astype(dtype, copy=False), b.astype(dtype, copy=False)
     xp = np.pad(x, ((0, 0), pads[0], pads[1], (0, 0)))
     n = x.shape[0]
     kh, kw, c_in, c_out = w.shape
     cache = {"x_shape": x.shape, "w": w, "stride": stride_hw, "pads": pads, "out_hw": out_hw,
-             "method": method}
+             "method": method, "dilation": dilation_hw}
     if method == "im2col":
         # (N*OH*OW, KH*KW*C_in): row r holds the receptive field of output pixel r, in w's (KH, KW, C) order,
         # so that the whole layer is one GEMM with w reshaped to (KH*KW*C_in, C_out).
-        cols = _windows(xp, out_hw, (kh, kw), stride_hw).reshape(n * out_hw[0] * out_hw[1], kh * kw * c_in)
+        windows = _windows(xp, out_hw, (kh, kw), stride_hw, dilation_hw)
+        cols = windows.reshape(n * out_hw[0] * out_hw[1], kh * kw * c_in)
         out = cols @ w.reshape(kh * kw * c_in, c_out)
         out += b
         cache["cols"] = cols
         return out.reshape(n, out_hw[0], out_hw[1], c_out), cache
     out = np.empty((n, out_hw[0], out_hw[1], c_out), dtype=dtype)
     sh, sw = stride_hw
+    dil_h, dil_w = dilation_hw
+    span_h, span_w = dil_h * (kh - 1) + 1, dil_w * (kw - 1) + 1
     for i_n in range(n):
         for i in range(out_hw[0]):
             for j in range(out_hw[1]):
-                field = xp[i_n, i * sh:i * sh + kh, j * sw:j * sw + kw, :]
+                # the KH x KW taps of window (i, j), DH and DW pixels apart
+                field = xp[i_n, i * sh:i * sh + span_h:dil_h, j * sw:j * sw + span_w:dil_w, :]
                 for f in range(c_out):
                     out[i_n, i, j, f] = np.sum(field * w[:, :, :, f]) + b[f]
     cache["xp"] = xp
@@ -321,7 +347,8 @@ def conv_backward(dout: Any, cache: dict) -> tuple[np.ndarray, np.ndarray, np.nd
     Each weight multiplies many inputs, so its gradient sums ``x * dout`` over every place it was used (a
     correlation of x with dout); each input feeds several outputs, so its gradient gathers ``w * dout`` from
     all of them (for stride 1, a full convolution of dout with the kernel, i.e. a correlation with the kernel
-    flipped).
+    flipped). With dilation the same holds tap by tap: tap ``(p, q)`` read the inputs ``(p*DH, q*DW)`` from
+    each window's corner, and its gradient goes back there.
 
     Args:
         dout: upstream gradient ``(N, OH, OW, C_out)``.
@@ -334,12 +361,14 @@ def conv_backward(dout: Any, cache: dict) -> tuple[np.ndarray, np.ndarray, np.nd
         TypeError: cache is not a dict.
         ValueError: dout's shape does not match the forward output, or cache is not a conv cache.
     """
-    cache = _check_cache(cache, ("x_shape", "w", "stride", "pads", "out_hw", "method"), "conv_forward")
+    cache = _check_cache(cache, ("x_shape", "w", "stride", "pads", "out_hw", "method", "dilation"),
+                         "conv_forward")
     w = cache["w"]
     kh, kw, c_in, c_out = w.shape
     n, h, wid, _ = cache["x_shape"]
     (top, bottom), (left, right) = cache["pads"]
     sh, sw = cache["stride"]
+    dil_h, dil_w = cache["dilation"]
     oh, ow = cache["out_hw"]
     dout = _check_dout(dout, (n, oh, ow, c_out), w.dtype)
     hp, wp = h + top + bottom, wid + left + right
@@ -355,7 +384,7 @@ def conv_backward(dout: Any, cache: dict) -> tuple[np.ndarray, np.ndarray, np.nd
         for p in range(kh):
             for q in range(kw):
                 tap = (p * kw + q) * c_in
-                dxp_cf[:, :, _window_slice(p, oh, sh), _window_slice(q, ow, sw)] += (
+                dxp_cf[:, :, _window_slice(p * dil_h, oh, sh), _window_slice(q * dil_w, ow, sw)] += (
                     dcols[tap:tap + c_in].reshape(c_in, n, oh, ow))
         dx = dxp_cf[:, :, top:top + h, left:left + wid].transpose(1, 2, 3, 0)
         return np.ascontiguousarray(dx), dw, db
@@ -363,10 +392,11 @@ def conv_backward(dout: Any, cache: dict) -> tuple[np.ndarray, np.ndarray, np.nd
     xp = cache["xp"]
     dxp = np.zeros((n, hp, wp, c_in), dtype=w.dtype)
     dw = np.zeros_like(w)
+    span_h, span_w = dil_h * (kh - 1) + 1, dil_w * (kw - 1) + 1
     for i_n in range(n):
         for i in range(oh):
             for j in range(ow):
-                rows, cols = slice(i * sh, i * sh + kh), slice(j * sw, j * sw + kw)
+                rows, cols = slice(i * sh, i * sh + span_h, dil_h), slice(j * sw, j * sw + span_w, dil_w)
                 for f in range(c_out):
                     g = dout[i_n, i, j, f]
                     dw[:, :, :, f] += g * xp[i_n, rows, cols, :]

@@ -22,6 +22,12 @@ NUM_GLYPH_CLASSES = 100
 _TEMPLATE_SEED = 20_241_130  # fixes the 100 class templates; the seed of make_glyphs only draws images
 
 
+
+def _cross_2d(u: np.ndarray, v: np.ndarray) -> float:
+    """``u_x v_y - u_y v_x`` of two 2-vectors (twice the signed triangle area); NumPy 2.5 refuses np.cross
+    on 2-D vectors."""
+    return float(u[0] * v[1] - u[1] * v[0])
+
 def _glyph_templates(num_classes: int) -> list[list[tuple[str, np.ndarray]]]:
     """The class templates of make_glyphs: 2 or 3 primitives each, in coordinates where the glyph fits the
     unit disc. Fixed by ``_TEMPLATE_SEED`` so that every seed of make_glyphs shares the same classes."""
@@ -43,7 +49,7 @@ def _glyph_templates(num_classes: int) -> list[list[tuple[str, np.ndarray]]]:
                           rng.uniform(0, 2 * np.pi), rng.uniform(np.pi / 2, 2 * np.pi)]
             else:  # three corners
                 p = rng.uniform(-0.85, 0.85, 6)
-                while abs(np.cross(p[2:4] - p[0:2], p[4:6] - p[0:2])) < 0.35:
+                while abs(_cross_2d(p[2:4] - p[0:2], p[4:6] - p[0:2])) < 0.35:
                     p = rng.uniform(-0.85, 0.85, 6)
             prims.append((kind, p))
         templates.append(prims)

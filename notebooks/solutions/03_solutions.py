@@ -97,3 +97,24 @@ print([tuple(layer.output.shape[1:]) for layer in strided.layers[:4]])
 assert tuple(strided.get_layer("conv3").output.shape[1:]) == (10, 64)
 assert shapes.receptive_field([(5, 2), (3, 1), (2, 2), (3, 1)]) == 19
 assert shapes.receptive_field([(5, 1), (2, 2), (3, 1), (2, 2), (3, 1)]) == 20
+
+# %% [markdown]
+# **6.** Without dilation each 3x3 layer adds 2 pixels: `1 + 2L >= 224` needs `L = 112` (225 pixels; 111
+# layers see 223). With dilations 1, 2, 4, ..., layer `l` adds `2 * 2^(l-1)`, so `L` layers see
+# `2^(L+1) - 1` pixels: 6 layers see 127, 7 see 255. Sixteen times fewer layers, each with the same 9 weights.
+
+# %%
+def layers_needed(width, dilated):
+    stack = []
+    while shapes.receptive_field(stack) < width:
+        stack.append((3, 1, 2 ** len(stack) if dilated else 1))
+    return len(stack)
+
+
+plain, dilated = layers_needed(224, dilated=False), layers_needed(224, dilated=True)
+print(f"plain 3x3: {plain} layers, dilated 3x3: {dilated} layers")
+assert shapes.receptive_field([(3, 1)] * plain) == 225 and shapes.receptive_field([(3, 1)] * (plain - 1)) == 223
+assert shapes.receptive_field([(3, 1, 2 ** i) for i in range(dilated)]) == 255
+assert shapes.receptive_field([(3, 1, 2 ** i) for i in range(dilated - 1)]) == 127
+assert plain == 16 * dilated
+assert cl.checks.exercise("03.6", dict(plain=plain, dilated=dilated))
