@@ -10,7 +10,8 @@ The repository URL is read from ``[project.urls] Repository`` in ``pyproject.tom
 written). Each notebook gets:
 
 * a markdown cell (id ``launch-badges``) right after its title cell: Colab, Binder and Kaggle badges that open
-  this notebook from the repository's ``main`` branch;
+  this notebook from the repository's ``main`` branch, and the Keras backends it is tested on (from
+  ``notebooks/notebooks.toml``);
 * the set-up block at the start of its first code cell: it imports ``course_lib`` from the environment, else
   from the checkout the notebook sits in, else (Colab, Kaggle, a bare JupyterHub) installs it with pip from
   the repository and says so. The block uses only the standard library.
@@ -22,6 +23,7 @@ The website (``website/build.py``) uses :func:`launch_links` for its own text li
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import re
 import sys
@@ -35,6 +37,33 @@ BRANCH = "main"
 BADGE_CELL_ID = "launch-badges"
 # The set-up block's first line; the script finds an earlier block by it.
 BLOCK_START = "try:  # the course kit: installed, or this checkout's, or installed below"
+
+
+def _notebook_list():
+    """scripts/notebook_list.py, the module that reads notebooks/notebooks.toml (loaded by path: scripts/ is
+    not a package, and the tests load this file by path too)."""
+    path = Path(__file__).with_name("notebook_list.py")
+    spec = importlib.util.spec_from_file_location("notebook_list", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def backends_line(backends: tuple[str, ...]) -> str:
+    """The sentence under the badges that says which Keras backends the notebook is tested on."""
+    names = [_notebook_list().BACKENDS[b] for b in backends]
+    if len(names) == 1:
+        return f"Tested on Keras's {names[0]} backend."
+    listed = ", ".join(names[:-1]) + " and " + names[-1]
+    return (f"Tested on Keras's {listed} backends: set `KERAS_BACKEND` before the first import "
+            "(make test-compat runs it on each).")
+
+
+def notebook_backends(stem: str) -> tuple[str, ...]:
+    """The backends notebooks/notebooks.toml lists for ``stem`` (TensorFlow alone where none are listed)."""
+    module = _notebook_list()
+    found = {n.stem: n.backends for n in module.load()}
+    return found.get(stem, module.DEFAULT_BACKENDS)
 
 
 def repository_url(pyproject: Path = ROOT / "pyproject.toml") -> str:
@@ -146,13 +175,14 @@ def strip_setup_block(code: str) -> str:
     return "\n".join(lines[end:])
 
 
-def apply_header(nb: dict, notebook: str, url: str) -> dict:
+def apply_header(nb: dict, notebook: str, url: str, backends: tuple[str, ...] = ("tensorflow",)) -> dict:
     """Put the badge cell and the set-up block into ``nb`` (in place, idempotent) and return it.
 
     Args:
         nb: the notebook as loaded from JSON (nbformat 4.5: cells have ids).
         notebook: its path in the repository, for the badge links (``notebooks/NN_name.ipynb``).
         url: the repository URL.
+        backends: the Keras backends it is tested on (the badge cell says so).
 
     Raises:
         ValueError: the notebook has no code cell.
@@ -164,7 +194,7 @@ def apply_header(nb: dict, notebook: str, url: str) -> dict:
     body = strip_setup_block(_source(first_code)).lstrip("\n")
     first_code["source"] = _lines(setup_block(url) + "\n" + body)
     badge = {"cell_type": "markdown", "id": BADGE_CELL_ID, "metadata": {},
-             "source": _lines(badges_markdown(notebook, url))}
+             "source": _lines(badges_markdown(notebook, url) + "\n\n" + backends_line(backends))}
     title = 1 if cells and cells[0]["cell_type"] == "markdown" and _source(cells[0]).startswith("# ") else 0
     cells.insert(title, badge)
     nb["cells"] = cells
@@ -179,7 +209,7 @@ def process(path: Path, url: str, *, root: Path = ROOT, check: bool = False) -> 
     """Rewrite one notebook's header; with ``check``, only report. Returns True when it was (or is) stale."""
     text = path.read_text(encoding="utf-8")
     rel = path.resolve().relative_to(root.resolve()).as_posix()
-    new = _dump(apply_header(json.loads(text), rel, url))
+    new = _dump(apply_header(json.loads(text), rel, url, notebook_backends(path.stem)))
     stale = new != text
     if stale and not check:
         path.write_text(new, encoding="utf-8")

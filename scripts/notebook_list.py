@@ -6,9 +6,10 @@ Usage:
     python scripts/notebook_list.py --check    # change nothing; exit 1 when the README's table is stale
 
 ``notebooks/notebooks.toml`` is the one list of the notebooks, in course order: the file stem, the title, what
-the notebook teaches in one line, and its part (``core`` or ``later``). The README's table sits between two
-marker comments and is generated from it; the website (``website/build.py``) takes its order and course map
-from it; ``tests/test_notebook_store.py`` checks it against the notebooks folder and the README.
+the notebook teaches in one line, its part (``core`` or ``later``) and the Keras backends it is tested on.
+The README's table sits between two marker comments and is generated from it; the website
+(``website/build.py``) takes its order and course map from it; ``tests/test_notebook_store.py`` checks it
+against the notebooks folder and the README.
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ PARTS = {
     "later": "After the core course",
 }
 FIELDS = ("stem", "title", "teaches", "part")
+# Keras backends a notebook is tested on (make test-compat runs it on each); optional, TensorFlow if absent.
+BACKENDS = {"tensorflow": "TensorFlow", "jax": "JAX", "torch": "PyTorch"}
+DEFAULT_BACKENDS = ("tensorflow",)
 BEGIN = ("<!-- notebook table: generated from notebooks/notebooks.toml by scripts/notebook_list.py "
          "(make headers); edit that file, not this table -->")
 END = "<!-- end of the generated notebook table -->"
@@ -39,6 +43,7 @@ class Notebook(NamedTuple):
     title: str
     teaches: str
     part: str
+    backends: tuple[str, ...] = DEFAULT_BACKENDS
 
 
 def load(path: Path = LIST) -> list[Notebook]:
@@ -52,7 +57,7 @@ def load(path: Path = LIST) -> list[Notebook]:
     notebooks = []
     for i, entry in enumerate(entries):
         where = f"{path.name}, notebook {i + 1} ({entry.get('stem', '?')})"
-        missing, unknown = set(FIELDS) - set(entry), set(entry) - set(FIELDS)
+        missing, unknown = set(FIELDS) - set(entry), set(entry) - set(FIELDS) - {"backends"}
         if missing or unknown:
             raise ValueError(f"{where}: fields must be {', '.join(FIELDS)}; missing {sorted(missing)}, "
                              f"unknown {sorted(unknown)}")
@@ -63,7 +68,11 @@ def load(path: Path = LIST) -> list[Notebook]:
             raise ValueError(f"{where}: stem must be NN_name, got {entry['stem']!r}")
         if entry["part"] not in PARTS:
             raise ValueError(f"{where}: part must be one of {', '.join(PARTS)}, got {entry['part']!r}")
-        notebooks.append(Notebook(**{k: entry[k] for k in FIELDS}))
+        backends = tuple(entry.get("backends", DEFAULT_BACKENDS))
+        if not backends or "tensorflow" not in backends or set(backends) - set(BACKENDS):
+            raise ValueError(f"{where}: backends must list tensorflow and others of {', '.join(BACKENDS)}, "
+                             f"got {list(backends)}")
+        notebooks.append(Notebook(**{k: entry[k] for k in FIELDS}, backends=backends))
     stems = [n.stem for n in notebooks]
     if stems != sorted(set(stems)):
         raise ValueError(f"{path.name}: stems must be unique and in course order, got {stems}")

@@ -185,3 +185,21 @@ def test_every_notebook_carries_the_generated_header(path):
 
 def test_readme_carries_the_generated_badge_line():
     assert header.readme_badges(URL) in (ROOT / "README.md").read_text()
+
+
+BACKEND_NAMES = {"tensorflow": "TensorFlow", "jax": "JAX", "torch": "PyTorch"}
+LISTED = {e["stem"]: e.get("backends", ["tensorflow"])
+          for e in tomllib.loads((ROOT / "notebooks" / "notebooks.toml").read_text())["notebook"]}
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_badge_cell_says_which_backends_the_notebook_is_tested_on(path):
+    nb = json.loads(path.read_text())
+    badge = _src(next(c for c in nb["cells"] if c.get("id") == "launch-badges"))
+    said = badge.split("Tested on Keras's ", 1)[1]
+    for key, name in BACKEND_NAMES.items():
+        assert (name in said) == (key in LISTED[path.stem]), (path.stem, said)
+    # and the matrix really runs the notebooks that claim other backends under them
+    matrix = tomllib.loads((ROOT / "tests" / "compat" / "matrix.toml").read_text())["env"]
+    ran = {(stem, b) for e in matrix for b in e.get("backends", []) for stem in e.get("notebooks", [])}
+    assert all((path.stem, b) in ran for b in LISTED[path.stem] if b != "tensorflow")
