@@ -472,8 +472,11 @@ def receptive_field_steps(layers):
     and stride ``s`` gives ``r_l = r_{l-1} + (k - 1) * j_{l-1}`` and ``j_l = j_{l-1} * s``: each extra tap of
     the kernel reaches one more unit of the previous layer, and those units are ``j_{l-1}`` input pixels
     apart. A dilation ``d`` puts the taps ``d`` units apart, so the layer spans ``d (k - 1) + 1`` units:
-    ``r_l = r_{l-1} + d (k - 1) * j_{l-1}`` (the jump is unchanged). The receptive field is the extent of the
-    pixels a unit depends on; with dilations larger than the span below, that set has holes.
+    ``r_l = r_{l-1} + d (k - 1) * j_{l-1}`` (the jump is unchanged). The receptive field is the extent (span)
+    of the pixels a unit depends on, not their number: with dilated layers the pixels inside the span can
+    have holes. The set of pixels does not depend on the order of the layers (each offset is a sum of one tap
+    offset per layer); 3x3 layers with dilations 2, 4, 8, say, read only every second pixel in any order,
+    and adding a dilation-1 layer fills the holes.
 
     Args:
         layers: a sequence of ``(kernel, stride)`` pairs or ``(kernel, stride, dilation)`` triples, ints or
@@ -513,13 +516,15 @@ def receptive_field_steps(layers):
 
 
 def receptive_field(layers):
-    """Receptive field, in input pixels, of one unit at the top of a stack of convolution/pooling layers.
+    """Receptive field of one unit at the top of a stack of convolution/pooling layers: the width, in input
+    pixels, of the span of input pixels it depends on (with dilated layers that span can have holes; see
+    :func:`receptive_field_steps`).
 
     Without strides it grows by ``k - 1`` per layer (``1 + L(K - 1)`` for ``L`` layers of size ``K``); after a
     stride-``s`` layer every later layer's growth is multiplied by ``s``, which is why downsampling lets a
     network see the whole image with few layers. Dilation does it without downsampling: a layer of dilation
-    ``d`` adds ``d (k - 1)``, so 3x3 layers with dilations 1, 2, 4, ..., ``2^(L-1)`` see ``2^(L+1) - 1``
-    pixels at full resolution.
+    ``d`` adds ``d (k - 1)``, so 3x3 layers with dilations 1, 2, 4, ..., ``2^(L-1)`` span ``2^(L+1) - 1``
+    pixels, without holes, at full resolution.
 
     Args:
         layers: ``(kernel, stride)`` pairs or ``(kernel, stride, dilation)`` triples, first layer first, as

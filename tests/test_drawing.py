@@ -303,6 +303,37 @@ def test_receptive_field_top_units_sets_the_top_row(top_units):
         drawing.draw_receptive_field(stack, max_pixels=8)
 
 
+def all_font_sizes(ax):
+    """Sizes of every text an Axes draws: its texts, its title, and its figure's colorbar labels and ticks."""
+    sizes = [t.get_fontsize() for t in ax.texts if t.get_text()]  # arrows are empty texts
+    sizes.append(ax.title.get_fontsize())
+    for other in ax.figure.axes:
+        if other is not ax:  # a colorbar
+            labels = other.get_yticklabels() + [other.yaxis.label]
+            sizes += [t.get_fontsize() for t in labels if t.get_text()]
+    return sizes
+
+
+def test_projected_sizes_on_request_and_the_controls_sizes_by_default():
+    stack = [(3, 1), (2, 2), (3, 1)]
+    for draw in (lambda **kw: drawing.draw_receptive_field(stack, **kw),
+                 lambda **kw: drawing.draw_sliding_window(7, 3, stride=2, padding=1, **kw)):
+        small = draw()
+        assert min(all_font_sizes(small)) < 11  # the lecture controls' panels stay as they were
+        large = draw(fontsize=12)
+        assert min(all_font_sizes(large)) >= 12 and large.title.get_fontsize() == 13
+        with pytest.raises(ValueError, match="fontsize"):
+            draw(fontsize=0)
+
+
+def test_transposed_conv_is_legible_with_whole_number_ticks():
+    ax = drawing.draw_transposed_conv(2, 3, stride=2)
+    assert min(all_font_sizes(ax)) >= 11
+    (image,) = [im for im in ax.images if im.get_gid() == "overlap-count"]
+    ticks = image.colorbar.get_ticks()
+    assert list(ticks) == list(range(int(image.get_array().max()) + 1))  # counts: 0, 1, ..., max
+
+
 def test_receptive_field_rejects_bad_stacks():
     with pytest.raises(ValueError, match="at least one"):
         drawing.draw_receptive_field([])

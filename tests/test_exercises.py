@@ -98,6 +98,7 @@ WRONG = [
     ("02.5", RIGHT["02.5"] * [3, 1], "divide by 3"),
     ("03.1", dict(sizes=[224, 112, 56, 28, 14], receptive_field=212), "first size"),
     ("03.1", dict(sizes=[112, 56, 28, 14, 7], receptive_field=196), "block5_conv3"),
+    ("03.1", dict(sizes=[112, 56, 28, 14, 7], receptive_field=107), "central unit"),  # a corner unit, ones
     ("03.2", [1, 2, 4, 8], "missing"),
     ("03.3", dict(most_params="block5_conv3", most_macs="fc1", most_activations="block1_conv1"), "dense"),
     ("03.6", dict(plain=111, dilated=7), "round up"),

@@ -12,7 +12,7 @@ from typing import Any
 from matplotlib.patches import Polygon, Rectangle
 
 from .. import shapes
-from ..validation import check_int, check_positive_int
+from ..validation import check_float, check_int, check_positive_int
 from .cells import frame, new_axes
 from .colors import window_color
 
@@ -32,6 +32,7 @@ def draw_receptive_field(
     margin: int | None = None,
     top_units: int | None = None,
     max_pixels: int = 400,
+    fontsize: float | None = None,
     ax: Any = None,
 ) -> Any:
     """Draw a 1-D cross-section of a layer stack and the input pixels one top unit depends on, layer by layer.
@@ -51,6 +52,8 @@ def draw_receptive_field(
         top_units: instead of ``margin``, how many units the top row has (the middle one, or the left one of
             the two middle ones, is traced); the input gets ``top_units - 1`` jumps more than the field.
         max_pixels: the widest input row drawn, in pixels.
+        fontsize: points for the row labels (the title one point more); default 8 (title 10), which fits the
+            lecture controls' panels. Give 11 or more for a figure that is projected.
         ax: the Axes to draw on (default: a new figure).
 
     Returns:
@@ -59,8 +62,8 @@ def draw_receptive_field(
 
     Raises:
         TypeError / ValueError: malformed pairs (as ``shapes.receptive_field_steps``), a dilation other than
-            1, a ``kinds`` of the wrong length, a negative margin, both ``margin`` and ``top_units``, or an
-            input row wider than ``max_pixels``.
+            1, a ``kinds`` of the wrong length, a negative margin, both ``margin`` and ``top_units``, an
+            input row wider than ``max_pixels``, or a non-positive ``fontsize``.
 
     Reference: Araujo, Norris and Sim, "Computing Receptive Fields of Convolutional Neural Networks",
         Distill 2019.
@@ -79,6 +82,9 @@ def draw_receptive_field(
     if kinds is not None and len(kinds) != len(steps):
         raise ValueError(f"kinds must have one entry per layer ({len(steps)}), got {len(kinds)}")
     rf, top_jump = steps[-1]["rf"], steps[-1]["jump"]
+    label_size = 8.0
+    if fontsize is not None:
+        label_size = check_float(fontsize, "fontsize", minimum=0, include_minimum=False)
     max_pixels = check_positive_int(max_pixels, "max_pixels")
     if top_units is not None:
         if margin is not None:
@@ -155,6 +161,9 @@ def draw_receptive_field(
             )
         else:
             label = f"input: {rf} of {n_in} pixels coloured"
-        ax.text(n_in + 1.0, y + size / 2, label, ha="left", va="center", fontsize=8)
+        ax.text(n_in + 1.0, y + size / 2, label, ha="left", va="center", fontsize=label_size)
     title = f"Receptive field after {n_layers} layer{'s' if n_layers > 1 else ''}: {rf} input pixels"
-    return frame(ax, title, (-0.5, n_in + 9.5), (n_layers * row_gap + 1.3, -0.5))
+    frame(ax, title, (-0.5, n_in + 9.5), (n_layers * row_gap + 1.3, -0.5))
+    if fontsize is not None:
+        ax.title.set_fontsize(label_size + 1)
+    return ax

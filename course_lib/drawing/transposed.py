@@ -46,10 +46,10 @@ def draw_transposed_conv(
 
     Input cell ``(i, j)`` is multiplied by the whole ``k x k`` kernel and added into the output window whose
     top-left corner is ``(i*s, j*s)``: the windows of a stride-``s`` convolution, traversed the other way.
-    Where
-    windows overlap (``k > s``) output cells receive several contributions; the heat map counts them, with its
-    colorbar. ``padding`` crops ``p`` cells from each side of the result (hatched), so that the transposed
-    convolution undoes the shape change of ``Conv2D(k, s, padding p)``.
+    Where windows overlap (``k > s``) output cells receive several contributions; the heat map counts them,
+    with its colorbar (whole-number ticks). ``padding`` crops ``p`` cells from each side of the result
+    (hatched), so that the transposed convolution undoes the shape change of ``Conv2D(k, s, padding p)``.
+    Texts are 11 points or more, legible when the figure is projected.
 
     Args:
         input_size: ``n`` (square input).
@@ -83,7 +83,7 @@ def draw_transposed_conv(
     gap = 2.5
     x0 = n + gap
     width, height = x0 + full, max(n, full)
-    ax = new_axes(ax, (min(0.5 * width + 2.2, 14.0), min(0.5 * height + 1.6, 9.0)))
+    ax = new_axes(ax, (min(0.6 * width + 2.6, 14.0), min(0.6 * height + 1.8, 9.0)))
     for i in range(n):
         for j in range(n):
             index = i * n + j
@@ -94,7 +94,7 @@ def draw_transposed_conv(
                 "input-cell",
                 fill=window_color(index),
                 text=f"x{i}{j}" if n <= 4 else "",
-                fontsize=8,
+                fontsize=11,
             )
     image = heatmap(
         ax,
@@ -107,8 +107,11 @@ def draw_transposed_conv(
         alpha=0.55,
     )
     image.set_gid("overlap-count")
+    image.colorbar.set_ticks(range(int(counts.max()) + 1))  # counts are whole numbers
+    image.colorbar.ax.tick_params(labelsize=11)
+    image.colorbar.set_label("contributions per cell", fontsize=11)
     for (r, c), v in np.ndenumerate(counts):
-        ax.text(x0 + c + 0.5, r + 0.5, f"{v:g}", ha="center", va="center", fontsize=8, gid="overlap-text")
+        ax.text(x0 + c + 0.5, r + 0.5, f"{v:g}", ha="center", va="center", fontsize=11, gid="overlap-text")
     for r in range(full + 1):
         ax.plot([x0, x0 + full], [r, r], color="0.5", lw=0.4)
         ax.plot([x0 + r, x0 + r], [0, full], color="0.5", lw=0.4)
@@ -134,17 +137,19 @@ def draw_transposed_conv(
                     )
                 )
     ax.annotate("", xy=(x0 - 0.2, n / 2), xytext=(n + 0.2, n / 2), arrowprops={"arrowstyle": "->", "lw": 1.5})
-    ax.text(n / 2, n + 0.3, f"input {n}x{n}", ha="center", va="top", fontsize=9)
+    ax.text(n / 2, n + 0.3, f"input {n}x{n}", ha="center", va="top", fontsize=11)
     ax.text(
         x0 + full / 2,
         full + 0.3,
         f"output {out}x{out}" + (f" (after cropping {p})" if p else ""),
         ha="center",
         va="top",
-        fontsize=9,
+        fontsize=11,
     )
     title = (
         f"Transposed convolution, {k}x{k} kernel, stride {s}, padding {p}: "
         f"({n} − 1)·{s} + {k} − 2·{p} = {out}"
     )
-    return finish(ax, width, height + 0.8, title)
+    finish(ax, width, height + 0.8, title)
+    ax.title.set_fontsize(12)
+    return ax

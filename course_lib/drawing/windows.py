@@ -22,7 +22,7 @@ import numpy as np
 from matplotlib.patches import Rectangle
 
 from .. import numpy_cnn, shapes
-from ..validation import check_array, check_choice, check_positive_int
+from ..validation import check_array, check_choice, check_float, check_positive_int
 from .cells import (
     CURRENT_FILL,
     DONE_FILL,
@@ -50,6 +50,7 @@ def draw_sliding_window(
     position: Any = 0,
     values: Any = None,
     weights: Any = None,
+    fontsize: float | None = None,
     ax: Any = None,
 ) -> Any:
     """Draw a zero-padded input grid, one window position, the windows' start points and the output grid.
@@ -70,6 +71,9 @@ def draw_sliding_window(
         position: which window: an int counted row-major from 0, or an output ``(row, col)``.
         values: optional ``(h, w)`` array written into the input cells.
         weights: optional ``(kh, kw)`` kernel; with ``values``, the output values are computed and written.
+        fontsize: points for every text (cell values, labels; the title one point more); default the small
+            sizes that fit the lecture controls' panels (cells 7 or 5, labels 9, title 10). Give 11 or more
+            for a figure that is projected.
         ax: the Axes to draw on (default: a new figure).
 
     Returns:
@@ -79,8 +83,8 @@ def draw_sliding_window(
 
     Raises:
         TypeError: a size that is not an int or pair of ints; values or weights not numeric.
-        ValueError: a non-positive size or stride, negative padding or an unknown padding string, a kernel
-            larger than the padded input, a position outside the output, values or weights of the wrong
+        ValueError: a non-positive size, stride or fontsize, negative padding or an unknown padding string, a
+            kernel larger than the padded input, a position outside the output, values or weights of the wrong
             shape, or weights without values.
 
     Reference: Dumoulin and Visin, "A guide to convolution arithmetic for deep learning", arXiv:1603.07285.
@@ -88,6 +92,8 @@ def draw_sliding_window(
     h, w = int_pair(input_size, "input_size", 1)
     kh, kw = int_pair(kernel, "kernel", 1)
     sh, sw = int_pair(stride, "stride", 1)
+    if fontsize is not None:
+        fontsize = check_float(fontsize, "fontsize", minimum=0, include_minimum=False)
     (top, bottom), (left, right) = pads = shapes.resolve_padding(padding, (h, w), (kh, kw), (sh, sw))
     oh, ow = shapes.conv_output_size((h, w), (kh, kw), (sh, sw), pads)
     i, j = window_position(position, (oh, ow))
@@ -110,7 +116,8 @@ def draw_sliding_window(
     gap = 2.0
     width, height = wp + gap + ow, max(hp, oh)
     ax = new_axes(ax, (min(0.42 * width + 1.2, 14.0), min(0.42 * height + 1.4, 9.0)))
-    small = 7 if max(hp, wp) <= 12 else 5
+    small = (7 if max(hp, wp) <= 12 else 5) if fontsize is None else fontsize
+    label_size = 9 if fontsize is None else fontsize
     for r in range(hp):
         for c in range(wp):
             if top <= r < top + h and left <= c < left + w:
@@ -148,9 +155,9 @@ def draw_sliding_window(
         + ("\n(hatched: never covered)" if reach_r < hp or reach_c < wp else ""),
         ha="center",
         va="top",
-        fontsize=9,
+        fontsize=label_size,
     )
-    ax.text(x0 + ow / 2, oh + 0.35, f"output {oh}x{ow}", ha="center", va="top", fontsize=9)
+    ax.text(x0 + ow / 2, oh + 0.35, f"output {oh}x{ow}", ha="center", va="top", fontsize=label_size)
     named = f', "{padding.lower()}" padding' if isinstance(padding, str) else ""
     if sh == sw and kh == kw and h == w and (top, bottom) == (left, right):
         title = f"{kh}x{kw} window, stride {sh}{named}: " + size_formula(h, kh, sh, (top, bottom), oh)
@@ -166,7 +173,10 @@ def draw_sliding_window(
         terms = [number_text(t) for t in (padded[i * sh:i * sh + kh, j * sw:j * sw + kw] * weights).ravel()]
         shown = " + ".join(terms[:9]) + (" + …" if len(terms) > 9 else "")  # longer sums overflow the title
         title += f"\nwindow ({i}, {j}): {shown} = {number_text(outputs[i, j])}"
-    return finish(ax, width, height + 1.3, title)
+    finish(ax, width, height + 1.3, title)
+    if fontsize is not None:
+        ax.title.set_fontsize(fontsize + 1)
+    return ax
 
 
 def _padding_text(pads: tuple[tuple[int, int], tuple[int, int]]) -> str:

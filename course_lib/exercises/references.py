@@ -218,8 +218,9 @@ def vgg16_extremes() -> dict[str, set[str]]:
 
 @cache
 def layers_to_see(width: int) -> dict[str, int]:
-    """Fewest stride-1 3-wide layers after which one unit sees ``width`` pixels: plain ("plain") and with
-    dilations 1, 2, 4, ... doubling per layer ("dilated").
+    """Fewest stride-1 3-wide layers after which one unit's field spans ``width`` pixels: plain ("plain") and
+    with dilations 1, 2, 4, ... doubling per layer ("dilated"). The field is odd, so for an even ``width``
+    this is also when the central unit of a 'same'-padded stack over a ``width``-pixel row sees all of it.
 
     Measured, not computed from a formula: an impulse goes through all-ones kernels (``tf.nn.convolution``
     with ``dilations``, float64 so that 3^L does not overflow) and the width of its response after each layer
@@ -325,7 +326,7 @@ def keras_conv_after_conv_b() -> tuple[tuple[int, ...], int]:
 def batchnorm_single_example() -> np.ndarray:
     keras = _keras()
     bn = keras.layers.BatchNormalization()
-    return np.asarray(bn(np.array([[3.0, 20.0]], dtype="float32"), training=True))
+    return keras.ops.convert_to_numpy(bn(np.array([[3.0, 20.0]], dtype="float32"), training=True))
 
 
 @cache

@@ -288,8 +288,13 @@ def _e03_1(answer: Any) -> Verdict:
     rf = ref.vgg16_receptive_field()
     near_rf = {"that is block5_conv3's field; the last pooling adds to it":
                ref.vgg16_receptive_field("block5_conv3")}
-    return _all([("sizes", sizes_ok),
-                 ("receptive_field", _number(got["receptive_field"], rf, "receptive_field", near=near_rf))])
+    rf_ok = _number(got["receptive_field"], rf, "receptive_field", near=near_rf)
+    if not rf_ok[0] and rf_ok[1].startswith("receptive_field is too small"):
+        # the two ways a gradient measurement falls short: a unit at the border, whose field the image edge
+        # cuts off, and a constant input, on which ReLUs switch off in whole regions at once
+        rf_ok = (False, rf_ok[1] + "; if you measured it, take a central unit of block5_pool (a corner "
+                 "unit's field is cut off by the image border) and a random input, not a constant one")
+    return _all([("sizes", sizes_ok), ("receptive_field", rf_ok)])
 
 
 @_register("03.2", "the strides from 1 to 8 that tile 227 with an 11-wide window (a list of ints)")
@@ -317,8 +322,8 @@ def _e03_3(answer: Any) -> Verdict:
     return ok, why
 
 
-@_register("03.6", "dict plain and dilated: the fewest stride-1 3x3 layers whose units see all 224 pixels "
-                   "of a row, without dilation and with dilations 1, 2, 4, ... (ints)")
+@_register("03.6", "dict plain and dilated: the fewest stride-1 3x3 'same'-padded layers whose central unit "
+                   "sees all 224 pixels of a row, without dilation and with dilations 1, 2, 4, ... (ints)")
 def _e03_6(answer: Any) -> Verdict:
     got, why = _fields(answer, ("plain", "dilated"), "the answer")
     if got is None:

@@ -10,17 +10,52 @@ import course_lib as cl
 from course_lib import shapes
 
 # %% [markdown]
-# **1.** 224 -> 112 -> 56 -> 28 -> 14 -> 7 after the five poolings. The receptive field of one pool5 unit:
-# 212 pixels (the gradient method on `keras.applications.VGG16(weights=None)` finds the same; building it
-# allocates 138 million weights, so the solution uses the layer list).
+# **1.** 224 -> 112 -> 56 -> 28 -> 14 -> 7 after the five poolings. The receptive field of one block5_pool unit
+# is 212 pixels. The gradient method finds it on `keras.applications.VGG16(weights=None, include_top=False)`
+# (14.7 million weights, a few seconds on a CPU) under two conditions:
+#
+# - a **central** unit, here (3, 3) of the 7x7 map: the field of a unit near the border reaches past the edge
+#   of the image ("same" padding), so its measured extent stops at the border and comes out smaller;
+# - a **random** input: on a constant image every position of a layer sees the same values, so a ReLU that is
+#   off is off over whole regions at once, and the paths through it carry no gradient.
+#
+# The gradient is summed over block5_pool's 512 channels (one channel may depend on fewer pixels).
 
 # %%
+import keras
+import tensorflow as tf
+
 sizes, n = [], 224
 for _ in range(5):
     n = shapes.conv_output_size(n, 2, 2)
     sizes.append(n)
 vgg16 = [(3, 1)] * 2 + [(2, 2)] + [(3, 1)] * 2 + [(2, 2)] + ([(3, 1)] * 3 + [(2, 2)]) * 3
-assert cl.checks.exercise("03.1", dict(sizes=sizes, receptive_field=shapes.receptive_field(vgg16)))
+formula = shapes.receptive_field(vgg16)
+
+keras.utils.set_random_seed(0)
+model = keras.applications.VGG16(weights=None, include_top=False, input_shape=(224, 224, 3))
+assert tuple(model.output.shape[1:3]) == (sizes[-1], sizes[-1])
+
+
+def measured_extent(unit, image):
+    """Rows and columns spanned by the non-zero gradient of block5_pool's unit (row, col), summed over channels."""
+    x = tf.Variable(image)
+    with tf.GradientTape() as tape:
+        y = model(x)[0, unit[0], unit[1], :]
+        total = tf.reduce_sum(y)
+    grad = np.abs(tape.gradient(total, x).numpy()[0]).sum(axis=-1)
+    rows, cols = np.nonzero(grad)
+    return int(rows.max() - rows.min() + 1), int(cols.max() - cols.min() + 1)
+
+
+random_image = np.random.default_rng(0).normal(size=(1, 224, 224, 3)).astype("float32")
+centre = measured_extent((3, 3), random_image)
+corner = measured_extent((0, 0), random_image)
+print(f"sizes after each pooling: {sizes}; receptive field: formula {formula}, measured {centre} (central unit), "
+      f"{corner} (corner unit)")
+assert centre == (formula, formula)
+assert max(corner) < formula  # the border cuts the corner unit's field
+assert cl.checks.exercise("03.1", dict(sizes=sizes, receptive_field=centre[0]))
 
 # %% [markdown]
 # **2.** The windows tile the input exactly when the stride divides 227 - 11 = 216 = 2^3 * 3^3.
@@ -67,7 +102,6 @@ print(f"activations of one image: {total / 1e6:.0f} MB")
 # notebook; the counts are below.)
 
 # %%
-import keras
 from keras import layers
 
 
@@ -99,9 +133,13 @@ assert shapes.receptive_field([(5, 2), (3, 1), (2, 2), (3, 1)]) == 19
 assert shapes.receptive_field([(5, 1), (2, 2), (3, 1), (2, 2), (3, 1)]) == 20
 
 # %% [markdown]
-# **6.** Without dilation each 3x3 layer adds 2 pixels: `1 + 2L >= 224` needs `L = 112` (225 pixels; 111
-# layers see 223). With dilations 1, 2, 4, ..., layer `l` adds `2 * 2^(l-1)`, so `L` layers see
-# `2^(L+1) - 1` pixels: 6 layers see 127, 7 see 255. Sixteen times fewer layers, each with the same 9 weights.
+# **6.** With "same" padding every layer keeps the 224-pixel row, and the central unit (index 112) sees the
+# pixels up to `(r - 1) / 2` on each side of it, so it sees the whole row once its field `r` reaches 225 (the
+# field is odd, so `r >= 224` says the same). Without dilation each 3x3 layer adds 2 pixels: `1 + 2L >= 224`
+# needs `L = 112` (225 pixels; 111 layers see 223). With dilations 1, 2, 4, ..., layer `l` adds
+# `2 * 2^(l-1)`, so `L` layers see `2^(L+1) - 1` pixels: 6 layers see 127, 7 see 255. Sixteen times fewer
+# layers, each with the same 9 weights. (Without padding, 112 plain layers would leave no unit at all:
+# `224 - 2 * 112 = 0`.)
 
 # %%
 def layers_needed(width, dilated):
@@ -117,4 +155,5 @@ assert shapes.receptive_field([(3, 1)] * plain) == 225 and shapes.receptive_fiel
 assert shapes.receptive_field([(3, 1, 2 ** i) for i in range(dilated)]) == 255
 assert shapes.receptive_field([(3, 1, 2 ** i) for i in range(dilated - 1)]) == 127
 assert plain == 16 * dilated
+assert 224 - 2 * plain == 0  # without padding each layer removes 2 pixels: nothing would be left
 assert cl.checks.exercise("03.6", dict(plain=plain, dilated=dilated))
