@@ -280,11 +280,41 @@ def data_summary(mode: str | None = None, *, data_dir: str | Path | None = None)
 _mode_cache: str | None = None
 
 
-def gpu_available() -> bool:
-    """Return True when TensorFlow sees at least one GPU (imports TensorFlow)."""
-    import tensorflow as tf
+def keras_backend() -> str:
+    """The Keras backend of this process ("tensorflow", "jax", "torch", ...), without importing Keras if it
+    is not imported yet (then ``KERAS_BACKEND``, which this module defaults to "tensorflow")."""
+    if "keras" in sys.modules:
+        return sys.modules["keras"].backend.backend()
+    return os.environ.get("KERAS_BACKEND") or "tensorflow"
 
-    return bool(tf.config.list_physical_devices("GPU"))
+
+def backend_devices() -> list[str]:
+    """The devices the Keras backend can use, as ``"CPU:0"``, ``"GPU:0"``, ... (``"TPU:0"`` under JAX).
+
+    Each backend is asked with its own device listing, so that a JAX or PyTorch kernel does not import
+    TensorFlow (whose start-up costs seconds and, on a GPU machine, memory): ``tf.config`` for TensorFlow,
+    ``jax.devices()`` for JAX (its default platform), ``torch.cuda`` for PyTorch; any other backend is
+    reported as one CPU.
+    """
+    backend = keras_backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return [d.device_type + ":" + d.name.split(":")[-1] for d in tf.config.list_physical_devices()]
+    if backend == "jax":
+        import jax
+
+        return [f"{d.platform.upper()}:{d.id}" for d in jax.devices()]
+    if backend == "torch":
+        import torch
+
+        return ["CPU:0"] + [f"GPU:{i}" for i in range(torch.cuda.device_count())]
+    return ["CPU:0"]
+
+
+def gpu_available() -> bool:
+    """Return True when the Keras backend sees at least one GPU (imports that backend, and only that one)."""
+    return any(d.startswith("GPU") for d in backend_devices())
 
 
 def resolve_mode(requested: str | None = None, *, gpu: bool | None = None) -> str:
@@ -367,7 +397,10 @@ def set_seed(seed: int = 0, *, deterministic_ops: bool = False) -> int:
     if "tensorflow" in sys.modules or "keras" in sys.modules or deterministic_ops:
         import keras
 
+        from . import keras_adapter
+
         keras.utils.set_random_seed(seed)
+        keras_adapter.reset_global_seed_generator()  # older Keras keeps its old generator otherwise
         if deterministic_ops:
             import tensorflow as tf
 
@@ -429,21 +462,29 @@ def describe_environment() -> dict[str, Any]:
     """Versions, backend, devices, mode and the real datasets' status, as a dict a notebook can print.
 
     Returns:
-        A dict with keys python, platform, numpy, tensorflow, keras, backend, devices, gpu, mode,
+        A dict with keys python, platform, numpy, tensorflow (its version, None when not installed), keras,
+        backend, devices (:func:`backend_devices`), gpu, mode,
         datasets (mnist / fashion_mnist / cifar10 -> "cached" | "cached by Keras" | "download needed"; the
         offline sets are always there and are not listed).
     """
+    from importlib import metadata
+
     import keras
     import numpy as np
-    import tensorflow as tf
 
     quiet_tensorflow()
-    devices = [d.device_type + ":" + d.name.split(":")[-1] for d in tf.config.list_physical_devices()]
+    devices = backend_devices()
+    try:  # the installed version, read without importing TensorFlow under another backend
+        tensorflow_version = metadata.version("tensorflow")
+    except metadata.PackageNotFoundError:
+        tensorflow_version = None
+    if "tensorflow" in sys.modules:
+        tensorflow_version = sys.modules["tensorflow"].__version__
     return {
         "python": platform.python_version(),
         "platform": f"{platform.system()} {platform.machine()}",
         "numpy": np.__version__,
-        "tensorflow": tf.__version__,
+        "tensorflow": tensorflow_version,
         "keras": keras.__version__,
         "backend": keras.backend.backend(),
         "devices": devices,

@@ -184,6 +184,22 @@ def test_sliding_window_rejects_bad_arguments(kwargs, error, match):
         drawing.draw_sliding_window(args.pop("input_size"), args.pop("kernel"), **args)
 
 
+@pytest.mark.parametrize(("padding", "position"), [(1, 0), (1, 2), (0, 1), ("same", 3)])
+def test_a_top_row_window_is_connected_to_its_output_cell_above_the_grid(padding, position):
+    """The connector of a window in the top row stays above the padded input: it crosses no cell, no zero."""
+    ax = drawing.draw_sliding_window(7, 3, padding=padding, position=position, fontsize=12)
+    (connector,) = [t for t in ax.texts if t.get_gid() == "window-connector"]
+    ax.figure.canvas.draw()
+    path = connector.arrow_patch.get_path().transformed(connector.arrow_patch.get_transform())
+    drawn = np.concatenate(path.to_polygons(closed_only=False))  # the curve itself, not its control points
+    x, y = ax.transData.inverted().transform(drawn).T  # data units: row 0 at the top, y = 0 its edge
+    cells = patches(ax, "input-cell") + patches(ax, "pad-cell")
+    right_edge = max(c.get_x() + c.get_width() for c in cells)
+    over_the_grid = x <= right_edge
+    assert over_the_grid.any() and np.all(y[over_the_grid] <= 1e-6)
+    assert y.min() > ax.get_ylim()[1]  # and below the top of the axes: it does not reach the title
+
+
 @pytest.mark.parametrize(("n", "s"), [(8, 2), (9, 2), (6, 1)])
 def test_sliding_window_same_padding_is_tensorflows(n, s):
     k = 3 if n != 6 else 2
@@ -317,13 +333,24 @@ def all_font_sizes(ax):
 def test_projected_sizes_on_request_and_the_controls_sizes_by_default():
     stack = [(3, 1), (2, 2), (3, 1)]
     for draw in (lambda **kw: drawing.draw_receptive_field(stack, **kw),
-                 lambda **kw: drawing.draw_sliding_window(7, 3, stride=2, padding=1, **kw)):
+                 lambda **kw: drawing.draw_sliding_window(7, 3, stride=2, padding=1, **kw),
+                 lambda **kw: drawing.draw_conv_volume((32, 32, 3), 5, 10, padding=2, **kw)):
         small = draw()
         assert min(all_font_sizes(small)) < 11  # the lecture controls' panels stay as they were
         large = draw(fontsize=12)
         assert min(all_font_sizes(large)) >= 12 and large.title.get_fontsize() == 13
         with pytest.raises(ValueError, match="fontsize"):
             draw(fontsize=0)
+
+
+def test_projected_titles_break_before_the_formula():
+    small = drawing.draw_sliding_window(7, 3, stride=2, padding="same")
+    large = drawing.draw_sliding_window(7, 3, stride=2, padding="same", fontsize=12)
+    assert "\n" not in small.get_title()
+    assert large.get_title() == small.get_title().replace(": ", ":\n", 1)  # the same words, the formula below
+    volume = drawing.draw_conv_volume((56, 56, 64), 1, 32, fontsize=12)
+    assert volume.get_title().count("\n") == 1
+    assert volume.get_title().endswith(";\n2,080 parameters = 1·1·64·32 + 32")
 
 
 def test_transposed_conv_is_legible_with_whole_number_ticks():

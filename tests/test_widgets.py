@@ -16,6 +16,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.text import Text  # noqa: E402
 from scipy import signal  # noqa: E402
 
 from course_lib import widgets  # noqa: E402
@@ -95,6 +96,29 @@ def test_conv_arithmetic_window_moves_with_step_and_stride():
 def test_conv_arithmetic_rejects_bad_arguments(kwargs, error):
     with pytest.raises(error):
         widgets.conv_arithmetic_figure(**kwargs)
+
+
+def figure_font_sizes(fig):
+    """Sizes of every visible non-empty text of a figure: (sub-)figure and axes titles, texts, labels."""
+    return [t.get_fontsize() for t in fig.findobj(Text) if t.get_visible() and t.get_text()]
+
+
+def test_conv_arithmetic_static_figure_at_projected_sizes():
+    fig = widgets.show_conv_arithmetic(7, 3, static=True, fontsize=11, panel=(5.5, 4.2))
+    assert fig.get_size_inches()[0] == pytest.approx(11)  # two 5.5-inch panels per row: shown unscaled
+    assert min(figure_font_sizes(fig)) >= 11
+    default = widgets.show_conv_arithmetic(7, 3, static=True)  # unchanged: the controls' small sizes
+    assert min(figure_font_sizes(default)) < 11 and default.get_size_inches()[0] == pytest.approx(14)
+    live = widgets.conv_arithmetic_figure(7, 3, 2, 1, fontsize=12)
+    assert min(figure_font_sizes(live)) >= 12
+    with pytest.raises(TypeError, match="panel"):
+        widgets.show_conv_arithmetic(static=True, panel=5)
+    with pytest.raises(ValueError, match="panel"):
+        widgets.show_conv_arithmetic(static=True, panel=(5, 4, 3))
+    with pytest.raises(ValueError, match="panel"):
+        widgets.show_conv_arithmetic(static=True, panel=(0, 4))
+    with pytest.raises(ValueError, match="fontsize"):
+        widgets.show_conv_arithmetic(static=True, fontsize=0)
 
 
 # ---- sliding window, pooling -------------------------------------------------------------------------------
@@ -186,6 +210,15 @@ def test_receptive_field_highlights_the_hand_worked_field(layers, field):
     assert len(patches(ax, "layer0-unit-rf")) == field  # the input row
     top = f"layer{len(layers)}-unit"
     assert len(patches(ax, top)) + len(patches(ax, top + "-rf")) == 3  # top_units=3, the middle one traced
+
+
+def test_receptive_field_static_figure_at_projected_sizes():
+    fig = widgets.show_receptive_field([(3, 1)] * 3, static=True, fontsize=12)
+    assert fig.get_size_inches()[0] <= 11 and min(figure_font_sizes(fig)) >= 12
+    assert min(figure_font_sizes(widgets.show_receptive_field(static=True))) < 11  # the default is unchanged
+    assert min(figure_font_sizes(widgets.receptive_field_figure([(3, 1)], fontsize=12))) >= 12
+    with pytest.raises(ValueError, match="fontsize"):
+        widgets.receptive_field_figure([(3, 1)], fontsize=-1)
 
 
 def test_receptive_field_rejects_bad_layers():

@@ -19,7 +19,7 @@ import numpy as np
 from matplotlib.patches import Polygon, Rectangle
 
 from .. import numpy_cnn, shapes
-from ..validation import check_array, check_int, check_positive_int, type_error
+from ..validation import check_array, check_float, check_int, check_positive_int, type_error
 from .cells import frame, int_pair, is_dark, new_axes, number_text, size_formula, window_outline
 from .colors import heatmap, symmetric_limits, window_color
 
@@ -61,6 +61,7 @@ def draw_conv_volume(
     *,
     stride: Any = 1,
     padding: Any = 0,
+    fontsize: float | None = None,
     ax: Any = None,
 ) -> Any:
     """Draw an input volume, one filter spanning its whole depth, and the output volume of ``filters`` maps.
@@ -76,6 +77,9 @@ def draw_conv_volume(
         kernel: ``k`` or ``(kh, kw)``.
         filters: number of filters (output channels).
         stride, padding: as in :func:`course_lib.shapes.conv_output_size` (ints or pairs).
+        fontsize: points for every label and annotation (the title one point more); default the small sizes
+            that fit a 9-inch figure (annotations 8, labels 9, title 10). Give 11 or more for a figure that
+            is projected.
         ax: the Axes to draw on (default: a new figure).
 
     Returns:
@@ -83,8 +87,8 @@ def draw_conv_volume(
         is one ``"output-slice"`` (at most 32 are drawn; the label gives the true count).
 
     Raises:
-        TypeError / ValueError: a malformed shape, a non-positive size, or a kernel larger than the padded
-            input.
+        TypeError / ValueError: a malformed shape, a non-positive size, a kernel larger than the padded
+            input, or a non-positive fontsize.
     """
     if not isinstance(input_shape, (tuple, list)):
         raise type_error("input_shape", "an (H, W, C) tuple", input_shape)
@@ -97,6 +101,9 @@ def draw_conv_volume(
     ph, pw = int_pair(padding, "padding", 0)
     oh, ow = shapes.conv_output_size((h, w), (kh, kw), (sh, sw), (ph, pw))
     params = shapes.conv_params((kh, kw), c, filters)
+    if fontsize is not None:
+        fontsize = check_float(fontsize, "fontsize", minimum=0, include_minimum=False)
+    note_size, label_size = (8, 9) if fontsize is None else (fontsize, fontsize)
     ax = new_axes(ax, (9.0, 4.2))
     big = max(h, w)
 
@@ -149,14 +156,14 @@ def draw_conv_volume(
             "connectionstyle": "arc3,rad=-0.25",
         },
     )
-    ax.text(iw / 2, -0.35, f"input {h}x{w}x{c}", ha="center", va="top", fontsize=9)
+    ax.text(iw / 2, -0.35, f"input {h}x{w}x{c}", ha="center", va="top", fontsize=label_size)
     ax.text(
         fw / 2 + idp * 0.3,
         ih + idp * 0.45 + 0.25,
         f"filter {kh}x{kw}x{c}\n(spans all {c} channels)",
         ha="center",
         va="bottom",
-        fontsize=8,
+        fontsize=note_size,
         color="tab:orange",
     )
     ax.text(
@@ -165,7 +172,7 @@ def draw_conv_volume(
         f"output {oh}x{ow}x{filters}\n({filters} filters → {filters} maps)",
         ha="center",
         va="top",
-        fontsize=9,
+        fontsize=label_size,
     )
     ax.text(
         (iw + idp * 0.6 + x_out) / 2,
@@ -173,15 +180,19 @@ def draw_conv_volume(
         f"{kh}·{kw}·{c} = {kh * kw * c} products\n→ one number",
         ha="center",
         va="bottom",
-        fontsize=8,
+        fontsize=note_size,
     )
     title = (
         f"{filters} filters of {kh}x{kw}x{c}, stride {sh if sh == sw else (sh, sw)}, padding "
-        f"{ph if ph == pw else (ph, pw)}: {size_formula(h, kh, sh, ph, oh)}; "
-        f"{params:,} parameters = {kh}·{kw}·{c}·{filters} + {filters}"
+        f"{ph if ph == pw else (ph, pw)}: {size_formula(h, kh, sh, ph, oh)}"
+        + (";\n" if fontsize is not None else "; ")  # projected sizes: two lines
+        + f"{params:,} parameters = {kh}·{kw}·{c}·{filters} + {filters}"
     )
     top = max(ih + idp * 0.45, ohd + odp * 0.45) + 1.4
-    return frame(ax, title, (-0.5, x_out + owd + odp * 0.6 + 0.5), (-1.3, top))
+    frame(ax, title, (-0.5, x_out + owd + odp * 0.6 + 0.5), (-1.3, top))
+    if fontsize is not None:
+        ax.title.set_fontsize(fontsize + 1)
+    return ax
 
 
 # --------------------------------------------------------------------------------------------------- im2col

@@ -73,13 +73,14 @@ def draw_sliding_window(
         weights: optional ``(kh, kw)`` kernel; with ``values``, the output values are computed and written.
         fontsize: points for every text (cell values, labels; the title one point more); default the small
             sizes that fit the lecture controls' panels (cells 7 or 5, labels 9, title 10). Give 11 or more
-            for a figure that is projected.
+            for a figure that is projected (the title then puts the formula on a line of its own).
         ax: the Axes to draw on (default: a new figure).
 
     Returns:
         The Axes. Cells have gids ``"input-cell"``, ``"pad-cell"``, ``"output-cell"`` (and their texts
         ``"input-cell-text"``, ``"output-cell-text"``); the frame is ``"window"``, the start dots
-        ``"window-start"``, unreached cells ``"uncovered"``.
+        ``"window-start"``, unreached cells ``"uncovered"``, and the arrow from the window to its output cell
+        ``"window-connector"`` (for a window in the top row it arches above the grid, crossing no cell).
 
     Raises:
         TypeError: a size that is not an int or pair of ints; values or weights not numeric.
@@ -142,11 +143,20 @@ def draw_sliding_window(
             fill = CURRENT_FILL if index == current else (DONE_FILL if index < current else "white")
             text = number_text(outputs[a, b]) if outputs is not None and index <= current else ""
             cell(ax, a, x0 + b, "output-cell", fill=fill, text=text, fontsize=small)
+    if i == 0:
+        # A window in the top row: the connector runs from the window's top-right corner to the top of its
+        # output cell, arching above the grid, so that it crosses no cell (nor the zeros of the padding).
+        start, end = (j * sw + kw, 0.0), (x0 + j + 0.5, 0.0)
+        rad = -min(0.2, 1.4 / max(end[0] - start[0], 1.0))  # the arch rises at most 0.7 cells above the grid
+    else:
+        start, end, rad = (j * sw + kw, i * sh + kh / 2), (x0 + j + 0.5, i + 0.5), -0.2
     ax.annotate(
         "",
-        xy=(x0 + j + 0.5, i + 0.5),
-        xytext=(j * sw + kw, i * sh + kh / 2),
-        arrowprops={"arrowstyle": "->", "color": "tab:orange", "lw": 1.5, "connectionstyle": "arc3,rad=-0.2"},
+        xy=end,
+        xytext=start,
+        arrowprops={"arrowstyle": "->", "color": "tab:orange", "lw": 1.5,
+                    "connectionstyle": f"arc3,rad={rad:.3f}"},
+        gid="window-connector",
     )
     ax.text(
         wp / 2,
@@ -159,11 +169,13 @@ def draw_sliding_window(
     )
     ax.text(x0 + ow / 2, oh + 0.35, f"output {oh}x{ow}", ha="center", va="top", fontsize=label_size)
     named = f', "{padding.lower()}" padding' if isinstance(padding, str) else ""
+    gap_text = "\n" if fontsize is not None else " "  # projected sizes: the formula on a line of its own
     if sh == sw and kh == kw and h == w and (top, bottom) == (left, right):
-        title = f"{kh}x{kw} window, stride {sh}{named}: " + size_formula(h, kh, sh, (top, bottom), oh)
+        formula = size_formula(h, kh, sh, (top, bottom), oh)
+        title = f"{kh}x{kw} window, stride {sh}{named}:{gap_text}{formula}"
     else:
         title = (
-            f"{kh}x{kw} window, stride {(sh, sw)}{named}: rows "
+            f"{kh}x{kw} window, stride {(sh, sw)}{named}:{gap_text}rows "
             + size_formula(h, kh, sh, (top, bottom), oh)
             + "; columns "
             + size_formula(w, kw, sw, (left, right), ow)

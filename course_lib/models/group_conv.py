@@ -49,6 +49,13 @@ def _square_odd_kernel(kernel_size) -> int:
     return kh
 
 
+def _as_tensor(variable):
+    """A layer's variable as a backend tensor. ``ops.rot90`` and ``ops.roll`` do not accept a Keras variable
+    on every backend (JAX refuses to turn one into an array inside its traced functions), and reading the
+    value first costs nothing on the others."""
+    return ops.convert_to_tensor(variable)
+
+
 def _split_rotations(outputs, filters: int):
     """Reshape ``(batch, h, w, 4 * filters)`` to ``(batch, h, w, 4, filters)`` (rotation-major channels)."""
     shape = ops.shape(outputs)
@@ -79,7 +86,7 @@ class _P4ConvBase(keras.layers.Layer):
     def _finish(self, outputs):
         outputs = _split_rotations(outputs, self.filters)
         if self.use_bias:
-            outputs = outputs + self.bias
+            outputs = outputs + _as_tensor(self.bias)
         return self.activation(outputs)
 
     def _out_size(self, n):
@@ -150,8 +157,9 @@ class P4ConvLift2D(_P4ConvBase):
 
     def call(self, inputs):
         k, channels = self.kernel_size, self.kernel.shape[2]
+        stored = _as_tensor(self.kernel)
         # the four rotated copies side by side on the output axis: one convolution computes all of them
-        rotated = ops.stack([ops.rot90(self.kernel, k=r, axes=(0, 1)) for r in range(ROTATIONS)], axis=3)
+        rotated = ops.stack([ops.rot90(stored, k=r, axes=(0, 1)) for r in range(ROTATIONS)], axis=3)
         kernel = ops.reshape(rotated, (k, k, channels, ROTATIONS * self.filters))
         return self._finish(ops.conv(inputs, kernel, strides=1, padding=self.padding))
 
@@ -196,9 +204,10 @@ class P4Conv2D(_P4ConvBase):
 
     def call(self, inputs):
         k, channels = self.kernel_size, self.kernel.shape[3]
+        stored = _as_tensor(self.kernel)
         # roll(kernel, r, axis=2)[:, :, s] is kernel[:, :, (s - r) % 4]: the filter's own orientation turns
         # with it, which is what makes rotating the input a roll of the output's rotation axis
-        copies = [ops.rot90(ops.roll(self.kernel, r, axis=2), k=r, axes=(0, 1)) for r in range(ROTATIONS)]
+        copies = [ops.rot90(ops.roll(stored, r, axis=2), k=r, axes=(0, 1)) for r in range(ROTATIONS)]
         kernel = ops.reshape(ops.stack(copies, axis=4),
                              (k, k, ROTATIONS * channels, ROTATIONS * self.filters))
         shape = ops.shape(inputs)

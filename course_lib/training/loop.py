@@ -11,6 +11,7 @@ the tracing savings (``build_training_state``, ``reset_optimizer``).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -20,7 +21,15 @@ from keras import ops
 
 from .. import config
 from ..validation import check_bool, check_float, check_positive_int
-from .pipeline import array_pipeline, is_dataset, is_multi_output, split_pair, targets_for
+from .pipeline import (
+    EagerAugmentedBatches,
+    array_pipeline,
+    graph_augmentation_works,
+    is_dataset,
+    is_multi_output,
+    split_pair,
+    targets_for,
+)
 from .recipes import Recipe, compile_model, get_recipe, recipe_callbacks
 
 
@@ -30,6 +39,11 @@ from .recipes import Recipe, compile_model, get_recipe, recipe_callbacks
 def make_strategy(kind: str | Any = "auto", *, devices: Sequence[str] | None = None):
     """A ``tf.distribute`` strategy to build and train a model on several devices of one machine.
 
+    ``tf.distribute`` exists only on the TensorFlow backend. Under JAX or PyTorch the kinds that ask for no
+    distribution (None, ``"default"``, and ``"auto"``, which on these backends trains on the default device)
+    return a strategy-shaped stand-in whose ``scope()`` does nothing, so that ``build_and_compile`` and the
+    notebooks run unchanged; ``"mirrored"`` raises (JAX distributes through ``keras.distribution``).
+
     Args:
         kind: ``"auto"`` (MirroredStrategy when two or more GPUs are visible, else the default strategy),
             ``"mirrored"`` (MirroredStrategy over ``devices``, else all GPUs, else all logical CPUs), None or
@@ -37,12 +51,20 @@ def make_strategy(kind: str | Any = "auto", *, devices: Sequence[str] | None = N
         devices: device names for ``"mirrored"``, e.g. ``["/cpu:0", "/cpu:1"]``.
 
     Returns:
-        A ``tf.distribute.Strategy``; build and compile the model inside ``strategy.scope()`` (see
+        A ``tf.distribute.Strategy`` (on other backends, a stand-in with ``scope()`` and
+        ``num_replicas_in_sync == 1``); build and compile the model inside ``strategy.scope()`` (see
         ``build_and_compile``) and give ``fit`` the global batch size (it is split across replicas).
 
     Raises:
-        ValueError: unknown kind.
+        ValueError: unknown kind, or a distributing kind on a backend other than TensorFlow.
     """
+    if keras.backend.backend() != "tensorflow":
+        if kind is None or kind in ("default", "auto"):
+            return _NO_STRATEGY
+        if isinstance(kind, _NoStrategy):
+            return kind
+        raise ValueError(f"strategy {kind!r} needs KERAS_BACKEND=tensorflow (tf.distribute); the backend is "
+                         f"{keras.backend.backend()!r}: use strategy=None, or keras.distribution under JAX")
     import tensorflow as tf
 
     if isinstance(kind, tf.distribute.Strategy):
@@ -58,6 +80,28 @@ def make_strategy(kind: str | Any = "auto", *, devices: Sequence[str] | None = N
         return tf.distribute.MirroredStrategy(devices=list(devices))
     raise ValueError(f"strategy must be 'auto', 'mirrored', 'default', None or a tf.distribute.Strategy; "
                      f"got {kind!r}")
+
+
+class _NoStrategy:
+    """What ``make_strategy`` gives on JAX and PyTorch: one replica and a ``scope()`` that changes nothing."""
+
+    num_replicas_in_sync = 1
+
+    def scope(self):
+        return contextlib.nullcontext()
+
+
+_NO_STRATEGY = _NoStrategy()
+
+
+def _under_strategy(model: keras.Model) -> bool:
+    """Whether the model was built under a ``tf.distribute`` strategy other than the default one (always
+    False on JAX and PyTorch, whose models have no ``distribute_strategy``)."""
+    if keras.backend.backend() != "tensorflow":
+        return False
+    import tensorflow as tf
+
+    return model.distribute_strategy is not tf.distribute.get_strategy()
 
 
 def build_and_compile(
@@ -131,7 +175,8 @@ def build_training_state(model: keras.Model, x_sample, y_sample) -> keras.Model:
     variables is traced again without them). Tracing is most of the cost of a short run on a CPU: for
     ResNet-20 it is about 3 s, while an epoch of 768 images at 16x16 takes 0.6 s
     (``benchmarks/bench_tracing.py``). Building the state first makes the first trace the only one; the
-    training itself is unchanged (the same losses to the last digit).
+    training itself is unchanged (the same losses to the last digit). On JAX and PyTorch it saves no trace,
+    but it does the same work, so that ``reset_optimizer`` finds the same slots on every backend.
 
     The model is run once, eagerly, in inference mode on ``x_sample`` (no batch-norm statistics move); the
     loss and metrics are computed once and then reset. ``cl.training.fit`` calls this itself; call it before a
@@ -148,20 +193,19 @@ def build_training_state(model: keras.Model, x_sample, y_sample) -> keras.Model:
     Raises:
         ValueError: the model is not compiled, or ``x_sample`` holds no sample.
     """
-    import tensorflow as tf
-
     _require_compiled(model, "build_training_state")
-    first = tf.nest.flatten(x_sample)[0] if tf.nest.flatten(x_sample) else None
+    flat = keras.tree.flatten(x_sample)
+    first = flat[0] if flat else None
     if first is None or np.ndim(first) == 0 or len(first) == 0:
         raise ValueError(f"build_training_state needs at least one sample in x_sample, got {np.shape(first)}")
-    if model.distribute_strategy is not tf.distribute.get_strategy():
+    if _under_strategy(model):
         return model  # built under a strategy: Keras builds the state itself, inside the strategy's scope
     if not model.optimizer.built:
         model.optimizer.build(model.trainable_variables)
     if all(getattr(metric, "built", True) for metric in model.metrics):
         return model
-    x_one = tf.nest.map_structure(lambda a: a[:1], x_sample)
-    y_one = tf.nest.map_structure(lambda a: a[:1], targets_for(model, y_sample))
+    x_one = keras.tree.map_structure(lambda a: a[:1], x_sample)
+    y_one = keras.tree.map_structure(lambda a: a[:1], targets_for(model, y_sample))
     y_pred = model(x_one, training=False)
     model.compute_loss(x=x_one, y=y_one, y_pred=y_pred, training=False)
     model.compute_metrics(x_one, y_one, y_pred, sample_weight=None)
@@ -172,14 +216,15 @@ def build_training_state(model: keras.Model, x_sample, y_sample) -> keras.Model:
 def _build_state_from(model: keras.Model, train) -> None:
     """``build_training_state`` from zeros shaped like one batch of ``train`` (draws nothing from it, so the
     shuffling and augmentation random streams are untouched)."""
-    import tensorflow as tf
-
+    if isinstance(train, EagerAugmentedBatches):
+        build_training_state(model, np.zeros_like(train.x[:1]), np.zeros_like(train.y[:1]))
+        return
     x_spec, y_spec = train.element_spec
-    specs = tf.nest.flatten((x_spec, y_spec))
+    specs = keras.tree.flatten((x_spec, y_spec))
     if any(None in spec.shape[1:] for spec in specs):
         return  # variable-sized inputs: leave it to Keras
-    zeros = tf.nest.map_structure(lambda spec: np.zeros((1, *spec.shape[1:]), spec.dtype.as_numpy_dtype),
-                                  (x_spec, y_spec))
+    zeros = keras.tree.map_structure(lambda spec: np.zeros((1, *spec.shape[1:]), spec.dtype.as_numpy_dtype),
+                                     (x_spec, y_spec))
     build_training_state(model, *zeros)
 
 
@@ -249,6 +294,9 @@ def fit(
         verbose = 0 if config.is_quick() else 2
 
     if is_dataset(data):
+        if augment is not None and not graph_augmentation_works():
+            raise ValueError(f"augment with a tf.data.Dataset needs KERAS_BACKEND=tensorflow (the backend is "
+                             f"{keras.backend.backend()!r}): pass (x, y) arrays, which fit augments eagerly")
         train = data.map(lambda a, b: (augment(a, training=True), b)) if augment is not None else data
         if is_multi_output(model):
             train = train.map(lambda a, b: (a, targets_for(model, b)))
@@ -261,8 +309,12 @@ def fit(
             x, y, validation = x[:cut], y[:cut], (x[cut:], y[cut:])
         if augment is not None:
             augment.build((None, *np.shape(x)[1:]))  # create its variables outside the tf.data graph
-        train = array_pipeline(model, x, y, batch_size=batch_size, augment=augment, shuffle=shuffle,
-                               seed=seed)
+        if augment is not None and not graph_augmentation_works():
+            train = EagerAugmentedBatches(model, x, y, batch_size=batch_size, augment=augment,
+                                          shuffle=shuffle, seed=seed)
+        else:
+            train = array_pipeline(model, x, y, batch_size=batch_size, augment=augment, shuffle=shuffle,
+                                   seed=seed)
 
     val = None
     if validation is not None:
@@ -303,11 +355,11 @@ def evaluate_accuracy(model: keras.Model, data, *, batch_size: int = 256, top_k:
 
     def scores_of(x):
         out = model.predict(x, batch_size=batch_size, verbose=0)
-        return np.asarray(out[index] if isinstance(out, (list, tuple)) else out)
+        return ops.convert_to_numpy(out[index] if isinstance(out, (list, tuple)) else out)
 
     if is_dataset(data):
         labels, scores = [], []
-        for xb, yb in data:
+        for xb, yb in data.as_numpy_iterator():  # NumPy batches: any Keras backend can predict on them
             scores.append(scores_of(xb))
             labels.append(np.asarray(yb))
         if not scores:

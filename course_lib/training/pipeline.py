@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import keras
+import numpy as np
 
 from ..validation import check_bool, check_float, check_int
 
@@ -86,6 +87,54 @@ def array_pipeline(model: keras.Model, x, y, *, batch_size: int, augment: keras.
         # same seed would give different flips and crops (and accuracies) from run to run.
         ds = ds.map(lambda a, b: (augment(a, training=True), b))
     return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def graph_augmentation_works() -> bool:
+    """Whether augmentation layers can run inside a ``tf.data`` graph: only on the TensorFlow backend.
+
+    On JAX and PyTorch a ``keras.Sequential`` of preprocessing layers (and ``RandomShift``) cannot be called
+    on the symbolic tensors of ``Dataset.map``; :class:`EagerAugmentedBatches` applies them to each batch
+    eagerly instead.
+    """
+    return keras.backend.backend() == "tensorflow"
+
+
+class EagerAugmentedBatches(keras.utils.PyDataset):
+    """Shuffled batches of arrays, augmented eagerly on the Keras backend: ``fit``'s input on JAX and PyTorch
+    when it augments (see :func:`graph_augmentation_works`).
+
+    Args:
+        model: the model to be trained (a multi-output model gets ``y`` for every output).
+        x: inputs ``(n, h, w, c)``.
+        y: labels ``(n,)`` or ``(n, k)``.
+        batch_size: samples per batch (the last batch may be smaller).
+        augment: a layer called on each batch with ``training=True``.
+        shuffle: draw a new order every epoch.
+        seed: seed of the order.
+
+    Each item is ``(augmented x batch as NumPy, y batch)``.
+    """
+
+    def __init__(self, model: keras.Model, x, y, *, batch_size: int, augment: keras.layers.Layer,
+                 shuffle: bool, seed: int | None):
+        super().__init__()
+        self.model, self.x, self.y = model, np.asarray(x), np.asarray(y)
+        self.batch_size, self.augment, self.shuffle = batch_size, augment, shuffle
+        self._rng = np.random.default_rng(seed)
+        self._order = np.arange(len(self.x))
+        self.on_epoch_end()
+
+    def __len__(self) -> int:
+        return -(-len(self.x) // self.batch_size)
+
+    def __getitem__(self, index: int):
+        chosen = self._order[index * self.batch_size: (index + 1) * self.batch_size]
+        xb = keras.ops.convert_to_numpy(self.augment(self.x[chosen], training=True))
+        return xb, targets_for(self.model, self.y[chosen])
+
+    def on_epoch_end(self) -> None:
+        if self.shuffle:
+            self._order = self._rng.permutation(len(self.x))
 
 
 # ----------------------------------------------------------------------------------------------------------

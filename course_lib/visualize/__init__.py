@@ -8,7 +8,10 @@ One module per job, every public name re-exported here (``cl.visualize.grad_cam(
 - :mod:`~course_lib.visualize.attribution`: saliency, Grad-CAM, occlusion sensitivity;
 - :mod:`~course_lib.visualize.synthesis`: activation maximisation;
 - :mod:`~course_lib.visualize.sanity`: randomised copies and rank correlation (sanity checks for maps);
-- :mod:`~course_lib.visualize.snapshots`: a callback recording a kernel during training.
+- :mod:`~course_lib.visualize.snapshots`: a callback recording a kernel during training;
+- :mod:`~course_lib.visualize.gradients`: gradients on any Keras backend (``tf.GradientTape``, ``jax.grad``,
+  ``torch.autograd``), which saliency, Grad-CAM and activation maximisation use; its functions are reached
+  as ``cl.visualize.gradients.input_gradient`` and are not re-exported one by one.
 
 Every function takes a Keras model built with the functional API (or a built ``Sequential``), such as those of
 ``course_lib.models`` and ``keras.applications``, and finds layers by name. A name that is not in the model,
@@ -34,6 +37,7 @@ data).
 
 from __future__ import annotations
 
+from . import gradients  # noqa: F401 - cl.visualize.gradients, the per-backend helper
 from .attribution import grad_cam, occlusion_sensitivity, saliency_map
 from .layers import (
     class_scores,

@@ -11,10 +11,11 @@ from typing import Any
 
 import keras
 import numpy as np
-import tensorflow as tf
+from keras import ops
 
-from .. import validation
+from .. import keras_adapter, validation
 from ._inputs import as_batch, check_model, images_and_batch
+from .gradients import value_and_gradient
 from .layers import conv_layer_names, logits_head, output_of, spatial_layer, submodel
 
 __all__ = ["saliency_map", "grad_cam", "occlusion_sensitivity"]
@@ -27,22 +28,35 @@ def _pick_class(scores: np.ndarray, class_index: Any, name: str = "class_index")
     return validation.check_int(class_index, name, minimum=0, maximum=scores.shape[-1] - 1)
 
 
-def _pick_classes(logits: np.ndarray, class_index: Any) -> np.ndarray:
-    """One class per image: the argmax (None), one int for all, or one int per image."""
-    if class_index is None or np.ndim(class_index) == 0:
-        return np.array([_pick_class(row, class_index) for row in logits], dtype=np.int64)
+def _pick_classes(num_classes: int, count: int, class_index: Any) -> np.ndarray | None:
+    """The classes to explain, checked: None (each image's predicted class, picked where the scores are
+    computed), or one int per image (one int given for all is repeated)."""
+    if class_index is None:
+        return None
+    if np.ndim(class_index) == 0:
+        chosen = [validation.check_int(class_index, "class_index", minimum=0, maximum=num_classes - 1)]
+        return np.array(chosen * count, dtype=np.int64)
     chosen = list(class_index)
-    if len(chosen) != len(logits):
-        raise ValueError(f"class_index must give one class per image ({len(logits)}), got {len(chosen)}")
-    picked = [_pick_class(row, c, f"class_index[{i}]") for i, (row, c) in enumerate(zip(logits, chosen))]
+    if len(chosen) != count:
+        raise ValueError(f"class_index must give one class per image ({count}), got {len(chosen)}")
+    picked = [validation.check_int(c, f"class_index[{i}]", minimum=0, maximum=num_classes - 1)
+              for i, c in enumerate(chosen)]
     return np.array(picked, dtype=np.int64)
 
 
-def _class_score_sum(logits: tf.Tensor, class_index: Any) -> tf.Tensor:
-    """Sum over the batch of each image's chosen class score (images do not interact, so the gradient of the
-    sum is each image's own gradient)."""
-    classes = _pick_classes(logits.numpy(), class_index)
-    return tf.reduce_sum(tf.gather(logits, classes, axis=1, batch_dims=1))
+def _class_scores_of(logits: Any, classes: np.ndarray | None) -> Any:
+    """``(N, 1)`` backend tensor: each image's score for its class (its argmax when ``classes`` is None).
+
+    The argmax is taken here, with ``keras.ops``, rather than in NumPy beforehand: under ``jax.grad`` the
+    logits are tracers that cannot become NumPy, and picking here saves a second forward pass. Images do not
+    interact, so the gradient of the sum of these scores is each image's own gradient.
+    """
+    index = ops.argmax(logits, axis=-1) if classes is None else ops.convert_to_tensor(classes)
+    return ops.take_along_axis(logits, ops.expand_dims(ops.cast(index, "int32"), -1), axis=1)
+
+
+def _num_classes(model: keras.Model) -> int:
+    return int(model.outputs[0].shape[-1])
 
 
 def saliency_map(model: keras.Model, image: Any, class_index: Any = None) -> np.ndarray:
@@ -70,14 +84,15 @@ def saliency_map(model: keras.Model, image: Any, class_index: Any = None) -> np.
     """
     check_model(model)
     batch, single = images_and_batch(model, image)
-    x = tf.constant(batch)
+    classes = _pick_classes(_num_classes(model), len(batch), class_index)
     head, to_logits, _ = logits_head(model)
     sub = submodel(model, [head])
-    with tf.GradientTape() as tape:
-        tape.watch(x)
-        score = _class_score_sum(to_logits(sub(x, training=False)), class_index)
-    grad = tape.gradient(score, x)
-    maps = np.abs(grad.numpy()).max(axis=-1).astype(np.float32)
+
+    def class_scores_of(x):  # (N, H, W, C) -> (N, 1)
+        return _class_scores_of(to_logits(sub(x, training=False)), classes)
+
+    _, grad = value_and_gradient(class_scores_of, batch)
+    maps = np.abs(ops.convert_to_numpy(grad)).max(axis=-1).astype(np.float32)
     return maps[0] if single else maps
 
 
@@ -126,24 +141,46 @@ def grad_cam(
         layer_name = names[-1]
     layer = spatial_layer(model, layer_name)
     batch, single = images_and_batch(model, image)
-    x = tf.constant(batch)
+    classes = _pick_classes(_num_classes(model), len(batch), class_index)
     head, to_logits, _ = logits_head(model)
-    sub = submodel(model, [output_of(layer), head])
-    with tf.GradientTape() as tape:
-        tape.watch(x)  # records every op downstream of the input, so the score is differentiable by the maps
-        maps, h = sub(x, training=False)
-        score = _class_score_sum(to_logits(h), class_index)
-    grads = tape.gradient(score, maps)
-    if grads is None:
+    if not _depends_on(head, layer):
         raise ValueError(f"the class score does not depend on layer {layer_name!r}")
-    weights = tf.reduce_mean(grads, axis=[1, 2])  # (N, C')
-    cam = tf.nn.relu(tf.reduce_sum(maps * weights[:, None, None, :], axis=-1))  # (N, H', W')
+    # The network split at the layer: its maps A from the image, then the scores from the image and A (the
+    # image still feeds the paths that bypass the layer, such as ResNet shortcuts). dy/dA is then the
+    # gradient of an ordinary function of A, which every backend computes (JAX cannot differentiate with
+    # respect to an intermediate tensor of one forward pass, as GradientTape can).
+    x = ops.convert_to_tensor(batch)
+    maps = submodel(model, [output_of(layer)])(x, training=False)  # (N, H', W', C')
+    rest = keras.Model([model.inputs[0], output_of(layer)], head)
+
+    def class_scores_of(a):  # (N, H', W', C') -> (N, 1)
+        return _class_scores_of(to_logits(rest([x, a], training=False)), classes)
+
+    _, grads = value_and_gradient(class_scores_of, maps)
+    weights = ops.mean(grads, axis=[1, 2])  # (N, C')
+    cam = ops.relu(ops.sum(maps * weights[:, None, None, :], axis=-1))  # (N, H', W')
     if upsample:
-        cam = tf.image.resize(cam[..., None], x.shape[1:3], method="bilinear")[..., 0]
-    cam = cam.numpy().astype(np.float32)
+        cam = ops.image.resize(cam[..., None], tuple(batch.shape[1:3]), interpolation="bilinear")[..., 0]
+    cam = ops.convert_to_numpy(cam).astype(np.float32)
     peak = cam.max(axis=(1, 2), keepdims=True)
     cam = np.where(peak > 0, cam / np.where(peak > 0, peak, 1.0), 0.0).astype(np.float32)
     return cam[0] if single else cam
+
+
+def _depends_on(tensor: Any, layer: Any) -> bool:
+    """Whether the symbolic ``tensor`` is computed from ``layer``'s output (the layer is its ancestor)."""
+    seen: set[int] = set()
+    pending = [keras_adapter.producing_operation(tensor)]
+    while pending:
+        operation = pending.pop()
+        if operation is layer:
+            return True
+        if id(operation) in seen:
+            continue
+        seen.add(id(operation))
+        for node in keras_adapter.inbound_nodes(operation):
+            pending.extend(keras_adapter.producing_operation(t) for t in node.input_tensors)
+    return False
 
 
 def _probabilities(model: keras.Model, x: np.ndarray, batch_size: int) -> np.ndarray:
@@ -151,7 +188,7 @@ def _probabilities(model: keras.Model, x: np.ndarray, batch_size: int) -> np.nda
     out = []
     for lo in range(0, len(x), batch_size):
         p = model(x[lo: lo + batch_size], training=False)
-        out.append(np.asarray(p if activated else tf.nn.softmax(p, axis=-1)))
+        out.append(ops.convert_to_numpy(p if activated else ops.softmax(p, axis=-1)))
     return np.concatenate(out)
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import keras
 import numpy as np
-import tensorflow as tf
+from keras import ops
 
 from .. import keras_adapter, validation
 from ._inputs import as_batch, check_model
@@ -224,7 +224,7 @@ def first_layer_filters(model: keras.Model, layer_name: str | None = None) -> np
         kernel = layer.depthwise_kernel
     else:
         kernel = layer.kernel
-    return np.array(keras.ops.convert_to_numpy(kernel), dtype=np.float32)
+    return np.array(ops.convert_to_numpy(kernel), dtype=np.float32)
 
 
 def neighbour_correlation(kernels: Any) -> np.ndarray:
@@ -292,7 +292,7 @@ def feature_maps(
     outs = submodel(model, [output_of(layer) for layer in chosen])(x, training=False)
     if not isinstance(outs, (list, tuple)):
         outs = [outs]
-    return {layer.name: np.asarray(o)[0] for layer, o in zip(chosen, outs)}
+    return {layer.name: ops.convert_to_numpy(o)[0] for layer, o in zip(chosen, outs)}
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -354,8 +354,9 @@ def logits_head(model: keras.Model) -> tuple[Any, Callable[[Any], Any], bool]:
         kernel, bias = last.kernel, (last.bias if last.use_bias else None)
 
         def dense_logits(h: Any) -> Any:
-            z = tf.matmul(h, kernel)
-            return z + bias if bias is not None else z
+            # the variables as tensors: JAX cannot mix a Keras variable into its own arithmetic
+            z = ops.matmul(h, ops.convert_to_tensor(kernel))
+            return z + ops.convert_to_tensor(bias) if bias is not None else z
 
         return output_of_input(last), dense_logits, True
     return outputs[0], lambda h: h, False
@@ -382,4 +383,4 @@ def class_scores(model: keras.Model, images: Any) -> np.ndarray:
     check_model(model)
     x = as_batch(model, images, "images", single=False)
     head, to_logits, _ = logits_head(model)
-    return np.asarray(to_logits(submodel(model, [head])(x, training=False)))
+    return ops.convert_to_numpy(to_logits(submodel(model, [head])(x, training=False)))

@@ -245,7 +245,8 @@ def top_activating_patches(
     best_values, best_flat = [], []
     width = None
     for lo in range(0, len(x), batch_size):
-        maps = np.asarray(sub(x[lo: lo + batch_size], training=False))[..., channels]  # (b, H', W', n)
+        out = sub(x[lo: lo + batch_size], training=False)
+        maps = keras.ops.convert_to_numpy(out)[..., channels]  # (b, H', W', n)
         width = maps.shape[2]
         flat = np.moveaxis(maps, -1, 1).reshape(len(maps), len(channels), -1)
         arg = flat.argmax(axis=2)  # (b, n)

@@ -7,10 +7,11 @@ from typing import Any
 
 import keras
 import numpy as np
-import tensorflow as tf
+from keras import ops
 
 from .. import validation
 from ._inputs import check_model, input_hwc
+from .gradients import gradient_function
 from .layers import check_channels, output_of, output_of_input, output_shape, spatial_layer, submodel
 
 __all__ = ["activation_maximization"]
@@ -33,14 +34,23 @@ def _linear_twin(layer: Any) -> Any | None:
     return twin
 
 
-def _blur(x: tf.Tensor) -> tf.Tensor:
-    """3x3 binomial blur per channel, with reflected borders so that edges do not darken."""
-    k1 = tf.constant([1.0, 2.0, 1.0]) / 4.0
-    k2 = tf.tensordot(k1, k1, axes=0)
+def _blur(x: Any) -> Any:
+    """3x3 binomial blur per channel of ``(n, H, W, C)`` images, with reflected borders so that edges do not
+    darken."""
+    k1 = ops.convert_to_tensor([1.0, 2.0, 1.0]) / 4.0
+    k2 = ops.outer(k1, k1)
     c = x.shape[-1]
-    kernel = tf.tile(k2[:, :, None, None], [1, 1, c, 1])
-    padded = tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]], mode="REFLECT")
-    return tf.nn.depthwise_conv2d(padded, kernel, strides=[1, 1, 1, 1], padding="VALID")
+    kernel = ops.tile(k2[:, :, None, None], [1, 1, c, 1])  # (3, 3, C, 1): one filter per channel
+    padded = ops.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]], mode="reflect")
+    return ops.depthwise_conv(padded, kernel, strides=1, padding="valid")
+
+
+def _shift_argument(shift: np.ndarray) -> Any:
+    """The jitter of one step as ``ops.roll`` takes it on this backend: a tensor where the step is traced once
+    for all shifts (TensorFlow, JAX), Python ints for PyTorch's eager ``torch.roll``."""
+    if keras.backend.backend() == "torch":
+        return tuple(int(s) for s in shift)
+    return ops.convert_to_tensor(shift, dtype="int32")
 
 
 def _check_value_range(value_range: Any) -> tuple[float, float]:
@@ -142,39 +152,37 @@ def activation_maximization(
             start = np.broadcast_to(start, (n, *shape))
         if start.shape != (n, *shape):
             raise ValueError(f"init must have shape {shape} or {(n, *shape)}, got {np.shape(init)}")
-    x = tf.Variable(np.clip(start, low, high).astype(np.float32))
+    x = ops.convert_to_tensor(np.clip(start, low, high).astype(np.float32))  # (n, H, W, C)
 
     twin = _linear_twin(layer)
     if twin is not None:
         sub = submodel(model, [output_of_input(layer)])
 
-        def response(images: tf.Tensor) -> tf.Tensor:
+        def response(images: Any) -> Any:
             return twin(sub(images, training=False))
     else:
         sub = submodel(model, [output_of(layer)])
 
-        def response(images: tf.Tensor) -> tf.Tensor:
+        def response(images: Any) -> Any:
             return sub(images, training=False)
 
-    select = tf.one_hot(channels, int(output_shape(layer)[-1]))[:, None, None, :]  # (n, 1, 1, C')
+    select = ops.one_hot(ops.convert_to_tensor(channels), int(output_shape(layer)[-1]))[:, None, None, :]
     shifts = rng.integers(-jitter, jitter + 1, size=(steps, 2)) if jitter else np.zeros((steps, 2), int)
 
-    @tf.function  # one graph for all steps: the shift is a tensor argument, so it is traced once
-    def gradient(images: tf.Tensor, shift: tf.Tensor) -> tf.Tensor:
-        with tf.GradientTape() as tape:
-            tape.watch(images)
-            act = response(tf.roll(images, shift=shift, axis=[1, 2]))
-            objective = tf.reduce_sum(tf.reduce_mean(act * select, axis=[1, 2]))
-        return tape.gradient(objective, images)
+    def objective(images: Any, shift: Any) -> Any:  # (n, H, W, C) -> a scalar: the channels' mean responses
+        act = response(ops.roll(images, shift, axis=(1, 2)))  # (n, H', W', C')
+        return ops.sum(ops.mean(act * select, axis=[1, 2]))
 
+    # one trace for all steps (tf.function, jax.jit): the shift is a tensor argument, not a constant
+    gradient = gradient_function(objective, jit=True)
     for step in range(steps):
-        grad = gradient(tf.convert_to_tensor(x), tf.constant(shifts[step], dtype=tf.int32))
-        scale = tf.reduce_mean(tf.abs(grad), axis=[1, 2, 3], keepdims=True) + 1e-12
+        _, grad = gradient(x, _shift_argument(shifts[step]))
+        scale = ops.mean(ops.abs(grad), axis=[1, 2, 3], keepdims=True) + 1e-12
         new = x + lr * grad / scale
         if decay:
             new = mid + (1.0 - decay) * (new - mid)
         if blur_every and (step + 1) % blur_every == 0:
             new = _blur(new)
-        x.assign(tf.clip_by_value(new, low, high))
-    result = x.numpy()
+        x = ops.clip(new, low, high)
+    result = ops.convert_to_numpy(x)
     return result[0] if single else result

@@ -15,7 +15,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from .. import drawing, shapes
-from ..validation import check_int
+from ..validation import check_float, check_int, type_error
 from .core import MAX_GRID, error_figure, image2d, live, new_figure, static_grid, static_mode
 
 __all__ = [
@@ -39,17 +39,19 @@ def _positions(input_size: Any, kernel: Any, stride: Any = 1, padding: Any = 0) 
 # ----------------------------------------------------------------------------------------------------
 # padding, stride and kernel: the output-size formula
 # ----------------------------------------------------------------------------------------------------
-def _draw_conv_arithmetic(fig: Any, *, n: int, kernel: int, stride: int, padding: Any, step: int) -> None:
+def _draw_conv_arithmetic(fig: Any, *, n: int, kernel: int, stride: int, padding: Any, step: int,
+                          fontsize: float | None = None) -> None:
     n = check_int(n, "n", minimum=1, maximum=MAX_GRID)
     (top, bottom), _ = shapes.resolve_padding(padding, (n, n), kernel, stride)
     if n + top + bottom > MAX_GRID + 8:
         raise ValueError(f"padding must leave at most {MAX_GRID + 8} cells per side to draw, "
                          f"got {n + top + bottom}")
-    drawing.draw_sliding_window(n, kernel, stride=stride, padding=padding, position=step, ax=fig.subplots())
+    drawing.draw_sliding_window(n, kernel, stride=stride, padding=padding, position=step, fontsize=fontsize,
+                                ax=fig.subplots())
 
 
 def conv_arithmetic_figure(n: int = 7, kernel: int = 3, stride: int = 1, padding: Any = 0,
-                           step: int = 0) -> Figure:
+                           step: int = 0, *, fontsize: float | None = None) -> Figure:
     """The padded input with one window, the output grid, and the output-size formula in the title.
 
     Drawn by :func:`course_lib.drawing.draw_sliding_window`: padding cells are grey, the window at position
@@ -62,6 +64,8 @@ def conv_arithmetic_figure(n: int = 7, kernel: int = 3, stride: int = 1, padding
         stride: step between windows.
         padding: zeros per side (int), or Keras's "valid" / "same" ("same" may pad lopsidedly).
         step: window position, ``0 <= step < out**2``.
+        fontsize: points for every text (see :func:`course_lib.drawing.draw_sliding_window`); default the
+            small sizes of the lecture controls. Give 11 or more for a figure that is projected.
 
     Returns:
         The Figure: input (left) and output (right) on one Axes.
@@ -69,17 +73,18 @@ def conv_arithmetic_figure(n: int = 7, kernel: int = 3, stride: int = 1, padding
     Raises:
         TypeError: a size that is not an int, padding neither int nor str.
         ValueError: sizes out of range, a kernel larger than the padded input, an unknown padding string, a
-            step past the last position.
+            step past the last position, a non-positive fontsize.
 
     Reference: Dumoulin and Visin, "A guide to convolution arithmetic for deep learning", arXiv:1603.07285.
     """
     return new_figure(_draw_conv_arithmetic, (8, 4.2), n=n, kernel=kernel, stride=stride, padding=padding,
-                      step=step)
+                      step=step, fontsize=fontsize)
 
 
 def show_conv_arithmetic(n: int = 7, kernel: int = 3, stride: int = 1, padding: Any = 0, *,
                          settings: Sequence[Mapping[str, Any]] | None = None,
-                         static: bool | None = None) -> Any:
+                         static: bool | None = None, fontsize: float | None = None,
+                         panel: tuple[float, float] = (7, 4)) -> Any:
     """Padding/stride/kernel explorer: sliders in Jupyter, else a grid of ``settings`` (static figure).
 
     Args:
@@ -87,6 +92,9 @@ def show_conv_arithmetic(n: int = 7, kernel: int = 3, stride: int = 1, padding: 
         settings: parameter dicts for the static grid; default: the starting values, the same with "same"
             padding, stride 2, and a stride that leaves a row over.
         static: see :func:`~course_lib.widgets.static_mode`.
+        fontsize: points for every text of every panel (see :func:`conv_arithmetic_figure`); default the
+            controls' small sizes.
+        panel: (width, height) in inches of one panel of the static figure (two panels per row).
 
     Returns:
         The static Figure, or the displayed ``ipywidgets.VBox``.
@@ -94,7 +102,13 @@ def show_conv_arithmetic(n: int = 7, kernel: int = 3, stride: int = 1, padding: 
     Raises:
         As :func:`conv_arithmetic_figure`, for the starting values and every setting.
     """
-    plt.close(conv_arithmetic_figure(n, kernel, stride, padding))  # check the arguments in both modes
+    plt.close(conv_arithmetic_figure(n, kernel, stride, padding, fontsize=fontsize))  # check in both modes
+    if not isinstance(panel, (tuple, list)):
+        raise type_error("panel", "a (width, height) pair of inches", panel)
+    if len(panel) != 2:
+        raise ValueError(f"panel must be a (width, height) pair of inches, got {tuple(panel)!r}")
+    panel = tuple(check_float(v, f"panel[{i}]", minimum=0, include_minimum=False)
+                  for i, v in enumerate(panel))
     if static_mode(static):
         if settings is None:
             settings = [dict(n=n, kernel=kernel, stride=stride, padding=padding),
@@ -102,8 +116,8 @@ def show_conv_arithmetic(n: int = 7, kernel: int = 3, stride: int = 1, padding: 
                         dict(n=n, kernel=kernel, stride=2, padding=padding),
                         dict(n=n, kernel=kernel, stride=kernel + 1 if (n - kernel) % (kernel + 1) else 3,
                              padding=0)]
-        settings = [{"step": 0, **s} for s in settings]
-        return static_grid(_draw_conv_arithmetic, settings, ncols=2, panel=(7, 4), title="output size")
+        settings = [{"step": 0, "fontsize": fontsize, **s} for s in settings]
+        return static_grid(_draw_conv_arithmetic, settings, ncols=2, panel=panel, title="output size")
     import ipywidgets as w
 
     controls = {
@@ -117,7 +131,7 @@ def show_conv_arithmetic(n: int = 7, kernel: int = 3, stride: int = 1, padding: 
     def render(n, kernel, stride, padding, step):
         try:
             last = _positions((n, n), kernel, stride, padding) - 1
-            return conv_arithmetic_figure(n, kernel, stride, padding, min(step, last))
+            return conv_arithmetic_figure(n, kernel, stride, padding, min(step, last), fontsize=fontsize)
         except ValueError as err:  # a setting that does not fit: say so instead of raising in the callback
             return error_figure(err)
 
@@ -266,12 +280,14 @@ def show_pooling(x: Any = None, *, settings: Sequence[Mapping[str, Any]] | None 
 _MAX_FIELD_WIDTH = 80
 
 
-def _draw_receptive_field(fig: Any, *, layers: Any, top_units: int) -> None:
+def _draw_receptive_field(fig: Any, *, layers: Any, top_units: int, fontsize: float | None = None) -> None:
     top_units = check_int(top_units, "top_units", minimum=1, maximum=9)
-    drawing.draw_receptive_field(layers, top_units=top_units, max_pixels=_MAX_FIELD_WIDTH, ax=fig.subplots())
+    drawing.draw_receptive_field(layers, top_units=top_units, max_pixels=_MAX_FIELD_WIDTH, fontsize=fontsize,
+                                 ax=fig.subplots())
 
 
-def receptive_field_figure(layers: Any = ((3, 1), (3, 1), (3, 1)), top_units: int = 3) -> Figure:
+def receptive_field_figure(layers: Any = ((3, 1), (3, 1), (3, 1)), top_units: int = 3, *,
+                           fontsize: float | None = None) -> Figure:
     """The units that one output unit depends on, row by row from the input up (1-D, valid layers).
 
     Drawn by :func:`course_lib.drawing.draw_receptive_field`.
@@ -279,23 +295,28 @@ def receptive_field_figure(layers: Any = ((3, 1), (3, 1), (3, 1)), top_units: in
     Args:
         layers: (kernel, stride) pairs, first layer first (pooling counts like a convolution).
         top_units: units drawn in the top row; the middle one is traced down (1 to 9).
+        fontsize: points for the row labels (the title one point more); default the controls' small sizes
+            (see :func:`course_lib.drawing.draw_receptive_field`). Give 11 or more for a projected figure.
 
     Returns:
         The Figure; the coloured input units are the receptive field, whose size is in the title.
 
     Raises:
         TypeError: layers not a list of pairs, a size that is not an int.
-        ValueError: an empty list, non-positive sizes, a drawing wider than 80 input units.
+        ValueError: an empty list, non-positive sizes, a drawing wider than 80 input units, a non-positive
+            fontsize.
 
     Reference: Araujo, Norris and Sim, "Computing Receptive Fields of Convolutional Neural Networks",
         Distill 2019.
     """
     rows = len(layers) if isinstance(layers, (list, tuple)) else 1
-    return new_figure(_draw_receptive_field, (9, 1.2 + 0.9 * rows), layers=layers, top_units=top_units)
+    return new_figure(_draw_receptive_field, (9, 1.2 + 0.9 * rows), layers=layers, top_units=top_units,
+                      fontsize=fontsize)
 
 
 def show_receptive_field(layers: Any = ((3, 1), (3, 1), (3, 1)), *,
-                         settings: Sequence[Any] | None = None, static: bool | None = None) -> Any:
+                         settings: Sequence[Any] | None = None, static: bool | None = None,
+                         fontsize: float | None = None) -> Any:
     """Receptive-field explorer: depth, kernel and stride sliders, or statically a few stacks.
 
     Args:
@@ -303,6 +324,7 @@ def show_receptive_field(layers: Any = ((3, 1), (3, 1), (3, 1)), *,
         settings: stacks for the static figure; default ``layers``, three 3x3 with a stride-2 pool
             in the middle, and one 7x7.
         static: see :func:`~course_lib.widgets.static_mode`.
+        fontsize: points for the row labels of every panel (see :func:`receptive_field_figure`).
 
     Returns:
         The static Figure, or the displayed ``ipywidgets.VBox``.
@@ -310,11 +332,11 @@ def show_receptive_field(layers: Any = ((3, 1), (3, 1), (3, 1)), *,
     Raises:
         As :func:`receptive_field_figure`.
     """
-    plt.close(receptive_field_figure(layers))
+    plt.close(receptive_field_figure(layers, fontsize=fontsize))
     if static_mode(static):
         if settings is None:
             settings = [layers, [(3, 1), (2, 2), (3, 1)], [(7, 1)]]
-        grid = [dict(layers=s, top_units=3) for s in settings]
+        grid = [dict(layers=s, top_units=3, fontsize=fontsize) for s in settings]
         return static_grid(_draw_receptive_field, grid, ncols=1, panel=(9, 2.6), title="receptive fields")
     import ipywidgets as w
 
@@ -326,7 +348,7 @@ def show_receptive_field(layers: Any = ((3, 1), (3, 1), (3, 1)), *,
 
     def render(depth, kernel, stride):
         try:
-            return receptive_field_figure([(kernel, stride)] * depth)
+            return receptive_field_figure([(kernel, stride)] * depth, fontsize=fontsize)
         except ValueError as err:
             return error_figure(err)
 
