@@ -28,6 +28,7 @@ status is 1 when any check failed. Needs the standard library and ``uv`` (the de
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import json
 import os
 import re
@@ -251,7 +252,9 @@ def run_entry(entry: dict, wheel: Path, timings: list[tuple[str, str, float, str
         benv = {**env, "KERAS_BACKEND": backend}
         if entry.get("unit"):
             tests = [ROOT / "tests" / f"{m}.py" for m in entry["unit"]]
-            pytest = [venv / "bin" / "pytest", "-q", "-n", "2", "-p", "no:cacheprovider", "--rootdir", ROOT,
+            # one process: make test-compat already runs two entries at a time, and each xdist worker would
+            # import TensorFlow again
+            pytest = [venv / "bin" / "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", ROOT,
                       "-m", "not checkout", *tests]
             step(f"unit tests ({backend})", run, pytest, benv, log,
                  note=lambda out: (re.findall(r"\d+ passed.*", out) or [""])[-1].strip("= "))
@@ -275,6 +278,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--only", action="append", help="run only this entry (repeatable)")
     parser.add_argument("--python", action="append", help="run only the entries on this Python (3.X)")
+    parser.add_argument("--jobs", type=int, default=2,
+                        help="entries run at once (default 2: installs and kernel starts leave cores idle)")
     parser.add_argument("--list", action="store_true", help="print the entries' names and stop")
     args = parser.parse_args(argv)
     entries = load_matrix()
@@ -293,13 +298,20 @@ def main(argv: list[str] | None = None) -> int:
     wheel = build_wheel(OUT / "dist", OUT / "build-log.txt")
     timings: list = [("wheel", "build", time.perf_counter() - start, wheel.name)]
     failures = {}
-    for entry in entries:
-        print(f"{entry['name']}:", flush=True)
+
+    def one(entry: dict) -> None:
+        print(f"{entry['name']}: started", flush=True)
         try:
             run_entry(entry, wheel, timings)
         except (Failed, subprocess.TimeoutExpired) as exc:
             failures[entry["name"]] = str(exc)
-            print(f"  FAILED: {exc}", flush=True)
+            print(f"  {entry['name']} FAILED: {exc}", flush=True)
+
+    if args.jobs < 1:
+        parser.error(f"--jobs must be a positive int, got {args.jobs}")
+    with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        list(pool.map(one, entries))
+    timings.sort(key=lambda row: [e["name"] for e in entries].index(row[0]) if row[0] != "wheel" else -1)
     print(write_report(timings, failures, OUT / "report.md"))
     print(f"compatibility matrix: {len(entries) - len(failures)} of {len(entries)} entries passed in "
           f"{time.perf_counter() - start:.0f} s (report: {OUT / 'report.md'})")

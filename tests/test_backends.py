@@ -2,7 +2,8 @@
 tests/compat/backends_check.py run under JAX and PyTorch in subprocesses when those packages are installed.
 
 In the development environment (TensorFlow only) the subprocess tests are skipped: the compatibility matrix
-(tests/compat/matrix.toml, entry backends-py311) installs JAX and PyTorch and runs this module there.
+(tests/compat/matrix.toml: entries jax-py311 and torch-py311) installs JAX or PyTorch and runs this
+module there.
 """
 
 from __future__ import annotations
@@ -102,7 +103,7 @@ def test_devices_come_from_the_backend_itself():
 @pytest.mark.parametrize("backend", ["jax", "torch"])
 def test_backend_checks_pass(backend):
     if importlib.util.find_spec(backend) is None:
-        pytest.skip(f"{backend} is not installed here; the compatibility matrix (backends-py311) runs it")
+        pytest.skip(f"{backend} is not installed here; the compatibility matrix ({backend}-py311) runs it")
     current = keras.backend.backend()
     if current != "tensorflow" and current != backend:
         pytest.skip(f"the run under KERAS_BACKEND={backend} checks {backend}; this one runs under {current}")
