@@ -550,3 +550,13 @@ def test_shapes10_masks_mark_the_shape_and_leave_the_images_unchanged():
     assert all(img[m].mean() > img[~m].mean() for img, m in zip(images, masks))
     with pytest.raises(TypeError, match="return_masks"):
         data.make_shapes10(10, return_masks=1)
+
+
+def test_shown_path_keeps_machine_paths_out_of_messages(tmp_path, monkeypatch):
+    from course_lib import config
+    from course_lib.data import files
+
+    assert files.shown_path(config.REPO_ROOT / "data" / "keras") == "data/keras"
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert files.shown_path(tmp_path / ".cache" / "x") == "~/.cache/x"
+    assert files.shown_path("/opt/elsewhere") == "/opt/elsewhere"

@@ -79,6 +79,18 @@ def data_folder(data_dir=None) -> Path:
     return Path(data_dir) if data_dir is not None else config.DATA_DIR
 
 
+def shown_path(path: str | Path) -> str:
+    """``path`` as a message shows it: relative to the checkout when inside it (``data/keras``), ``~/...``
+    under the home folder, else absolute (a stored notebook output then does not carry the machine's path)."""
+    path = Path(path)
+    for base, prefix in ((config.REPO_ROOT, ""), (Path.home(), "~/")):
+        try:
+            return prefix + path.resolve().relative_to(base.resolve()).as_posix()
+        except ValueError:
+            continue
+    return str(path)
+
+
 def cache_paths(name: str, data_dir=None) -> list[Path]:
     """Where the files of a downloaded dataset are expected: ``data/keras/<file>`` ([] for an offline set)."""
     check_dataset_name(name)

@@ -292,10 +292,11 @@ def load_dataset(name: str, *, fallback: str | None = None, n_train: int | None 
         if found is not None:
             arrays, source = parsers.read_cached(name, found, verify_hash), "cache"
             if found.place == "keras cache":
-                note = f"{name}: read from Keras's cache, {found.paths[0].parent}"
+                note = f"{name}: read from Keras's cache, {files.shown_path(found.paths[0].parent)}"
         elif fallback is not None and config.is_quick():
-            note = (f"{name} is not cached in {data_folder(data_dir) / 'keras'} and quick mode does not "
-                    f"download: using {fallback} instead")
+            where = files.shown_path(data_folder(data_dir) / "keras")
+            note = (f"{name} is not cached in {where} and quick mode does not download: "
+                    f"using {fallback} instead")
         elif not download:
             if fallback is None:
                 raise DatasetUnavailable(
