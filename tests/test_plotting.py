@@ -237,7 +237,7 @@ def test_show_misclassified_shows_only_the_wrong_ones():
     p = np.array([0, 2, 2, 1, 1, 0])  # wrong at 1, 3, 5
     fig = plotting.show_misclassified(x, t, p, class_names=["a", "b", "c"])
     assert len(fig.axes) == 3 and fig._suptitle.get_text() == "3 of 6 misclassified"
-    assert fig.axes[0].get_title() == "b\n-> c"
+    assert fig.axes[0].get_title() == "b -> c"
     np.testing.assert_allclose(fig.axes[1].images[0].get_array(), x[3])
     assert len(plotting.show_misclassified(x, t, p, n=2).axes) == 2
 
@@ -245,9 +245,25 @@ def test_show_misclassified_shows_only_the_wrong_ones():
 def test_show_misclassified_with_scores_and_with_no_mistakes():
     scores = np.array([[0.1, 0.9], [0.8, 0.2]])
     fig = plotting.show_misclassified(rand(2, 4, 4, 3), [0, 1], scores)
-    assert [ax.get_title() for ax in fig.axes] == ["0\n-> 1 (0.90)", "1\n-> 0 (0.80)"]
+    assert [ax.get_title() for ax in fig.axes] == ["0 -> 1 (0.90)", "1 -> 0 (0.80)"]
     fig = plotting.show_misclassified(rand(2, 4, 4), [0, 1], [0, 1])
     assert len(fig.axes) == 1 and fig._suptitle.get_text() == "0 of 2 misclassified"
+
+
+def test_show_misclassified_is_legible_and_no_caption_hides_behind_the_row_above():
+    t = np.arange(20) % 10
+    fig = plotting.show_misclassified(rand(20, 8, 8), t, (t + 1) % 10, n=16, title="a title")
+    assert fig.get_size_inches()[0] <= 11
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    captions = [ax.title for ax in fig.axes]
+    assert min(c.get_fontsize() for c in captions) >= 11
+    for upper, lower in zip(fig.axes[:8], fig.axes[8:]):  # caption of row 2 below the image of row 1
+        assert lower.title.get_window_extent(renderer).y1 <= upper.get_window_extent(renderer).y0
+    top_caption = max(c.get_window_extent(renderer).y1 for c in captions)
+    assert fig._suptitle.get_window_extent(renderer).y0 >= top_caption
+    four_wide = plotting.show_misclassified(rand(20, 8, 8), t, (t + 1) % 10, n=16, ncols=4)
+    assert four_wide.axes[0].get_subplotspec().get_geometry()[:2] == (4, 4)
 
 
 def test_show_misclassified_rejects_mismatched_lengths():

@@ -233,6 +233,7 @@ def draw_im2col(
     padding: Any = 0,
     highlight: int | None = None,
     annotate: bool | None = None,
+    fontsize: float | None = None,
     ax: Any = None,
 ) -> Any:
     """Draw an image with its patches outlined beside im2col's unrolled matrix, one row per patch.
@@ -250,6 +251,9 @@ def draw_im2col(
         padding: zeros per side (int or pair), or "same"/"valid".
         highlight: how many patches to outline (default: all of them up to 4).
         annotate: write the values in the cells (default: when the matrix has at most 16x16 entries).
+        fontsize: points for every text (values, patch and tap labels, captions); default the small sizes that
+            fit the default figure (values 7, tap labels 6, captions 9). Give 11 or more for figures that are
+            projected; the figure then grows to keep the cells legible.
         ax: the Axes to draw on (default: a new figure).
 
     Returns:
@@ -263,6 +267,9 @@ def draw_im2col(
         Processing", IWFHR 2006.
     """
     img = check_array(image, "image", ndim=2, layout="(H, W)").astype(float)
+    if fontsize is not None:
+        fontsize = check_float(fontsize, "fontsize", minimum=0, include_minimum=False)
+    value_size, tap_size, caption_size = (7, 6, 9) if fontsize is None else (fontsize,) * 3
     cols, (oh, ow) = im2col_matrix(img, kernel, stride=stride, padding=padding)
     kh, kw = int_pair(kernel, "kernel", 1)
     sh, sw = int_pair(stride, "stride", 1)
@@ -275,10 +282,12 @@ def draw_im2col(
     if annotate is None:
         annotate = max(n_rows, n_cols, *padded.shape) <= 16
     hp, wp = padded.shape
-    gap = 3.0
+    scale = 1.0 if fontsize is None else max(1.0, fontsize / 9)
+    gap = 3.0 * scale
     x0 = wp + gap
     width, height = x0 + n_cols, max(hp, n_rows)
-    ax = new_axes(ax, (min(0.45 * width + 2.0, 15.0), min(0.4 * height + 1.6, 10.0)))
+    max_width = 15.0 if fontsize is None else 11.0  # projected: no wider than a slide
+    ax = new_axes(ax, (min(0.45 * scale * width + 2.0, max_width), min(0.4 * scale * height + 1.6, 10.0)))
     signed = bool(min(cols.min(), padded.min()) < 0)
     lo, hi = (
         symmetric_limits(padded) if signed else (min(0.0, float(padded.min())), float(padded.max()) or 1.0)
@@ -302,7 +311,8 @@ def draw_im2col(
         for values, left_x in ((padded, 0.0), (cols, x0)):
             for (r, c), v in np.ndenumerate(values):
                 color = "white" if is_dark(cmap(norm(v))) else "black"
-                ax.text(left_x + c + 0.5, r + 0.5, number_text(v), ha="center", va="center", fontsize=7,
+                ax.text(left_x + c + 0.5, r + 0.5, number_text(v), ha="center", va="center",
+                        fontsize=value_size,
                         color=color)
     for r in range(hp + 1):
         ax.plot([0, wp], [r, r], color="0.5", lw=0.4)
@@ -329,7 +339,7 @@ def draw_im2col(
         ax.add_patch(
             Rectangle((x0, r), n_cols, 1, fill=False, edgecolor=color, linewidth=2.5, gid="patch-row")
         )
-        ax.text(x0 - 0.2, r + 0.5, f"patch {r}", ha="right", va="center", fontsize=7, color=color)
+        ax.text(x0 - 0.2, r + 0.5, f"patch {r}", ha="right", va="center", fontsize=value_size, color=color)
     for c in range(n_cols):
         p_, q_ = divmod(c, kw)
         ax.text(
@@ -338,7 +348,7 @@ def draw_im2col(
             f"({p_},{q_})",
             ha="center",
             va="bottom",
-            fontsize=6,
+            fontsize=tap_size,
             rotation=90,
             gid="tap-label",
         )
@@ -348,7 +358,7 @@ def draw_im2col(
         f"image {img.shape[0]}x{img.shape[1]}" + (" (padded)" if hp > img.shape[0] else ""),
         ha="center",
         va="top",
-        fontsize=9,
+        fontsize=caption_size,
     )
     ax.text(
         x0 + n_cols / 2,
@@ -356,10 +366,17 @@ def draw_im2col(
         f"im2col matrix {n_rows}x{n_cols}\n(row = patch, column = tap (p, q))",
         ha="center",
         va="top",
-        fontsize=9,
+        fontsize=caption_size,
     )
     title = (
         f"im2col: {oh}x{ow} = {n_rows} patches of {kh}x{kw} → a {n_rows}x{n_cols} matrix; "
         f"the convolution is this matrix @ the kernel as a {n_cols}x1 column"
     )
-    return frame(ax, title, (-0.5, width + 0.5), (height + 1.6, -1.4))
+    ax = frame(ax, title, (-0.5, width + 0.5), (height + 1.6, -1.4))
+    if fontsize is not None:  # the title on two lines, the colorbar's text at the same size
+        ax.set_title(title.replace("; ", ";\n"), fontsize=fontsize)
+        colorbar = getattr(im_mat, "colorbar", None)
+        if colorbar is not None:
+            colorbar.ax.tick_params(labelsize=fontsize)
+            colorbar.ax.yaxis.label.set_fontsize(fontsize)
+    return ax

@@ -16,7 +16,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ..drawing.colors import COUNTS_CMAP, IMAGE_CMAP, SEQUENTIAL_CMAP
-from ..validation import check_array, check_positive_int
+from ..validation import check_array, check_float, check_positive_int
 
 __all__ = ["image_grid", "as_images", "label_text", "show_images", "plot_kernels", "plot_feature_maps",
            "plot_array"]
@@ -95,6 +95,7 @@ def show_images(
     ncols: int = 8,
     title: str | None = None,
     cmap: str | None = None,
+    fontsize: float | None = None,
 ) -> Figure:
     """Show a batch of images in a grid, each captioned with its label.
 
@@ -105,30 +106,42 @@ def show_images(
         ncols: images per row.
         title: figure title (default "N images").
         cmap: colormap for one-channel images (default "gray"; ignored for RGB).
+        fontsize: points for the captions and the title (default: captions 8, title Matplotlib's size);
+            given, each row of the grid grows by the caption's height so captions never overlap the row
+            above. Give 11 or more for figures that are projected.
 
     Returns:
         The matplotlib Figure, with one axes per image.
 
     Raises:
         TypeError: images not numeric, or ncols not an int.
-        ValueError: wrong shape, values outside [0, 1], len(labels) != N, or ncols < 1.
+        ValueError: wrong shape, values outside [0, 1], len(labels) != N, ncols < 1, or fontsize <= 0.
     """
     arr = as_images(images)
     ncols = check_positive_int(ncols, "ncols")
+    if fontsize is not None:
+        fontsize = check_float(fontsize, "fontsize", minimum=0, include_minimum=False)
     n = arr.shape[0]
     if labels is not None:
         labels = list(labels) if isinstance(labels, (list, tuple)) else list(np.asarray(labels).reshape(-1))
         if len(labels) != n:
             raise ValueError(f"labels must have one entry per image ({n}), got {len(labels)}")
-    fig, axes = image_grid(n, ncols)
+    if fontsize is None:
+        fig, axes = image_grid(n, ncols)
+    else:  # room for a caption line above every row and a title line above the grid
+        nrows = math.ceil(n / min(ncols, n))
+        fig, axes = image_grid(n, ncols, extra_height=0.6 + (nrows + 1) * 1.6 * fontsize / 72)
     for i, ax in enumerate(axes):
         if arr.ndim == 3:
             ax.imshow(arr[i], cmap=cmap or IMAGE_CMAP, vmin=0.0, vmax=1.0, interpolation="nearest")
         else:
             ax.imshow(arr[i], interpolation="nearest")
         if labels is not None:
-            ax.set_title(label_text(labels[i], class_names), fontsize=8)
-    fig.suptitle(title or f"{n} images")
+            ax.set_title(label_text(labels[i], class_names), fontsize=8 if fontsize is None else fontsize)
+    if fontsize is None:
+        fig.suptitle(title or f"{n} images")
+    else:
+        fig.suptitle(title or f"{n} images", fontsize=fontsize + 1)
     fig.tight_layout()
     return fig
 

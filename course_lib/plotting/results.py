@@ -199,6 +199,7 @@ def show_misclassified(
     class_names: Sequence[str] | None = None,
     n: int = 16,
     title: str | None = None,
+    ncols: int = 8,
 ) -> Figure:
     """Show the first ``n`` images whose prediction is wrong, captioned "true -> predicted".
 
@@ -209,6 +210,7 @@ def show_misclassified(
         class_names: names for the captions.
         n: the most images shown.
         title: figure title (default gives how many are wrong out of N).
+        ncols: images per row (the figure stays about 10.4 inches wide at the default 8).
 
     Returns:
         The Figure: one axes per image shown, or a single axes saying that nothing was misclassified.
@@ -234,18 +236,22 @@ def show_misclassified(
         ax.text(0.5, 0.5, "no misclassified images", ha="center", va="center")
         fig.suptitle(title or default)
         return fig
+    ncols = check_positive_int(ncols, "ncols")
     idx = wrong[:n]
-    fig, axes = image_grid(len(idx), 8, cell=1.5, extra_height=0.8)
+    fig, axes = image_grid(len(idx), ncols, cell=1.3, extra_height=0.5)
+    # constrained layout reserves each caption's height above its own image, so no caption or title
+    # is hidden behind the row above (tight_layout did not, with square images)
+    fig.set_layout_engine("constrained")
     for ax, i in zip(axes, idx):
         img = imgs[i]
         ax.imshow(img, cmap=IMAGE_CMAP if img.ndim == 2 else None, vmin=0.0, vmax=1.0,
                   interpolation="nearest")
-        caption = f"{label_text(int(t[i]), class_names)}\n-> {label_text(int(p[i]), class_names)}"
+        caption = f"{label_text(int(t[i]), class_names)} -> {label_text(int(p[i]), class_names)}"
         if scores.ndim == 2 and scores.shape[1] > 1:
             caption += f" ({float(scores[i, p[i]]):.2f})"
-        ax.set_title(caption, fontsize=7)
-    fig.suptitle(title or default + (f" (first {len(idx)} shown)" if len(idx) < len(wrong) else ""))
-    fig.tight_layout()
+        ax.set_title(caption, fontsize=11)
+    fig.suptitle(title or default + (f" (first {len(idx)} shown)" if len(idx) < len(wrong) else ""),
+                 fontsize=13)
     return fig
 
 

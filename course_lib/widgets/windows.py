@@ -141,15 +141,17 @@ def show_conv_arithmetic(n: int = 7, kernel: int = 3, stride: int = 1, padding: 
 # ----------------------------------------------------------------------------------------------------
 # one window at a time (correlation) and pooling
 # ----------------------------------------------------------------------------------------------------
-def _draw_sliding_window(fig: Any, *, image: Any, kernel: Any, step: int) -> None:
+def _draw_sliding_window(fig: Any, *, image: Any, kernel: Any, step: int,
+                         fontsize: float | None = None) -> None:
     x = image2d(image, "image")
     k = image2d(kernel, "kernel")
     if x.shape[0] > MAX_GRID or x.shape[1] > MAX_GRID:
         raise ValueError(f"image must be at most {MAX_GRID}x{MAX_GRID} to draw, got shape {x.shape}")
-    drawing.draw_sliding_window(x.shape, k.shape, position=step, values=x, weights=k, ax=fig.subplots())
+    drawing.draw_sliding_window(x.shape, k.shape, position=step, values=x, weights=k, fontsize=fontsize,
+                                ax=fig.subplots())
 
 
-def sliding_window_figure(image: Any, kernel: Any, step: int = 0) -> Figure:
+def sliding_window_figure(image: Any, kernel: Any, step: int = 0, *, fontsize: float | None = None) -> Figure:
     """One position of a valid 2-D cross-correlation: the window on the image and the output so far.
 
     Drawn by :func:`course_lib.drawing.draw_sliding_window` with the image's values and the kernel's weights.
@@ -158,6 +160,8 @@ def sliding_window_figure(image: Any, kernel: Any, step: int = 0) -> Figure:
         image: (H, W) array, at most 24x24.
         kernel: (KH, KW) array no larger than the image.
         step: window position, row-major over the output.
+        fontsize: points for every text (see :func:`course_lib.drawing.draw_sliding_window`); default the
+            small sizes of the lecture controls. Give 11 or more for figures that are projected.
 
     Returns:
         The Figure: input with the window framed (left), output filled up to ``step`` (right); the title
@@ -167,17 +171,21 @@ def sliding_window_figure(image: Any, kernel: Any, step: int = 0) -> Figure:
         TypeError: non-numeric arrays or step.
         ValueError: not 2-D, image too large, kernel larger than the image, step past the last position.
     """
-    return new_figure(_draw_sliding_window, (7, 3.6), image=image, kernel=kernel, step=step)
+    return new_figure(_draw_sliding_window, (7, 3.6), image=image, kernel=kernel, step=step,
+                      fontsize=fontsize)
 
 
 def show_sliding_window(image: Any, kernel: Any, *, steps: Sequence[int] | None = None,
-                        static: bool | None = None) -> Any:
+                        static: bool | None = None, fontsize: float | None = None, ncols: int = 3) -> Any:
     """A slider over the window positions of :func:`sliding_window_figure`, or a static grid of ``steps``.
 
     Args:
         image, kernel: as :func:`sliding_window_figure`.
         steps: positions for the static grid; default the first, a middle and the last one.
         static: see :func:`~course_lib.widgets.static_mode`.
+        fontsize: points for every text of every panel (see :func:`sliding_window_figure`); default the small
+            sizes of the lecture controls.
+        ncols: panels per row of the static grid (default 3: one row for the default three steps).
 
     Returns:
         The static Figure, or the displayed ``ipywidgets.VBox``.
@@ -185,17 +193,17 @@ def show_sliding_window(image: Any, kernel: Any, *, steps: Sequence[int] | None 
     Raises:
         As :func:`sliding_window_figure`.
     """
-    plt.close(sliding_window_figure(image, kernel, 0))
+    plt.close(sliding_window_figure(image, kernel, 0, fontsize=fontsize))
     n_steps = _positions(np.shape(image), np.shape(kernel))
     if static_mode(static):
         steps = [0, n_steps // 2, n_steps - 1] if steps is None else list(steps)
-        settings = [dict(image=image, kernel=kernel, step=s) for s in dict.fromkeys(steps)]
-        return static_grid(_draw_sliding_window, settings, ncols=3, panel=(6, 3.4),
+        settings = [dict(image=image, kernel=kernel, step=s, fontsize=fontsize) for s in dict.fromkeys(steps)]
+        return static_grid(_draw_sliding_window, settings, ncols=ncols, panel=(6, 3.4),
                            title="sliding the kernel: window positions")
     import ipywidgets as w
 
     controls = {"step": w.IntSlider(value=0, min=0, max=n_steps - 1, description="step")}
-    return live(lambda step: sliding_window_figure(image, kernel, step), controls)
+    return live(lambda step: sliding_window_figure(image, kernel, step, fontsize=fontsize), controls)
 
 
 _DEFAULT_MAP = np.array([[1, 1, 2, 4, 0, 1], [5, 6, 7, 8, 2, 3], [3, 2, 1, 0, 9, 1],

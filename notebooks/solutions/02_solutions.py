@@ -35,14 +35,14 @@ assert not np.allclose(signal.correlate2d(A, B, "full"), signal.correlate2d(B, A
 assert np.allclose(signal.correlate2d(A, B, "full"), signal.correlate2d(B, A, "full")[::-1, ::-1])
 
 # %% [markdown]
-# **3.** A horizontal-edge kernel weighs the row above against the row below, e.g.
-# `[[1, 1, 1], [0, 0, 0], [-1, -1, -1]]` (Prewitt); it is the transposed Sobel kernel without the centre
-# weighting, so both maps light up on the same edges and correlate strongly.
+# **3.** A horizontal-edge kernel weighs the row below against the row above, e.g.
+# `[[-1, -1, -1], [0, 0, 0], [1, 1, 1]]` (Prewitt); it is the transposed Sobel kernel of section 4 (the editor's
+# "sobel y") without the centre weighting, so both maps light up on the same edges and correlate strongly.
 
 # %%
 photo = cl.data.load_photo("camera", size=128, gray=True)[..., 0]
-prewitt = np.array([[1.0, 1, 1], [0, 0, 0], [-1, -1, -1]])
-sobel_t = np.array([[1.0, 0, -1], [2, 0, -2], [1, 0, -1]]).T
+prewitt = np.array([[-1.0, -1, -1], [0, 0, 0], [1, 1, 1]])
+sobel_t = np.array([[-1.0, 0, 1], [-2, 0, 2], [-1, 0, 1]]).T
 a, b = (numpy_cnn.correlate2d(photo, k, "same")[2:-2, 2:-2].ravel() for k in (prewitt, sobel_t))
 print(f"correlation between the two edge maps: {np.corrcoef(a, b)[0, 1]:.3f}")
 assert np.corrcoef(a, b)[0, 1] > 0.95
