@@ -62,7 +62,7 @@ store: setup
 data: setup
 	$(BIN)/python -m course_lib.data fetch mnist fashion_mnist cifar10
 
-# Download the ImageNet weights notebook 14 uses in full mode into data/keras/models/ (hashes verified);
+# Download the ImageNet weights notebook 15 uses in full mode into data/keras/models/ (hashes verified);
 # `$(BIN)/python -m course_lib.pretrained fetch --all` fetches all six networks (about 1.3 GB).
 weights: setup
 	$(BIN)/python -m course_lib.pretrained fetch

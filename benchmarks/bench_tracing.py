@@ -2,8 +2,8 @@
 
 Run: ``.venv/bin/python benchmarks/bench_tracing.py [--repeats 3]`` (``make bench`` runs it).
 
-For each network the notebooks train (ResNet-20 at half width on 16x16 images, as in 11; GoogLeNet at 1/8
-width with its auxiliary heads on 65x65 images, as in 10) it times, in fresh processes so nothing is cached:
+For each network the notebooks train (ResNet-20 at half width on 16x16 images, as in 12; GoogLeNet at 1/8
+width with its auxiliary heads on 65x65 images, as in 11) it times, in fresh processes so nothing is cached:
 
 - ``plain``: ``model.compile`` then one epoch of ``model.fit`` (768 images, batch 32): Keras creates the
   optimizer slots and metric variables inside the first trace of its training step, so TF traces it twice;

@@ -298,7 +298,7 @@ def draw_dense_block(model: Any, name: str, *, ax: Any = None) -> Any:
     """Draw a DenseNet block: each layer reads the concatenation of the block input and all earlier layers.
 
     The block's ``Concatenate`` layers are those whose names start with ``name`` (keras.applications and
-    notebook 13 name them ``conv2_block1_concat`` ...). Each concatenation joins the running stack of maps
+    notebook 14 name them ``conv2_block1_concat`` ...). Each concatenation joins the running stack of maps
     with the few new maps of one layer (the growth rate), found by walking back from the concatenation to the
     stack. Each layer is a box (its convolutions listed); arcs above the boxes show that every layer receives
     the maps of every earlier one; under each box, the channel count of the stack after its concatenation.

@@ -484,9 +484,9 @@ def _e07_4(answer: Any) -> Verdict:
                                                       r[k + "_fc1_only"]})) for k in ("fc1_50", "gap")])
 
 
-# ------------------------------------------------------------------------------------------------ 08
-@_register("08.1", "dict alexnet and zfnet: receptive field of one pool5 unit (ints)")
-def _e08_1(answer: Any) -> Verdict:
+# ------------------------------------------------------------------------------------------------ 09
+@_register("09.1", "dict alexnet and zfnet: receptive field of one pool5 unit (ints)")
+def _e09_1(answer: Any) -> Verdict:
     got, why = _fields(answer, ("alexnet", "zfnet"), "the answer")
     if got is None:
         return False, why
@@ -494,16 +494,16 @@ def _e08_1(answer: Any) -> Verdict:
     return _all([(k, _number(got[k], r[k], k)) for k in ("alexnet", "zfnet")])
 
 
-@_register("08.5", "parameters (int) the 227x227 AlexNet loses when flatten-fc1-fc2 become global pooling")
-def _e08_5(answer: Any) -> Verdict:
+@_register("09.5", "parameters (int) the 227x227 AlexNet loses when flatten-fc1-fc2 become global pooling")
+def _e09_5(answer: Any) -> Verdict:
     lost, fc_only = ref.alexnet_gap_savings()
     return _number(answer, lost, "the parameters lost",
                    near={"the output layer changes too: it reads 256 values instead of 4096": fc_only})
 
 
-# ------------------------------------------------------------------------------------------------ 09
-@_register("09.2", "dict C and D: receptive field of one block5_conv3 unit (ints)")
-def _e09_2(answer: Any) -> Verdict:
+# ------------------------------------------------------------------------------------------------ 10
+@_register("10.2", "dict C and D: receptive field of one block5_conv3 unit (ints)")
+def _e10_2(answer: Any) -> Verdict:
     got, why = _fields(answer, ("C", "D"), "the answer")
     if got is None:
         return False, why
@@ -513,9 +513,9 @@ def _e09_2(answer: Any) -> Verdict:
                  for k in ("C", "D")])
 
 
-# ------------------------------------------------------------------------------------------------ 10
-@_register("10.1", "dict 3x3_reduce and 5x5_reduce: multiply-adds of module 3a's reduction layers")
-def _e10_1(answer: Any) -> Verdict:
+# ------------------------------------------------------------------------------------------------ 11
+@_register("11.1", "dict 3x3_reduce and 5x5_reduce: multiply-adds of module 3a's reduction layers")
+def _e11_1(answer: Any) -> Verdict:
     got, why = _fields(answer, ("3x3_reduce", "5x5_reduce"), "the answer")
     if got is None:
         return False, why
@@ -523,22 +523,22 @@ def _e10_1(answer: Any) -> Verdict:
     return _all([(k, _number(got[k], r[k], k)) for k in r])
 
 
-@_register("10.2", "the depth (channels, int) of naive module 4e's output on 14x14x528")
-def _e10_2(answer: Any) -> Verdict:
+@_register("11.2", "the depth (channels, int) of naive module 4e's output on 14x14x528")
+def _e11_2(answer: Any) -> Verdict:
     depth = ref.naive_inception_depth()
     return _number(answer, depth, "the depth", near={
         "the pooling branch passes all 528 input channels through": depth - 528 + 128})
 
 
-@_register("10.3", "parameters (int) of a VGG-style 4096-4096-1000 head on GoogLeNet's 7x7x1024 output")
-def _e10_3(answer: Any) -> Verdict:
+@_register("11.3", "parameters (int) of a VGG-style 4096-4096-1000 head on GoogLeNet's 7x7x1024 output")
+def _e11_3(answer: Any) -> Verdict:
     return _number(answer, ref.googlenet_vgg_head(), "the head's parameters",
                    near={"you left out the biases": ref.googlenet_vgg_head(bias=False)})
 
 
-# ------------------------------------------------------------------------------------------------ 13
-@_register("13.1", "dict params and macs of VGG-16's 13 convolutions made depthwise separable (biases kept)")
-def _e13_1(answer: Any) -> Verdict:
+# ------------------------------------------------------------------------------------------------ 14
+@_register("14.1", "dict params and macs of VGG-16's 13 convolutions made depthwise separable (biases kept)")
+def _e14_1(answer: Any) -> Verdict:
     got, why = _fields(answer, ("params", "macs"), "the answer")
     if got is None:
         return False, why

@@ -18,7 +18,7 @@ from .lookup import (
     weights_dirs,
 )
 
-# What `make weights` fetches: the files notebook 14 uses in full mode (MobileNetV2 with its classifier for
+# What `make weights` fetches: the files notebook 15 uses in full mode (MobileNetV2 with its classifier for
 # the top-5 demo, without it at 160x160 for transfer) and the ImageNet class names.
 NOTEBOOK_WEIGHTS = (("mobilenet_v2", True, 224), ("mobilenet_v2", False, 160))
 
@@ -50,7 +50,7 @@ def fetch(names=(), *, everything: bool = False, data_dir=None, out=None) -> boo
 
     Args:
         names: networks to fetch (both with and without the classifier); empty with ``everything=False``:
-            what notebook 14 uses in full mode (``NOTEBOOK_WEIGHTS``).
+            what notebook 15 uses in full mode (``NOTEBOOK_WEIGHTS``).
         everything: all six networks, with and without the classifier (about 1.3 GB).
         data_dir: the course's data folder (default ``config.DATA_DIR``).
         out: where the lines go (default ``sys.stdout``).
@@ -84,7 +84,7 @@ def main(argv=None) -> int:
     for command, text in (("fetch", "download ImageNet weights into data/keras/models/ (make weights)"),
                           ("status", "say which weight files are on disk")):
         p = sub.add_parser(command, help=text)
-        p.add_argument("names", nargs="*", help=", ".join(IMAGENET_MODELS) + " (default: notebook 14's)")
+        p.add_argument("names", nargs="*", help=", ".join(IMAGENET_MODELS) + " (default: notebook 15's)")
         p.add_argument("--all", action="store_true", help="all six networks, with and without the top")
     args = parser.parse_args(argv)
     unknown = [n for n in args.names if n not in IMAGENET_MODELS]

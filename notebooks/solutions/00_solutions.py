@@ -43,7 +43,7 @@ assert cl.checks.exercise("00.3", answer)
 # %% [markdown]
 # **4.** The mean images are nearly featureless blobs: position, size, rotation and colour vary, so the
 # average of a class smears its outline over the frame. A classifier that weighs pixel positions (a linear
-# model) has little to go on; notebooks 08-11 measure that baseline (about 0.35 on shapes10).
+# model) has little to go on; notebooks 09-12 measure that baseline (about 0.35 on shapes10).
 
 # %%
 x, y = data.make_shapes10(500, seed=0)

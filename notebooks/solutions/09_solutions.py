@@ -1,86 +1,70 @@
 # %% [markdown]
-# # Solutions: 09 · VGG
+# # Solutions: 09 · AlexNet
 #
 # **Students: do not read on before you have tried the exercises yourself.**
 
 # %%
 import keras
 import numpy as np
-from scipy import signal
 
 import course_lib as cl
 from course_lib import shapes
 
-BLOCKS = ((2, 64), (2, 128), (3, 256), (3, 512), (3, 512))
-
-
-def activations(size, classes):
-    """Values VGG-16 (configuration D) outputs for one size x size image, layer by layer."""
-    total = 0
-    for convs, filters in BLOCKS:
-        total += convs * size * size * filters
-        size //= 2
-        total += size * size * filters
-    return total + 4096 + 4096 + classes
-
-
 # %% [markdown]
-# **1.** Every convolution and pooling map shrinks by (224/32)^2 = 49, but the dense layers' 4096 + 4096
-# activations do not shrink, so the total shrinks by a little less than 49. The parameter count falls from
-# 138 M to about 34 M: fc1 reads 1x1x512 = 512 values instead of 7x7x512 = 25,088.
+# **1.** AlexNet's pool5 units see 195 pixels, ZFNet's 171: ZFNet's smaller first layer (7x7, stride 2)
+# is not made up by its stride-2 conv2, so AlexNet's units see more of the image.
 
 # %%
-big, small = activations(224, 1000), activations(32, 10)
-print(f"activations shrink {big / small:.1f}x")
-assert 40 < big / small < 49
-model = cl.models.vgg("D", input_shape=(32, 32, 3), num_classes=10)
-print(f"parameters at 32x32: {model.count_params():,}; fc1 {model.get_layer('fc1').count_params():,}")
-assert model.get_layer("fc1").count_params() == shapes.dense_params(512, 4096)
+alexnet = [(11, 4), (3, 2), (5, 1), (3, 2), (3, 1), (3, 1), (3, 1), (3, 2)]
+zfnet = [(7, 2), (3, 2), (5, 2), (3, 2), (3, 1), (3, 1), (3, 1), (3, 2)]
+fields = dict(alexnet=shapes.receptive_field(alexnet), zfnet=shapes.receptive_field(zfnet))
+print(fields)
+assert cl.checks.exercise("09.1", fields)
 
 # %% [markdown]
-# **2.** In C the last convolution of blocks 3-5 is 1x1 and adds nothing to the field: block5_conv3 sees
-# 140 pixels in C against 196 in D, one reason D, with the same depth, did better.
+# **2.** Forward activations of one 227x227 image, summed layer by layer, times 128 images and 4 bytes,
+# against the parameters (and the same again for the momentum buffers).
 
 # %%
-def layers_of(config):
-    kernels = [[3, 3], [3, 3], [3, 3, 3 if config == "D" else 1], [3, 3, 3 if config == "D" else 1],
-               [3, 3, 3 if config == "D" else 1]]
-    out = []
-    for b, block in enumerate(kernels):
-        out += [(k, 1) for k in block] + ([(2, 2)] if b < 4 else [])
-    return out
-
-
-fields = {c: shapes.receptive_field(layers_of(c)) for c in ("C", "D")}
-assert cl.checks.exercise("09.2", fields)
+maps = [(55, 55, 96), (27, 27, 96), (27, 27, 256), (13, 13, 256), (13, 13, 384), (13, 13, 384),
+        (13, 13, 256), (6, 6, 256), (4096,), (4096,), (1000,)]
+acts = 128 * sum(shapes.activation_memory(m) for m in maps)
+params = 4 * 60_965_224  # AlexNet's single-tower parameter count (notebook 09)
+print(f"activations of a batch of 128: {acts / 2**30:.2f} GiB; parameters {params / 2**20:.0f} MiB "
+      f"(+ the same for momentum)")
+assert acts > params  # a batch of activations outweighs the weights themselves
 
 # %% [markdown]
-# **3.** With `head="gap"` only the convolutions and a 512 -> 1000 output layer are left: about 11% of the
-# parameters.
-
-# %%
-gap = cl.models.vgg("D", head="gap").count_params()
-paper = gap - shapes.dense_params(512, 1000) + (shapes.dense_params(25088, 4096) + shapes.dense_params(4096, 4096)
-                                                + shapes.dense_params(4096, 1000))
-print(f"{gap:,} of {paper:,} parameters left: {gap / paper:.1%}")
-assert 0.10 < gap / paper < 0.12
-
-# %% [markdown]
-# **4.** Run it in the notebook (about two minutes). With more epochs the two networks' mean accuracies
-# usually stay within a spread or two of each other: on a small budget the seed moves the result as much
-# as the architecture does, so a single run cannot rank them.
+# **3, 4, 7.** These are training experiments (minutes each in quick mode); run them in the notebook with
+# the same seed and compare accuracy and time per epoch. Expected: LRN changes accuracy little (the
+# VGG paper found no gain); BatchNormalization trains faster per epoch of progress. Without augmentation
+# and without dropout the gap between training and validation accuracy grows (overfitting), most without
+# augmentation. CaffeNet's order is faster because its LRN layers work on the pooled, smaller maps
+# (27x27 and 13x13 instead of 55x55 and 27x27).
 #
-# **5.** Two linear 3x3 layers are one correlation with the full convolution of their kernels; the
-# response to a single 1 is that kernel turned by 180 degrees (a correlation's impulse response).
+# **5.** Flatten + fc1 + fc2 hold 37.7 M + 16.8 M weights; with global average pooling the output layer
+# reads 256 channel means instead of 4,096 units.
 
 # %%
-rng = np.random.default_rng(0)
-k1, k2 = rng.normal(size=(3, 3)), rng.normal(size=(3, 3))
-stack = keras.Sequential([keras.Input((9, 9, 1)), keras.layers.Conv2D(1, 3, padding="same", use_bias=False),
-                          keras.layers.Conv2D(1, 3, padding="same", use_bias=False)])
-stack.layers[0].set_weights([k1[:, :, None, None]])
-stack.layers[1].set_weights([k2[:, :, None, None]])
-impulse = np.zeros((1, 9, 9, 1), dtype="float32")
-impulse[0, 4, 4, 0] = 1
-response = np.asarray(stack(impulse))[0, 2:7, 2:7, 0]
-assert np.allclose(response[::-1, ::-1], signal.convolve2d(k1, k2, "full"), atol=1e-5)
+lost = (shapes.dense_params(6 * 6 * 256, 4096) + shapes.dense_params(4096, 4096) + shapes.dense_params(4096, 1000)
+        - shapes.dense_params(256, 1000))
+assert cl.checks.exercise("09.5", lost)
+
+# %% [markdown]
+# **6.** With zero loss gradient, coupled decay (the paper's `v = 0.9 v - lr (lambda w)`, `w += v`) shrinks
+# w by about `lr lambda / (1 - 0.9)` per step in the long run, ten times the `lr lambda` per step of Keras'
+# decoupled `SGD(weight_decay=lambda)`, which does not pass the decay through the momentum.
+
+# %%
+lr, lam, steps = 0.01, 0.05, 400
+w, v = 1.0, 0.0
+for _ in range(steps):
+    v = 0.9 * v - lr * lam * w
+    w += v
+var = keras.Variable(np.ones(1, dtype="float32"))
+opt = keras.optimizers.SGD(learning_rate=lr, momentum=0.9, weight_decay=lam)
+for _ in range(steps):
+    opt.apply_gradients([(np.zeros(1, dtype="float32"), var)])
+rate_coupled, rate_keras = -np.log(w) / steps, -np.log(float(var.numpy()[0])) / steps
+print(f"decay per step: coupled {rate_coupled:.2e}, Keras {rate_keras:.2e}, ratio {rate_coupled / rate_keras:.1f}")
+assert 8 < rate_coupled / rate_keras < 11

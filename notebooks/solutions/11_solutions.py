@@ -1,56 +1,64 @@
 # %% [markdown]
-# # Solutions: 11 · ResNet
+# # Solutions: 11 · NiN and GoogLeNet
 #
 # **Students: do not read on before you have tried the exercises yourself.**
 
 # %%
+import keras
 import numpy as np
-import tensorflow as tf
 
 import course_lib as cl
+from course_lib import shapes
 
 # %% [markdown]
-# **1.** Build `cl.models.cifar_resnet(d)` and call `count_params()` for each depth (about 0.27 M for 20 up
-# to 1.7 M for 110, matching Table 6 to the rounding; BatchNormalization's moving statistics count in
-# Keras' total). The plain twin has the same count because option-A shortcuts have no weights: an identity,
-# or a subsampling plus zero channels. Two depths here, to keep the solution fast:
+# **1.** A 1x1 convolution computes, at every position, a C_in-long dot product per filter: reshaping the
+# map to (H·W, C_in) makes it one matrix product, with H·W·C_in·C_out multiply-adds.
 
 # %%
-for depth in (20, 32):
-    res, plain = cl.models.cifar_resnet(depth), cl.models.cifar_resnet(depth, plain=True)
-    print(f"ResNet-{depth}: {res.count_params():,} parameters; plain twin {plain.count_params():,}")
-    assert res.count_params() == plain.count_params()
+x = np.random.default_rng(0).normal(size=(1, 28, 28, 192)).astype("float32")
+conv = keras.layers.Conv2D(96, 1, use_bias=False)
+out = np.asarray(conv(x))
+assert np.allclose(out.reshape(-1, 96), x.reshape(-1, 192) @ conv.get_weights()[0][0, 0], atol=1e-4)
+macs = {"3x3_reduce": shapes.conv_macs(28, 1, 192, 96), "5x5_reduce": shapes.conv_macs(28, 1, 192, 16)}
+assert cl.checks.exercise("11.1", macs)
 
 # %% [markdown]
-# **2.** A bottleneck block (1x1 down to a quarter of the width, 3x3 there, 1x1 back up) costs about what a
-# basic block of two 3x3 layers at the narrow width costs, and ResNet-50 has the same 16 blocks as
-# ResNet-34, so its multiply-adds (3.8 G) are barely more than ResNet-34's (3.6 G) although it has 50
-# layers. `graph.layer_table(cl.models.resnet(50))` gives the per-layer count.
-#
-# **3, 5.** Run them in the notebook (the gradient measurement takes seconds per depth). The plain network's
-# max/min ratio grows with depth, roughly geometrically (a straight line on a log axis); with zero-γ the
-# residual branches start as zero, every block passes its input through unchanged, and the gradient
-# reaches the early layers as strongly as the late ones: the curve flattens at initialisation.
-#
-# **4.** Option B adds 1x1 projections (with BatchNormalization) where the width doubles; the parameters
-# it adds are computed below. Its effect on the degradation experiment is small: the identity shortcuts do
-# the work.
+# **2.** A naive module concatenates its three convolutions with the pooled input, so depth only grows:
+# 528 + 256 + 320 + 128 for 4e. The naive 5b (7x7x832 in; 384, 384, 128 filters) costs the multiply-adds
+# printed below, several times the reduced module's.
 
 # %%
-extra = cl.models.cifar_resnet(20, shortcut="B").count_params() - cl.models.cifar_resnet(20).count_params()
-print(f"option B adds {extra:,} parameters to ResNet-20")
-assert extra >= 16 * 32 + 32 * 64  # at least the two projection kernels
+assert cl.checks.exercise("11.2", 528 + 256 + 320 + 128)
+naive_5b = sum(shapes.conv_macs(7, k, 832, f, padding=k // 2) for k, f in ((1, 384), (3, 384), (5, 128)))
+print(f"naive 5b: {naive_5b / 1e6:,.0f} M multiply-adds")
 
 # %% [markdown]
-# **6.** Option A subsamples the input with stride 2 and pads the new channels with zeros:
+# **3.** NiN's last mlpconv gives 8x8x10 maps for CIFAR: Flatten + Dense(10) adds 640·10 + 10 weights
+# where global pooling had none. A 4096-4096 head on GoogLeNet's 7x7x1024 output needs over 200 M weights,
+# many times the whole network (about 7 M).
 
 # %%
-def shortcut_a(x, filters):
-    x = x[:, ::2, ::2, :]
-    extra_channels = filters - x.shape[-1]
-    return tf.pad(x, [[0, 0], [0, 0], [0, 0], [extra_channels // 2, extra_channels - extra_channels // 2]])
+nin = cl.models.nin()
+h, w, c = (int(d) for d in nin.get_layer("avg_pool").input.shape[1:])
+print("NiN Flatten + Dense(10):", shapes.dense_params(h * w * c, 10))
+head = shapes.dense_params(7 * 7 * 1024, 4096) + shapes.dense_params(4096, 4096) + shapes.dense_params(4096, 1000)
+assert cl.checks.exercise("11.3", head)
 
+# %% [markdown]
+# **4.** With a 16-channel reduction the two 3x3 layers (16 -> 32, 32 -> 32) hold 4,608 + 9,216 = 13,824
+# weights against 12,800 for the 5x5 (16 -> 32): the second 3x3 works at the full 32 channels, so the pair
+# costs more here. With a 32-channel reduction the 5x5 needs 25,600 and the pair 18,432: now cheaper, the
+# 25/18 saving of section 3.
 
-x = np.random.default_rng(0).normal(size=(1, 8, 8, 16)).astype("float32")
-y = shortcut_a(x, 32).numpy()
-assert y.shape == (1, 4, 4, 32) and np.array_equal(y[..., 8:24], x[:, ::2, ::2, :])
+# %%
+for r in (16, 32):
+    five = shapes.conv_params(5, r, 32, bias=False)
+    pair = shapes.conv_params(3, r, 32, bias=False) + shapes.conv_params(3, 32, 32, bias=False)
+    print(f"reduction {r}: 5x5 {five:,}, two 3x3 {pair:,}")
+    assert (pair > five) == (r == 16)
+
+# %% [markdown]
+# **5, 6.** Training experiments (minutes): run them in the notebook. Compare the gap between the settings
+# with the spread over the three seeds before calling it a change. For exercise 6, print the stem's gradient
+# norms from the main and the auxiliary losses under both initialisations and compare the ratios; the
+# difference you see is specific to the network's depth and the initialiser's scale.

@@ -1,50 +1,56 @@
 # %% [markdown]
-# # Solutions: 12 · Visualising CNNs
+# # Solutions: 12 · ResNet
 #
 # **Students: do not read on before you have tried the exercises yourself.**
-#
-# Exercises 1-5 and 7 are experiments on a trained network: what to do and what to look for is written
-# here; run them in the notebook (a few minutes each in quick mode).
 
 # %%
-import keras
+import numpy as np
+import tensorflow as tf
 
 import course_lib as cl
-from course_lib import shapes
 
 # %% [markdown]
-# **1.** Retrain with `kernel_initializer="glorot_uniform"` and no `kernel_regularizer` on conv1, and
-# compare `neighbour_correlation` and the cosine with the initial kernels. Weight decay is the change that
-# matters most for smoothness: without it, the random start's noise is never pulled out of the filters.
-#
-# **2.** Occlusion maps with 4x4 squares are noisier and finer; 12x12 squares blur the map and can hide
-# small shapes entirely. The location of the strongest drop (on the shape) is stable; its size and the
-# weaker regions depend on the square and the fill.
-#
-# **3.** `grad_cam(model, image, class_index=k)` for the true and the predicted class: where the two maps
-# overlap is the evidence the network read both ways; where they differ shows what it mistook.
-#
-# **4.** SmoothGrad (the mean of 20 noisy saliency maps) is visibly less speckled, and its concentration on
-# the shape usually rises; compare its rank correlation with the randomised network's map against plain
-# saliency's.
-#
-# **5.** Without regularisers the picture is high-frequency noise with a high activation; blur changes the
-# picture most; each regulariser trades a little activation for a more interpretable image.
-#
-# **6.** Walk the layers from the input: `size_l = size_{l-1} + (k - 1) jump_{l-1}`,
-# `jump_l = jump_{l-1} s`, `start_l = start_{l-1} - p jump_{l-1}` (p = padding before). For a stack
-# conv3x3 "same", pool 2, conv3x3 "same", pool 2, conv3x3 "same" that gives size 18, jump 4, start -7:
+# **1.** Build `cl.models.cifar_resnet(d)` and call `count_params()` for each depth (about 0.27 M for 20 up
+# to 1.7 M for 110, matching Table 6 to the rounding; BatchNormalization's moving statistics count in
+# Keras' total). The plain twin has the same count because option-A shortcuts have no weights: an identity,
+# or a subsampling plus zero channels. Two depths here, to keep the solution fast:
 
 # %%
-model = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Conv2D(4, 3, padding="same", name="conv1"),
-                          keras.layers.MaxPooling2D(2), keras.layers.Conv2D(4, 3, padding="same", name="conv2"),
-                          keras.layers.MaxPooling2D(2), keras.layers.Conv2D(4, 3, padding="same", name="conv3")])
-geometry = cl.visualize.receptive_field_geometry(model, "conv3")
-print(geometry)
-assert geometry.size == (18, 18) and geometry.jump == (4, 4) and geometry.start == (-7, -7)
-assert shapes.receptive_field([(3, 1), (2, 2), (3, 1), (2, 2), (3, 1)]) == 18
+for depth in (20, 32):
+    res, plain = cl.models.cifar_resnet(depth), cl.models.cifar_resnet(depth, plain=True)
+    print(f"ResNet-{depth}: {res.count_params():,} parameters; plain twin {plain.count_params():,}")
+    assert res.count_params() == plain.count_params()
 
 # %% [markdown]
-# **7.** ResNet-20's last block outputs 8x8 maps (the small network's conv3 is coarser or finer depending
-# on its pooling): Grad-CAM's resolution is that of the layer, so compare the map sizes first, then where
-# the maps put their mass.
+# **2.** A bottleneck block (1x1 down to a quarter of the width, 3x3 there, 1x1 back up) costs about what a
+# basic block of two 3x3 layers at the narrow width costs, and ResNet-50 has the same 16 blocks as
+# ResNet-34, so its multiply-adds (3.8 G) are barely more than ResNet-34's (3.6 G) although it has 50
+# layers. `graph.layer_table(cl.models.resnet(50))` gives the per-layer count.
+#
+# **3, 5.** Run them in the notebook (the gradient measurement takes seconds per depth). The plain network's
+# max/min ratio grows with depth, roughly geometrically (a straight line on a log axis); with zero-γ the
+# residual branches start as zero, every block passes its input through unchanged, and the gradient
+# reaches the early layers as strongly as the late ones: the curve flattens at initialisation.
+#
+# **4.** Option B adds 1x1 projections (with BatchNormalization) where the width doubles; the parameters
+# it adds are computed below. Its effect on the degradation experiment is small: the identity shortcuts do
+# the work.
+
+# %%
+extra = cl.models.cifar_resnet(20, shortcut="B").count_params() - cl.models.cifar_resnet(20).count_params()
+print(f"option B adds {extra:,} parameters to ResNet-20")
+assert extra >= 16 * 32 + 32 * 64  # at least the two projection kernels
+
+# %% [markdown]
+# **6.** Option A subsamples the input with stride 2 and pads the new channels with zeros:
+
+# %%
+def shortcut_a(x, filters):
+    x = x[:, ::2, ::2, :]
+    extra_channels = filters - x.shape[-1]
+    return tf.pad(x, [[0, 0], [0, 0], [0, 0], [extra_channels // 2, extra_channels - extra_channels // 2]])
+
+
+x = np.random.default_rng(0).normal(size=(1, 8, 8, 16)).astype("float32")
+y = shortcut_a(x, 32).numpy()
+assert y.shape == (1, 4, 4, 32) and np.array_equal(y[..., 8:24], x[:, ::2, ::2, :])
