@@ -73,6 +73,9 @@ RIGHT = {
     "07.2": {"fc1": (8 * 8 * 50 - 7 * 7 * 50) * 500},
     "07.4": dict(fc1_50=(2450 * 500 + 500 + 5010) - (2450 * 50 + 50 + 510),
                  gap=(2450 * 500 + 500 + 5010) - 510),
+    "08.1": 1 / (1 - 0.2),  # inverted dropout divides the kept activations by the keep probability
+    "08.2": 0.9985 ** 120,  # AdamW: w <- w - lr * wd * w at each step, lr * wd = 0.003 * 0.5
+    "08.3": (6 / (9 * 16 + 9 * 16)) / 3,  # U(-a, a) has variance a^2 / 3, a = sqrt(6 / (fan_in + fan_out))
     "09.1": dict(alexnet=195, zfnet=171),
     "09.5": (9216 * 4096 + 4096) + (4096 * 4096 + 4096) + (4096 * 1000 + 1000) - (256 * 1000 + 1000),
     "10.2": dict(C=140, D=196),
@@ -86,6 +89,9 @@ RIGHT = {
 WRONG = [
     ("00.3", (True, True), "compare"),
     ("01.1", dict(RIGHT["01.1"], conv_params=4608), "biases"),
+    ("08.1", 0.8, "inverse"),
+    ("08.2", 1 - 120 * 0.0015, "compounds"),
+    ("08.3", (6 / 288) ** 0.5, "limit"),
     ("01.2", 8, "stride"),
     ("01.4", dict(top=6, left=6, bottom=3, right=3), "half-width"),
     ("01.5", np.array([[1.0, 0, -1], [2, 0, -2], [1, 0, -1]]), "rotated"),

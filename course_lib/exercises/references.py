@@ -376,6 +376,38 @@ def lenet_head_savings() -> dict[str, int]:
             "gap_fc1_only": fc1}
 
 
+# ------------------------------------------------------------------------------------------------ 08
+@cache
+def dropout_scale(rate: float = 0.2) -> float:
+    """What keras.layers.Dropout multiplies a kept activation by, measured on a vector of ones."""
+    keras = _keras()
+    out = keras.ops.convert_to_numpy(keras.layers.Dropout(rate, seed=0)(np.ones(1000, "float32"), training=True))
+    return float(out.max())
+
+
+@cache
+def adamw_decay_left(steps: int = 120, learning_rate: float = 0.003, weight_decay: float = 0.5) -> float:
+    """The fraction of a weight left after AdamW steps with a zero gradient, measured with Keras's AdamW."""
+    keras = _keras()
+    w = keras.Variable(np.ones(1, "float64"), dtype="float64")
+    opt = keras.optimizers.AdamW(learning_rate, weight_decay=weight_decay)
+    for _ in range(steps):
+        opt.apply_gradients([(keras.ops.zeros_like(w), w)])
+    return float(keras.ops.convert_to_numpy(w)[0])
+
+
+@cache
+def glorot_conv_variance(kernel: int = 3, c_in: int = 16, c_out: int = 16) -> float:
+    """Variance of keras's glorot_uniform for a conv kernel: limit**2 / 3, the limit read off a large draw."""
+    keras = _keras()
+    draw = keras.ops.convert_to_numpy(keras.initializers.GlorotUniform(seed=0)((kernel, kernel, c_in, c_out)))
+    limit_seen = float(np.abs(draw).max())
+    fan_in, fan_out = kernel * kernel * c_in, kernel * kernel * c_out
+    limit = float(np.sqrt(6.0 / (fan_in + fan_out)))
+    assert limit_seen <= limit and limit_seen > 0.99 * limit  # Keras's draw fills the interval we compute
+    return limit ** 2 / 3
+
+
 # ------------------------------------------------------------------------------------------------ 09
 @cache
 def pool5_receptive_fields() -> dict[str, int]:

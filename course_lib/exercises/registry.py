@@ -484,6 +484,30 @@ def _e07_4(answer: Any) -> Verdict:
                                                       r[k + "_fc1_only"]})) for k in ("fc1_50", "gap")])
 
 
+# ------------------------------------------------------------------------------------------------ 08
+@_register("08.1", "float: the factor inverted dropout with rate 0.2 multiplies kept activations by")
+def _e08_1(answer: Any) -> Verdict:
+    return _number(answer, ref.dropout_scale(0.2), "the factor", rtol=1e-5,
+                   near={"that is the probability of keeping a unit; the scale is its inverse": 0.8,
+                         "that is the rate; the scale divides by the probability of keeping": 5.0})
+
+
+@_register("08.2", "float: the fraction of a weight left after 120 AdamW steps with no gradient")
+def _e08_2(answer: Any) -> Verdict:
+    return _number(answer, ref.adamw_decay_left(120, 0.003, 0.5), "the fraction", rtol=1e-3,
+                   near={"the shrinkage compounds: each step takes a fraction of what is left": 1 - 120 * 0.0015,
+                         "AdamW multiplies the decay by the learning rate": 0.5 ** 120})
+
+
+@_register("08.3", "float: the variance of glorot_uniform weights of a 3x3 conv from 16 to 16 channels")
+def _e08_3(answer: Any) -> Verdict:
+    fans = 2 * 3 * 3 * 16
+    return _number(answer, ref.glorot_conv_variance(3, 16, 16), "the variance", rtol=1e-4,
+                   near={"that is the limit of the uniform draw, not its variance": (6 / fans) ** 0.5,
+                         "the variance of U(-a, a) is a**2 / 3": 6 / fans,
+                         "the fans of a convolution include the 3x3 window": 2 / (16 + 16)})
+
+
 # ------------------------------------------------------------------------------------------------ 09
 @_register("09.1", "dict alexnet and zfnet: receptive field of one pool5 unit (ints)")
 def _e09_1(answer: Any) -> Verdict:

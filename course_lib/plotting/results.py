@@ -19,8 +19,8 @@ from ..metrics import confusion_matrix as count_confusions
 from ..validation import check_positive_int
 from .images import as_images, image_grid, label_text
 
-__all__ = ["labels_1d", "plot_history", "confusion_matrix", "top_confusions", "plot_confusion_matrix",
-           "show_misclassified"]
+__all__ = ["labels_1d", "plot_history", "plot_runs", "confusion_matrix", "top_confusions",
+           "plot_confusion_matrix", "show_misclassified"]
 
 # Past this many classes the numbers written in confusion-matrix cells become unreadable.
 _MAX_ANNOTATED_CLASSES = 20
@@ -87,6 +87,49 @@ def plot_history(
     fig.suptitle(title or "training history")
     fig.tight_layout()
     return fig
+
+
+def plot_runs(runs: Sequence[Any], metric: str, *, ax: Any = None, title: str | None = None,
+              label: str = "{name} ({seeds} seeds)", fontsize: float = 11) -> Any:
+    """Draw one metric of several configurations, each as its mean over seeds with the min-max band around it.
+
+    Args:
+        runs: :class:`course_lib.training.runs.Runs` objects (anything with ``name``, ``curves`` and
+            ``passes()``); each is one line, labelled by its name.
+        metric: a key of ``curves``, e.g. ``"val_accuracy"`` or ``"loss"``.
+        ax: the axes to draw on (default: a new figure).
+        title: the axes' title (default: the metric).
+        label: each line's legend entry, formatted with the run's ``name`` and number of ``seeds``.
+        fontsize: points for the labels, ticks and legend (11: legible when projected).
+
+    Returns:
+        The axes. The band is the whole range of the seeds (min to max), the spread the notebooks compare.
+
+    Raises:
+        ValueError: no runs, or a run without ``metric`` (the message lists what it has).
+    """
+    runs = list(runs)
+    if not runs:
+        raise ValueError("runs must hold at least one configuration, got none")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.4, 4.0))
+    for run in runs:
+        if metric not in run.curves:
+            raise ValueError(f"run {run.name!r} has no metric {metric!r}; it has {sorted(run.curves)}")
+        values = np.asarray(run.curves[metric], dtype=float)  # (seeds, points); NaN after an early stop
+        x = run.passes()
+        kept = ~np.all(np.isnan(values), axis=0)
+        line, = ax.plot(x[kept], np.nanmean(values[:, kept], axis=0), "-o", markersize=3,
+                        label=label.format(name=run.name, seeds=len(values)))
+        ax.fill_between(x[kept], np.nanmin(values[:, kept], axis=0), np.nanmax(values[:, kept], axis=0),
+                        color=line.get_color(), alpha=0.2, linewidth=0)
+    ax.set_xlabel("passes over the training set", fontsize=fontsize)
+    ax.set_ylabel(metric, fontsize=fontsize)
+    ax.set_title(title or metric, fontsize=fontsize + 1)
+    ax.tick_params(labelsize=fontsize)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=fontsize - 1 if fontsize > 11 else fontsize)
+    return ax
 
 
 def confusion_matrix(y_true: Any, y_pred: Any, num_classes: int | None = None) -> np.ndarray:
