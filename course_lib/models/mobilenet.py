@@ -1,12 +1,14 @@
 """MobileNet v1 and v2: depthwise separable convolutions, and inverted residuals with linear bottlenecks.
 
 MobileNet v1 (Howard et al. 2017) is a plain stack of depthwise 3x3 + pointwise 1x1 pairs, each followed by
-BN and ReLU6; a width multiplier ``alpha`` thins every layer. MobileNet v2 (Sandler et al. 2018) turns the
-residual bottleneck inside out: a thin block input is expanded ``t`` times by a 1x1 convolution, filtered by a
-depthwise 3x3, and projected back to a thin output with no ReLU after it (a "linear bottleneck": a ReLU in a
-low-dimensional space destroys information); the shortcut joins the thin ends. Both builders equal
-``keras.applications.MobileNet`` / ``MobileNetV2`` (``weights=None``) in parameters; the only layer that
-differs is the classifier, a Dense layer here and an equivalent 1x1 convolution in v1's keras model.
+BN and a ReLU (the paper's Section 3.2 and Figure 3; like ``keras.applications`` and the released network,
+the builder clips it at 6, ReLU6); a width multiplier ``alpha`` thins every layer. MobileNet v2 (Sandler et
+al. 2018) turns the residual bottleneck inside out: a thin block input is expanded ``t`` times by a 1x1
+convolution, filtered by a depthwise 3x3, and projected back to a thin output with no ReLU after it (a "linear
+bottleneck": a ReLU in a low-dimensional space destroys information); the shortcut joins the thin ends. Both
+builders equal ``keras.applications.MobileNet`` / ``MobileNetV2`` (``weights=None``) in parameters; the only
+layer that differs is the classifier, a Dense layer here and an equivalent 1x1 convolution in v1's keras
+model.
 """
 
 from __future__ import annotations

@@ -90,7 +90,7 @@ def plot_history(
 
 
 def plot_runs(runs: Sequence[Any], metric: str, *, ax: Any = None, title: str | None = None,
-              label: str = "{name} ({seeds} seeds)", fontsize: float = 11) -> Any:
+              label: str = "{name} ({seeds} seeds)", ylabel: str | None = None, fontsize: float = 11) -> Any:
     """Draw one metric of several configurations, each as its mean over seeds with the min-max band around it.
 
     Args:
@@ -100,6 +100,7 @@ def plot_runs(runs: Sequence[Any], metric: str, *, ax: Any = None, title: str | 
         ax: the axes to draw on (default: a new figure).
         title: the axes' title (default: the metric).
         label: each line's legend entry, formatted with the run's ``name`` and number of ``seeds``.
+        ylabel: the y axis's label (default: the metric).
         fontsize: points for the labels, ticks and legend (11: legible when projected).
 
     Returns:
@@ -124,7 +125,7 @@ def plot_runs(runs: Sequence[Any], metric: str, *, ax: Any = None, title: str | 
         ax.fill_between(x[kept], np.nanmin(values[:, kept], axis=0), np.nanmax(values[:, kept], axis=0),
                         color=line.get_color(), alpha=0.2, linewidth=0)
     ax.set_xlabel("passes over the training set", fontsize=fontsize)
-    ax.set_ylabel(metric, fontsize=fontsize)
+    ax.set_ylabel(ylabel or metric, fontsize=fontsize)
     ax.set_title(title or metric, fontsize=fontsize + 1)
     ax.tick_params(labelsize=fontsize)
     ax.grid(alpha=0.3)

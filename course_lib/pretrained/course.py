@@ -85,9 +85,10 @@ def make_glyphs(n: int, *, num_classes: int = NUM_GLYPH_CLASSES, seed: int = 0, 
     Every class is a fixed template of two or three primitives (straight strokes, filled ellipses, circular
     arcs, triangles), drawn at a random position, size (radius 9 to 13 pixels at 32x32) and rotation (up to
     40 degrees either way), each primitive in its own random bright colour, over a dark background with a
-    brightness gradient and a faint grating of random orientation, plus pixel noise. The classes share
-    nothing with shapes10's circles, squares and stars except the way they are drawn, so a network trained
-    on them has to learn general strokes, corners and colour edges.
+    brightness gradient and a faint grating of random orientation, plus pixel noise. No class is one of
+    shapes10's, since every glyph combines two or three primitives, but the primitives are close kin of
+    shapes10's circles, triangles, bars and rings, and both sets are drawn the same way: a network trained on
+    the glyphs learns strokes, corners and colour edges that shapes10 needs too.
 
     Args:
         n: number of images (positive int).

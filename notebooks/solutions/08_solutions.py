@@ -59,8 +59,8 @@ assert cl.checks.exercise("08.3", variance)
 # **6.** Add `GlobalAveragePooling2D` and a 10-way softmax on top of `plain_net`, compile with
 # `keras.optimizers.SGD(0.02, momentum=0.9)`, and train each initialisation for 20 passes over 600 digits
 # from three seeds with `cl.training.train_runs`, then plot `runs.curves["loss"]`. A loss that stays at
-# ln 10 ≈ 2.30 is chance for ten classes. The cell below computes that value; the training itself takes
-# about half a minute per initialisation on a laptop CPU, so it is left to you.
+# ln 10 ≈ 2.30 is chance for ten classes. The cell below computes that value; the training is left to you
+# (it would take longer than the notebook's time budget allows).
 
 # %%
 chance = np.log(10)
