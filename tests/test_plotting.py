@@ -290,3 +290,30 @@ def test_plot_array_writes_every_value():
 def test_plot_array_rejects_non_2d(shape):
     with pytest.raises(ValueError, match="a must be a 2-D array"):
         plotting.plot_array(np.zeros(shape))
+
+
+# ---- set_min_fontsize --------------------------------------------------------------------------------------
+
+
+def test_set_min_fontsize_raises_small_texts_and_keeps_large_ones():
+    fig, (left, right) = plt.subplots(1, 2)
+    left.set_title("small", fontsize=6)
+    left.text(0.5, 0.5, "tiny", fontsize=5)
+    right.set_xlabel("large", fontsize=14)
+    right.legend(handles=right.plot([0, 1], label="line"), fontsize=7)
+    assert plotting.set_min_fontsize(right, 10) is fig  # an Axes stands for its figure
+    sizes = {t.get_text(): t.get_fontsize() for t in fig.findobj(plt.Text) if t.get_text()}
+    assert sizes["small"] == sizes["tiny"] == sizes["line"] == 10
+    assert sizes["large"] == 14
+    sub = plt.figure().subfigures(1, 2)[1]
+    sub.suptitle("in a sub-figure", fontsize=6)
+    assert plotting.set_min_fontsize(sub) is sub.figure and sub._suptitle.get_fontsize() == 10
+    plt.close("all")
+
+
+@pytest.mark.parametrize(("fig", "minimum", "exc"), [("figure", 10, TypeError), (None, 0, ValueError)])
+def test_set_min_fontsize_rejects_bad_arguments(fig, minimum, exc):
+    target = plt.figure() if fig is None else fig
+    with pytest.raises(exc):
+        plotting.set_min_fontsize(target, minimum)
+    plt.close("all")

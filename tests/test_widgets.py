@@ -260,6 +260,11 @@ def test_feature_maps_figure_shows_the_layer_output(tiny_model):
         widgets.feature_maps_figure(tiny_model, image[:8], "conv1")
     with pytest.raises(ValueError):
         widgets.feature_maps_figure(tiny_model, image, "conv1", first=10)
+    large = widgets.feature_maps_figure(tiny_model, image, "conv1", count=3, fontsize=12)
+    panels = [ax for ax in large.axes if ax.get_label() != "<colorbar>" and ax.get_visible()]
+    assert {ax.title.get_fontsize() for ax in panels} == {12}
+    with pytest.raises(ValueError, match="fontsize"):
+        widgets.feature_maps_figure(tiny_model, image, "conv1", fontsize=0)
 
 
 def test_attribution_figure_both_methods(tiny_model):

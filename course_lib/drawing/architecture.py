@@ -119,9 +119,11 @@ def _box_of(model: Any, key: str | None, group: list[dict]) -> dict:
             what = f"{concats} inception modules" if concats > 1 else "inception module"
         else:
             what = f"{n_conv} conv" if n_conv else "layers"
+        # count what a paper counts, the weight layers, not Keras's BN, activation and merge layers
+        size = f"{len(group)} layers" if not n_conv else f"{n_conv} conv"
         return {
             "name": key or main["name"],
-            "label": f"{what}, {len(group)} layers",
+            "label": what if what == size else f"{what}, {size}",
             "shape": shape_text(last["output_shape"]),
             "kind": "block",
             "layers": names,

@@ -19,10 +19,11 @@ __all__ = ["set_min_fontsize"]
 
 
 def set_min_fontsize(fig: Any, minimum: float = 10) -> Figure:
-    """Raise every non-empty text of a figure (titles, labels, tick labels, legends, annotations) to ``minimum``.
+    """Raise every non-empty text of a figure (titles, labels, ticks, legends, annotations) to ``minimum``.
 
     Texts already at or above ``minimum`` points keep their size; nothing is moved, so a box drawn around a
-    label does not grow with it: check the figure, and give it more room (``figsize``) where a label overflows.
+    label does not grow with it: check the figure, and give it more room (``figsize``) where a label
+    overflows.
 
     Args:
         fig: a Matplotlib ``Figure``, ``SubFigure`` or ``Axes`` (its figure is used).

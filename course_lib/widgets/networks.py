@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 
 from ..drawing.colors import IMAGE_CMAP, SEQUENTIAL_CMAP
 from ..plotting.inspection import draw_heat
-from ..validation import check_choice, check_int, check_str
+from ..validation import check_choice, check_float, check_int, check_str
 from .core import live, new_figure, static_grid, static_mode
 
 __all__ = ["feature_maps_figure", "show_feature_maps", "attribution_figure", "show_attribution"]
@@ -40,8 +40,12 @@ def _model_and_image(model: Any, image: Any,
     return model, arr
 
 
+def _check_fontsize(fontsize: Any) -> float | None:
+    return None if fontsize is None else check_float(fontsize, "fontsize", minimum=0, include_minimum=False)
+
+
 def _draw_feature_maps(fig: Any, *, model: Any, image: np.ndarray, layer_name: str, first: int,
-                       count: int) -> None:
+                       count: int, fontsize: float | None = None) -> None:
     from ..visualize import feature_maps
 
     maps = feature_maps(model, image, [check_str(layer_name, "layer_name")])[layer_name]
@@ -56,7 +60,7 @@ def _draw_feature_maps(fig: Any, *, model: Any, image: np.ndarray, layer_name: s
     shown = None
     for ax, ch in zip(axes, chosen):
         shown = ax.imshow(maps[..., ch], cmap=SEQUENTIAL_CMAP, vmin=lo, vmax=hi)
-        ax.set_title(f"ch {ch}", fontsize=7)
+        ax.set_title(f"ch {ch}", fontsize=7 if fontsize is None else fontsize)
     for ax in axes:
         ax.set_xticks([])
         ax.set_yticks([])
@@ -64,11 +68,13 @@ def _draw_feature_maps(fig: Any, *, model: Any, image: np.ndarray, layer_name: s
         ax.set_visible(False)
     fig.colorbar(shown, ax=list(axes), shrink=0.8, label="activation")
     h, w = maps.shape[:2]
-    fig.suptitle(f"{layer_name}: {h}x{w}x{channels}, channels {chosen[0]}-{chosen[-1]}", fontsize=10)
+    fig.suptitle(f"{layer_name}: {h}x{w}x{channels}, channels {chosen[0]}-{chosen[-1]}",
+                 fontsize=10 if fontsize is None else max(10, fontsize))
 
 
 def feature_maps_figure(model: Any, image: Any = None, layer_name: str | None = None, *, first: int = 0,
-                        count: int = 16, model_kwargs: Mapping[str, Any] | None = None) -> Figure:
+                        count: int = 16, model_kwargs: Mapping[str, Any] | None = None,
+                        fontsize: float | None = None) -> Figure:
     """A page of one layer's feature maps for an image, on one shared colour scale with a colour bar.
 
     Args:
@@ -78,25 +84,29 @@ def feature_maps_figure(model: Any, image: Any = None, layer_name: str | None = 
         first: first channel shown.
         count: channels shown (1 to 64), eight per row.
         model_kwargs: keywords for ``get_model`` when ``model`` is a name.
+        fontsize: points for the channel captions (default 7; the layer's caption is at least 10).
 
     Returns:
         The Figure.
 
     Raises:
         TypeError / ValueError: an unknown model or layer (the message lists the candidates), an image of
-            the wrong shape, channels out of range.
+            the wrong shape, channels out of range, fontsize <= 0.
     """
     from ..visualize import conv_layer_names
 
+    fontsize = _check_fontsize(fontsize)
     model, arr = _model_and_image(model, image, model_kwargs)
     layer_name = conv_layer_names(model)[0] if layer_name is None else layer_name
     fig = plt.figure(figsize=(10, 1.4 * -(-min(count, 64) // 8) + 0.8), layout="constrained")
-    _draw_feature_maps(fig, model=model, image=arr, layer_name=layer_name, first=first, count=count)
+    _draw_feature_maps(fig, model=model, image=arr, layer_name=layer_name, first=first, count=count,
+                       fontsize=fontsize)
     return fig
 
 
 def show_feature_maps(model: Any, image: Any = None, *, layers: Sequence[str] | None = None, count: int = 8,
-                      model_kwargs: Mapping[str, Any] | None = None, static: bool | None = None) -> Any:
+                      model_kwargs: Mapping[str, Any] | None = None, static: bool | None = None,
+                      fontsize: float | None = None) -> Any:
     """Feature-map browser: a layer menu and a channel slider; statically, ``count`` maps of a few layers.
 
     Args:
@@ -104,6 +114,7 @@ def show_feature_maps(model: Any, image: Any = None, *, layers: Sequence[str] | 
         layers: layers offered (static: drawn); default the first, a middle and the last convolution.
         count: channels per page.
         static: see :func:`~course_lib.widgets.static_mode`.
+        fontsize: as :func:`feature_maps_figure`.
 
     Returns:
         The static Figure, or the displayed ``ipywidgets.VBox``.
@@ -113,6 +124,7 @@ def show_feature_maps(model: Any, image: Any = None, *, layers: Sequence[str] | 
     """
     from ..visualize import conv_layer_names, spatial_layer_names
 
+    fontsize = _check_fontsize(fontsize)
     model, arr = _model_and_image(model, image, model_kwargs)
     if layers is None:
         convs = conv_layer_names(model)
@@ -121,7 +133,8 @@ def show_feature_maps(model: Any, image: Any = None, *, layers: Sequence[str] | 
         layers = list(dict.fromkeys([convs[0], convs[len(convs) // 2], convs[-1]]))
     layers = [check_str(n, "layers") for n in layers]
     if static_mode(static):
-        settings = [dict(model=model, image=arr, layer_name=n, first=0, count=count) for n in layers]
+        settings = [dict(model=model, image=arr, layer_name=n, first=0, count=count, fontsize=fontsize)
+                    for n in layers]
         return static_grid(_draw_feature_maps, settings, ncols=1, panel=(10, 1.6 * -(-count // 8) + 0.6),
                             title=f"feature maps of {model.name}")
     import ipywidgets as w
@@ -133,7 +146,8 @@ def show_feature_maps(model: Any, image: Any = None, *, layers: Sequence[str] | 
 
     def render(layer_name, first):
         channels = int(model.get_layer(layer_name).output.shape[-1])
-        return feature_maps_figure(model, arr, layer_name, first=min(first, channels - 1), count=count)
+        return feature_maps_figure(model, arr, layer_name, first=min(first, channels - 1), count=count,
+                                   fontsize=fontsize)
 
     return live(render, controls)
 

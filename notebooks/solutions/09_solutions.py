@@ -29,18 +29,21 @@ assert cl.checks.exercise("09.1", fields)
 maps = [(55, 55, 96), (27, 27, 96), (27, 27, 256), (13, 13, 256), (13, 13, 384), (13, 13, 384),
         (13, 13, 256), (6, 6, 256), (4096,), (4096,), (1000,)]
 acts = 128 * sum(shapes.activation_memory(m) for m in maps)
-params = 4 * 60_965_224  # AlexNet's single-tower parameter count (notebook 09)
+with cl.models.architecture_only():  # counts only: no weights drawn
+    params = 4 * cl.models.alexnet(groups=2).count_params()  # the paper's two-tower network (notebook 09, section 4)
 print(f"activations of a batch of 128: {acts / 2**30:.2f} GiB; parameters {params / 2**20:.0f} MiB "
       f"(+ the same for momentum)")
 assert acts > params  # a batch of activations outweighs the weights themselves
 
 # %% [markdown]
-# **3, 4, 7.** These are training experiments (minutes each in quick mode); run them in the notebook with
-# the same seed and compare accuracy and time per epoch. Expected: LRN changes accuracy little (the
-# VGG paper found no gain); BatchNormalization trains faster per epoch of progress. Without augmentation
-# and without dropout the gap between training and validation accuracy grows (overfitting), most without
-# augmentation. CaffeNet's order is faster because its LRN layers work on the pooled, smaller maps
-# (27x27 and 13x13 instead of 55x55 and 27x27).
+# **3, 4, 6.** These are training experiments; run them in the notebook with the same seed and epochs, and
+# compare accuracy and time per epoch. What to look for, and what others found: the VGG paper's network A-LRN
+# was no better than A without LRN (its Section 4.1); whether LRN or BatchNormalization helps the scaled
+# AlexNet here is for your runs to show, and one seed cannot separate small differences. Augmentation and
+# dropout both act against overfitting, so removing either should widen the gap between training and
+# validation accuracy; compare the two gaps. In CaffeNet's order the LRN layers normalise the pooled maps
+# (27x27 and 13x13 in the full network, instead of 55x55 and 27x27), so they process about a quarter of the
+# values; whether that shows in the time per epoch depends on how much of it LRN takes.
 #
 # **5.** Flatten + fc1 + fc2 hold 37.7 M + 16.8 M weights; with global average pooling the output layer
 # reads 256 channel means instead of 4,096 units.
@@ -51,7 +54,7 @@ lost = (shapes.dense_params(6 * 6 * 256, 4096) + shapes.dense_params(4096, 4096)
 assert cl.checks.exercise("09.5", lost)
 
 # %% [markdown]
-# **6.** With zero loss gradient, coupled decay (the paper's `v = 0.9 v - lr (lambda w)`, `w += v`) shrinks
+# **7.** With zero loss gradient, coupled decay (the paper's `v = 0.9 v - lr (lambda w)`, `w += v`) shrinks
 # w by about `lr lambda / (1 - 0.9)` per step in the long run, ten times the `lr lambda` per step of Keras'
 # decoupled `SGD(weight_decay=lambda)`, which does not pass the decay through the momentum.
 

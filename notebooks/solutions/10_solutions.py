@@ -66,9 +66,10 @@ print(f"{gap:,} of {paper:,} parameters left: {gap / paper:.1%}")
 assert 0.10 < gap / paper < 0.12
 
 # %% [markdown]
-# **4.** Run it in the notebook (about two minutes). With more epochs the two networks' mean accuracies
-# usually stay within a spread or two of each other: on a small budget the seed moves the result as much
-# as the architecture does, so a single run cannot rank them.
+# **4.** Run it in the notebook. Compare the difference of the two means with the range over seeds of each
+# network: only when every seed of one network beats every seed of the other does the run rank them. If the
+# ranges still overlap, the budget (data, epochs, seeds) is too small to see the difference the paper
+# measured on ImageNet, and a single run of each network could have ranked them either way.
 #
 # **5.** Two linear 3x3 layers are one correlation with the full convolution of their kernels; the
 # response to a single 1 is that kernel turned by 180 degrees (a correlation's impulse response).

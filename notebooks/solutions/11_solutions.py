@@ -58,7 +58,10 @@ for r in (16, 32):
     assert (pair > five) == (r == 16)
 
 # %% [markdown]
-# **5, 6.** Training experiments (minutes): run them in the notebook. Compare the gap between the settings
-# with the spread over the three seeds before calling it a change. For exercise 6, print the stem's gradient
-# norms from the main and the auxiliary losses under both initialisations and compare the ratios; the
-# difference you see is specific to the network's depth and the initialiser's scale.
+# **5, 6.** Experiments: run them in the notebook, reusing section 5's `gradient_by_stage`. For exercise 5,
+# the heads' weight scales their gradient, so the gain at initialisation grows with it; what to watch is
+# whether the cosine after training stays near 0 whatever the weight. For the training comparison, call a
+# difference between with and without heads real only if every seed of one setting beats every seed of the
+# other. For exercise 6, compare the stem's gradient from the main loss, and the gain, under both
+# initialisations; Glorot's smaller scale makes the signal reaching the classifiers smaller (notebook 09
+# measured this for the scaled AlexNet), and that changes both losses' gradients.
