@@ -381,7 +381,8 @@ def lenet_head_savings() -> dict[str, int]:
 def dropout_scale(rate: float = 0.2) -> float:
     """What keras.layers.Dropout multiplies a kept activation by, measured on a vector of ones."""
     keras = _keras()
-    out = keras.ops.convert_to_numpy(keras.layers.Dropout(rate, seed=0)(np.ones(1000, "float32"), training=True))
+    layer = keras.layers.Dropout(rate, seed=0)
+    out = keras.ops.convert_to_numpy(layer(np.ones(1000, "float32"), training=True))
     return float(out.max())
 
 

@@ -495,7 +495,8 @@ def _e08_1(answer: Any) -> Verdict:
 @_register("08.2", "float: the fraction of a weight left after 120 AdamW steps with no gradient")
 def _e08_2(answer: Any) -> Verdict:
     return _number(answer, ref.adamw_decay_left(120, 0.003, 0.5), "the fraction", rtol=1e-3,
-                   near={"the shrinkage compounds: each step takes a fraction of what is left": 1 - 120 * 0.0015,
+                   near={"the shrinkage compounds: each step takes a fraction of what is left":
+                         1 - 120 * 0.0015,
                          "AdamW multiplies the decay by the learning rate": 0.5 ** 120})
 
 

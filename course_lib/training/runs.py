@@ -83,8 +83,8 @@ def accuracy_of(model: keras.Model, x, y, *, batch_size: int = 512) -> float:
 def repeating_batches(x, y, *, batch_size: int, seed: int):
     """Shuffled batches of ``(x, y)`` that repeat forever, reshuffled at every pass.
 
-    ``fit`` on it needs ``steps_per_epoch``; an "epoch" is then as many steps as that says, however many passes
-    over the data it is (fewer epochs means fewer validation runs and less per-epoch overhead).
+    ``fit`` on it needs ``steps_per_epoch``; an "epoch" is then as many steps as that says, however many
+    passes over the data it is (fewer epochs means fewer validation runs and less per-epoch overhead).
 
     Args:
         x: inputs ``(n, ...)``.
@@ -125,13 +125,14 @@ class BatchLosses(keras.callbacks.Callback):
 
 
 def _copy_state(source: keras.Model, target: keras.Model) -> None:
-    """Give ``target`` all of ``source``'s variables: weights, and the states of the random-number generators of
-    dropout and augmentation layers (not among ``get_weights()``), so that the run continues exactly as a run
-    of ``source`` itself would."""
+    """Give ``target`` all of ``source``'s variables: weights, and the states of the random-number generators
+    of dropout and augmentation layers (not among ``get_weights()``), so that the run continues exactly as a
+    run of ``source`` itself would."""
     theirs, mine = source.variables, target.variables
     if [tuple(v.shape) for v in theirs] != [tuple(v.shape) for v in mine]:
-        raise ValueError("build(seed) must return the same architecture for every seed; the model built for a "
-                         f"later seed has variables {[v.path for v in theirs]}, the first {[v.path for v in mine]}")
+        raise ValueError("build(seed) must return the same architecture for every seed; the model built for "
+                         f"a later seed has variables {[v.path for v in theirs]}, the first "
+                         f"{[v.path for v in mine]}")
     for variable, value in zip(mine, theirs):
         variable.assign(value)
 
