@@ -3,8 +3,8 @@ grader runs each submission in a bubblewrap sandbox and writes the feedback page
 
 The repository pieces grading needs (course_lib, scripts, the assignment sources, nbgrader_config.py) are
 copied to a temporary folder with its own empty HOME, so that the tests can check that grading writes nothing
-outside that copy's build/ folder. One release and three grading runs are shared by all tests (module-scoped
-fixtures):
+outside that copy's build/ folder. The release is made once per test session and copied into each grading
+module's course (``released_course``); three grading runs are shared by all tests (module-scoped fixtures):
 
     main run    students solution (ps1-ps4), blank (ps1-ps4, the untouched release), partial (ps1),
                 tamper (ps2: deleted and edited cells), noisy (ps1: stderr, warnings, long output)
@@ -25,6 +25,7 @@ package are in tests/test_grading_unit.py.
 from __future__ import annotations
 
 import csv
+import fcntl
 import hashlib
 import html
 import html.parser
@@ -44,10 +45,13 @@ from course_lib.grading.layout import source_root
 
 REPO = Path(__file__).resolve().parents[1]
 ASSIGNMENTS = ("ps1", "ps2", "ps3", "ps4")
-# Each limit is waited out in full by its run, so they are as short as is safe on a loaded CI machine: the
-# slowest honest cell before the endless loop imports TensorFlow (about 4 s alone, under 10 s with notebooks
-# running beside it), and the stuck submission needs nothing to finish.
-LOOP_CELL_TIMEOUT = 15
+# Each limit is waited out in full by its run (the endless loop spins a core all that time), so they are as
+# short as is safe on a loaded CI machine. The looper's sandbox runs only NumPy code (ps1 hides TensorFlow
+# there; the tests, which import it, run in the grader): its honest cells and calls take about 0.5 s together
+# (measured: the whole submission graded in 3.5 s with a 3 s cell timeout, at a load average of 5 on 2 cores),
+# so 8 s leaves a wide margin. The stuck submission needs nothing to finish, but its sandbox has to start (a
+# warm interpreter importing NumPy and IPython first) before the limit bites.
+LOOP_CELL_TIMEOUT = 8
 STUCK_LIMIT = 10
 
 pytestmark = pytest.mark.grading
@@ -180,10 +184,13 @@ def run_script(course: dict, *args: str, timeout: float = 900) -> subprocess.Com
 def copy_course(tmp_path_factory, name: str) -> dict:
     """A copy of the repository pieces grading uses (course_lib, scripts, the sources, nbgrader_config.py,
     pyproject.toml), with an empty HOME and temp folder beside it: grading runs there, so the real
-    repository is never at risk. Shared by this suite and test_grading_attacks."""
-    root = tmp_path_factory.mktemp(name)
+    repository is never at risk. The grading modules get theirs released, from ``released_course``."""
+    return _copy_course_to(tmp_path_factory.mktemp(name))
+
+
+def _copy_course_to(root: Path) -> dict:
     repo, home, tmp = root / "repo", root / "home", root / "tmp"
-    home.mkdir()
+    home.mkdir(parents=True)
     tmp.mkdir()
     ignore = shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints", "build")
     for part in ("course_lib", "scripts"):
@@ -197,15 +204,57 @@ def copy_course(tmp_path_factory, name: str) -> dict:
     return {"root": root, "repo": repo, "home": home, "tmp": tmp, "build": repo / "build"}
 
 
+def _session_root(tmp_path_factory) -> Path:
+    """The temporary folder of the whole test session: shared by the xdist workers (each has its own
+    basetemp below it), or the basetemp itself when pytest runs alone."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+def released_course(tmp_path_factory, name: str) -> dict:
+    """``copy_course`` with the four assignments already released into its build/ folder.
+
+    Releasing (``assignments.py release``: nbgrader, the gradebook) is the same work for every grading module,
+    so it runs once per test session: the first module to ask releases in a course copy of its own under the
+    session's temporary folder, holding a file lock there (the xdist workers share that folder), and keeps it
+    as the cache for the content of the copied repository pieces; every module then gets a fresh copy of the
+    course with that release's build/ folder copied into it (the gradebook and released.json name no path, so
+    grading sees it released and up to date). ``course["release"]`` says what the release did: its exit status
+    and output, and whether it wrote anything outside its build/ folder (test_nothing_is_written_outside_build
+    checks that as it checks the grading runs).
+    """
+    course = copy_course(tmp_path_factory, name)
+    key = hashlib.sha256(json.dumps(tree_hashes(course["repo"]), sort_keys=True).encode()).hexdigest()[:20]
+    root = _session_root(tmp_path_factory)
+    cache = root / f"grading-release-{key}"
+    facts_file = cache / "release.json"
+    with open(root / "grading-release.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed, or when this process dies
+        if not facts_file.is_file():
+            shutil.rmtree(cache, ignore_errors=True)  # what a release that died half-way left
+            made = _copy_course_to(cache)
+            before = tree_hashes(made["repo"], skip=("build",))
+            proc = run_script(made, "release")
+            facts = {"returncode": proc.returncode, "stdout": proc.stdout, "stderr": proc.stderr,
+                     "repo_unchanged": tree_hashes(made["repo"], skip=("build",)) == before,
+                     "home": sorted(p.name for p in made["home"].iterdir()),
+                     "tmp": sorted(p.name for p in made["tmp"].iterdir())}
+            (cache / "release.json.part").write_text(json.dumps(facts))
+            (cache / "release.json.part").rename(facts_file)
+    course["release"] = json.loads(facts_file.read_text())
+    if (cache / "repo" / "build").is_dir():
+        shutil.copytree(cache / "repo" / "build", course["build"], symlinks=True)
+    return course
+
+
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
-    """A copy of the repository pieces grading uses, released once."""
-    course = copy_course(tmp_path_factory, "grading")
+    """A copy of the repository pieces grading uses, released (``released_course``)."""
+    course = released_course(tmp_path_factory, "grading")
     repo = course["repo"]
     course["repo_before"] = tree_hashes(repo, skip=("build",))
-    proc = run_script(course, "release")
-    assert proc.returncode == 0, proc.stderr
-    course["release_output"] = proc.stdout
+    assert course["release"]["returncode"] == 0, course["release"]["stderr"]
+    course["release_output"] = course["release"]["stdout"]
     sources = repo / "notebooks" / "assignments" / "source"
     course["src"] = {ps: load(sources / ps / f"{ps}.ipynb") for ps in ASSIGNMENTS}
     course["rel"] = {ps: load(course["build"] / "release" / ps / f"{ps}.ipynb") for ps in ASSIGNMENTS}
@@ -488,6 +537,11 @@ def test_submissions_are_never_modified(graded, looped):
 
 
 def test_nothing_is_written_outside_build(course, graded, looped, stuck):
+    # the release (made in a course copy of its own, see released_course), then the three grading runs here
+    release = course["release"]
+    assert release["repo_unchanged"], "the release changed the repository copy outside build/"
+    assert release["home"] == [], release["home"]
+    assert release["tmp"] == [], "temporary files stay in build/"
     assert tree_hashes(course["repo"], skip=("build",)) == course["repo_before"]
     assert list(course["home"].iterdir()) == []
     assert list(course["tmp"].iterdir()) == [], "temporary files stay in build/"

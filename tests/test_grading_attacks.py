@@ -17,8 +17,8 @@ import time
 
 import pytest
 from test_grading import (
-    copy_course,
     load,
+    released_course,
     run_script,
     save,
     solution_code,
@@ -39,10 +39,9 @@ def _rows(path) -> dict[tuple[str, str], dict]:
 
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
-    course = copy_course(tmp_path_factory, "attacks")
+    course = released_course(tmp_path_factory, "attacks")
     repo = course["repo"]
-    proc = run_script(course, "release", "--only", "ps1", "ps2", "ps3")
-    assert proc.returncode == 0, proc.stderr
+    assert course["release"]["returncode"] == 0, course["release"]["stderr"]
     src_dir = repo / "notebooks" / "assignments" / "source"
     released = ("ps1", "ps2", "ps3")
     course["src"] = {ps: load(src_dir / ps / f"{ps}.ipynb") for ps in released}
@@ -247,7 +246,11 @@ def graded(course):
     gradebook = course["build"] / "nbgrader" / "gradebook.db"
     gradebook_before = gradebook.read_bytes()
     proc = run_script(course, "grade", "--submissions", str(subs), "--only", "ps1", "--cell-timeout", "30")
-    time.sleep(4)  # longer than the detached process waits
+    # a04 started its detached process before its feedback page was written: wait until twice as long as that
+    # process sleeps has passed since then (the run may have lasted that long already)
+    page = course["build"] / "feedback" / "a04_detached_rewrite" / "ps1" / "ps1.html"
+    started = page.stat().st_mtime if page.is_file() else time.time()
+    time.sleep(max(0.0, started + 4 - time.time()))
     return {
         "proc": proc,
         "rows": _rows(course["build"] / "grades.csv"),
@@ -279,6 +282,7 @@ def test_nothing_written_outside_the_sandbox(course, graded):
     text = (course["build"] / "grades.csv").read_text()
     assert "a04_detached_rewrite,ps1,0,14,graded" in text
     assert not list(course["home"].iterdir())
+    assert not course["release"]["home"], "the release (see released_course) wrote into HOME"
 
 
 def test_no_student_process_outlives_its_sandbox(course, graded):
@@ -319,9 +323,10 @@ def test_layout_problems_are_rows_and_fail_the_run(graded):
     assert float(rows[("b_link", "ps1")]["score"]) == 0
 
 
-def test_ps2_trusted_scores_and_callbacks(course, tmp_path):
+def ps2_wrong_maxpool(course) -> dict:
+    """ps2 with every answer right but maxpool2d_backward's."""
     wrong = "def maxpool2d_backward(dout, x, size=2, stride=2):\n    return x * 0\n"
-    nb = student_version(
+    return student_version(
         course["rel"]["ps2"],
         course["src"]["ps2"],
         {
@@ -331,17 +336,12 @@ def test_ps2_trusted_scores_and_callbacks(course, tmp_path):
             "avgpool2d_backward": None,
         },
     )
-    save(nb, tmp_path / "subs" / "c_ps2" / "ps2.ipynb")
-    proc = run_script(course, "grade", "--submissions", str(tmp_path / "subs"), "--only", "ps2")
-    assert proc.returncode == 0, proc.stdout
-    row = _rows(course["build"] / "grades.csv")[("c_ps2", "ps2")]
-    assert (row["status"], float(row["score"])) == ("graded", 9.0), row
 
 
-def test_ps3_patching_the_tests_keras_and_checks_gains_nothing(course, tmp_path):
-    # LeNet honestly (5 points); the last answer cell then patches what ps3's tests used to rely on when they
-    # ran beside the student's code (vgg's and a hidden conv_params test would pass): the tests now run in the
-    # grader, on the models rebuilt from their data
+def ps3_patching(course) -> dict:
+    """LeNet honestly (5 points); the last answer cell then patches what ps3's tests used to rely on when they
+    ran beside the student's code (vgg's and a hidden conv_params test would pass): the tests now run in the
+    grader, on the models rebuilt from their data."""
     patch = (
         "import keras\n"
         "import course_lib.checks as checks\n"
@@ -352,11 +352,31 @@ def test_ps3_patching_the_tests_keras_and_checks_gains_nothing(course, tmp_path)
         "def vgg(*a, **k):\n    return lenet()\n"
         "def conv_params(*a, **k):\n    return 0\n"
     )
-    nb = student_version(course["rel"]["ps3"], course["src"]["ps3"], {"lenet": None, "conv_params": patch})
-    save(nb, tmp_path / "subs" / "c_ps3" / "ps3.ipynb")
-    proc = run_script(course, "grade", "--submissions", str(tmp_path / "subs"), "--only", "ps3")
+    return student_version(course["rel"]["ps3"], course["src"]["ps3"], {"lenet": None, "conv_params": patch})
+
+
+@pytest.fixture(scope="module")
+def trusted_run(course, tmp_path_factory):
+    """One run of its own (every expected row graded: exit status 0) for the two submissions below, of one
+    student: ps2 (trusted scores and callbacks) and ps3 (patching the tests)."""
+    subs = tmp_path_factory.mktemp("trusted") / "subs"
+    save(ps2_wrong_maxpool(course), subs / "c_trusted" / "ps2.ipynb")
+    save(ps3_patching(course), subs / "c_trusted" / "ps3.ipynb")
+    proc = run_script(course, "grade", "--submissions", str(subs), "--only", "ps2", "ps3")
+    return {"proc": proc, "rows": _rows(course["build"] / "grades.csv")}
+
+
+def test_ps2_trusted_scores_and_callbacks(trusted_run):
+    proc = trusted_run["proc"]
     assert proc.returncode == 0, proc.stdout
-    row = _rows(course["build"] / "grades.csv")[("c_ps3", "ps3")]
+    row = trusted_run["rows"][("c_trusted", "ps2")]
+    assert (row["status"], float(row["score"])) == ("graded", 9.0), row
+
+
+def test_ps3_patching_the_tests_keras_and_checks_gains_nothing(trusted_run):
+    proc = trusted_run["proc"]
+    assert proc.returncode == 0, proc.stdout
+    row = trusted_run["rows"][("c_trusted", "ps3")]
     assert (row["status"], float(row["score"])) == ("graded", 5.0), row
 
 

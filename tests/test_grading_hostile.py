@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 import pytest
-from test_grading import copy_course, load, run_script, save, solution_code, student_version
+from test_grading import load, released_course, run_script, save, solution_code, student_version
 
 pytestmark = pytest.mark.grading
 
@@ -77,9 +77,8 @@ def every_answer(course, ps: str) -> dict:
 
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
-    course = copy_course(tmp_path_factory, "hostile")
-    proc = run_script(course, "release")
-    assert proc.returncode == 0, proc.stderr
+    course = released_course(tmp_path_factory, "hostile")
+    assert course["release"]["returncode"] == 0, course["release"]["stderr"]
     src_dir = course["repo"] / "notebooks" / "assignments" / "source"
     course["src"] = {ps: load(src_dir / ps / f"{ps}.ipynb") for ps in ("ps1", "ps2", "ps3", "ps4")}
     course["rel"] = {ps: load(course["build"] / "release" / ps / f"{ps}.ipynb")

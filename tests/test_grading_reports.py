@@ -336,10 +336,14 @@ import os, sys, time
 from pathlib import Path
 from course_lib.grading import layout, lock
 with lock.grading_lock(layout.BuildLayout(Path(sys.argv[1]))):
+    running_r, running_w = os.pipe()
     child = os.fork()
     if child == 0:  # a worker forked without exec: it must not keep the lock alive
+        os.write(running_w, b"r")  # it runs (its copy of the lock is dropped at the fork, before this)
         time.sleep(120)
         os._exit(0)
+    os.close(running_w)
+    os.read(running_r, 1)  # not before the child ran: on a loaded machine it may not have yet
     print(child, flush=True)
     sys.stdin.read()
 """
