@@ -17,7 +17,7 @@ Every name is importable from ``course_lib.training``; each lives in one module 
 - :mod:`~course_lib.training.loop`: ``fit``, ``evaluate_accuracy``, distribution (``make_strategy``,
   ``build_and_compile``) and tracing (``build_training_state``, ``reset_optimizer``).
 - :mod:`~course_lib.training.runs`: ``train_runs`` (one configuration trained from several seeds, its
-  curves and end points kept in a ``Runs``) and ``accuracy_of``.
+  curves and end points kept in a ``Runs``; accuracies through ``evaluate_accuracy``).
 - :mod:`~course_lib.training.baselines`: ``linear_readout`` and ``linear_baseline``, the linear classifier
   each demo compares its network against.
 """
@@ -44,10 +44,10 @@ from .recipes import (
     make_optimizer,
     recipe_callbacks,
 )
-from .runs import Runs, accuracy_of, train_runs
+from .runs import Runs, train_runs
 
 __all__ = [
-    "RECIPES", "PlateauSchedule", "RandomShift", "Recipe", "Runs", "SGDWithL2", "accuracy_of", "augmentation",
+    "RECIPES", "PlateauSchedule", "RandomShift", "Recipe", "Runs", "SGDWithL2", "augmentation",
     "build_and_compile",
     "build_training_state", "compile_model", "evaluate_accuracy", "fit", "get_recipe", "linear_baseline",
     "linear_readout", "make_optimizer", "make_strategy", "recipe_callbacks", "reset_optimizer", "train_runs",

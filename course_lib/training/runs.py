@@ -25,9 +25,9 @@ import numpy as np
 
 from .. import config
 from ..validation import check_positive_int
-from .loop import build_training_state, reset_optimizer
+from .loop import build_training_state, evaluate_accuracy, reset_optimizer
 
-__all__ = ["BatchLosses", "Runs", "accuracy_of", "repeating_batches", "train_runs"]
+__all__ = ["BatchLosses", "Runs", "repeating_batches", "train_runs"]
 
 
 @dataclass
@@ -66,18 +66,6 @@ class Runs:
         """``(points,)`` the number of passes over the training set at each point of the curves."""
         points = next(iter(self.curves.values())).shape[1]
         return self.passes_per_point * np.arange(1, points + 1)
-
-
-def accuracy_of(model: keras.Model, x, y, *, batch_size: int = 512) -> float:
-    """Accuracy of a classifier in inference mode (dropout and augmentation off).
-
-    Args:
-        model: outputs ``(n, classes)`` scores or probabilities.
-        x: inputs ``(n, ...)``.
-        y: integer labels ``(n,)``.
-    """
-    scores = model.predict(x, batch_size=batch_size, verbose=0)
-    return float(np.mean(np.argmax(scores, axis=-1) == np.asarray(y).reshape(-1)))
 
 
 def repeating_batches(x, y, *, batch_size: int, seed: int):
@@ -214,8 +202,8 @@ def train_runs(
         for key, values in history.history.items():
             values = list(values) + [np.nan] * (points - len(values))  # a run stopped early
             curves.setdefault(key, []).append(values)
-        train_acc.append(accuracy_of(model, x, y))
-        val_acc.append(accuracy_of(model, x_val, y_val))
+        train_acc.append(evaluate_accuracy(model, (x, y), batch_size=512))
+        val_acc.append(evaluate_accuracy(model, (x_val, y_val), batch_size=512))
         if measure is not None:
             measures.append(measure(model))
     return Runs(name=name, seeds=seeds, curves={k: np.asarray(v, dtype=float) for k, v in curves.items()},
