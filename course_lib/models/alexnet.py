@@ -201,8 +201,9 @@ def alexnet(
     (dropout 0.5 after each), predictions. One tower has 62,378,344 parameters; ``groups=2`` restores the
     two-GPU split of conv2, conv4 and conv5 (60,965,224, the paper's "60 million").
 
-    Where the kit departs from the paper, and why: the input is 227x227 (the paper's Figure 2 says 224, which
-    an 11x11 window at stride 4 does not tile; 227 gives its 55x55); one tower by default (``groups=1``: one
+    Where the kit departs from the paper, and why: the input is 227x227 (the paper says 224 in its text,
+    Sections 3.5 and 4.1, and in Figure 2, but an 11x11 window at stride 4 does not tile 224 into 55 positions;
+    227 does, as later re-implementations use); one tower by default (``groups=1``: one
     device holds the whole network today); the weights use Keras' initialisation (the paper: Gaussian with
     standard deviation 0.01 and some biases 1). ``order="caffenet"`` (or the registered ``caffenet``) moves
     each LRN after its pool, as the Caffe reference model does.
