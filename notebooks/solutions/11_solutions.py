@@ -60,8 +60,11 @@ for r in (16, 32):
 # %% [markdown]
 # **5, 6.** Experiments: run them in the notebook, reusing section 5's `gradient_by_stage`. For exercise 5,
 # the heads' weight scales their gradient, so the gain at initialisation grows with it; what to watch is
-# whether the cosine after training stays near 0 whatever the weight. For the training comparison, call a
-# difference between with and without heads real only if every seed of one setting beats every seed of the
-# other. For exercise 6, compare the stem's gradient from the main loss, and the gain, under both
-# initialisations; Glorot's smaller scale makes the signal reaching the classifiers smaller (notebook 09
-# measured this for the scaled AlexNet), and that changes both losses' gradients.
+# how the cosine and the gain move once the main loss falls below the uniform guess (ln 10), and whether
+# they move by more than their range over the seeds. For the training comparison, call a difference between
+# with and without heads real only if every seed of one setting beats every seed of the other. For exercise
+# 6, compare the stem's gradient from the main loss, and the gain, under both initialisations; Glorot's
+# smaller scale makes the signal reaching the classifiers smaller (notebook 09 measured this for the scaled
+# AlexNet), and that changes both losses' gradients. With Adam each weight's step is divided by the running
+# size of its own gradient, so a gradient the heads make 1.3 times larger gives a step that is not 1.3 times
+# larger once that running size has caught up: the gain describes the gradient, not the step.
