@@ -44,7 +44,7 @@ from course_lib.grading.classroom import solution_code
 from course_lib.grading.layout import source_root
 
 REPO = Path(__file__).resolve().parents[1]
-ASSIGNMENTS = ("ps1", "ps2", "ps3", "ps4")
+ASSIGNMENTS = ("ps1", "ps2", "ps3", "ps4", "ps5", "ps6")
 # Each limit is waited out in full by its run (the endless loop spins a core all that time), so they are as
 # short as is safe on a loaded CI machine. The looper's sandbox runs only NumPy code (ps1 hides TensorFlow
 # there; the tests, which import it, run in the grader): its honest cells and calls take about 0.5 s together

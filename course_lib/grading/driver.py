@@ -10,7 +10,8 @@ files, and nothing else of the course. It
 2. then answers the grader's requests: ``describe`` (which names the notebook defined) and ``call`` (call one
    of the student's functions on arguments the grader drew, and send back the result as data, see ``wire``);
    a callable argument is called back in the grader. A Keras model a function returns goes back as its config
-   and weights (``wire.KerasModel``); a symbolic tensor argument arrives as its shape (``wire.KerasInput``)
+   and weights (``wire.KerasModel``), and a model argument arrives that way and is rebuilt here; a symbolic
+   tensor argument arrives as its shape (``wire.KerasInput``)
    and is made a ``keras.Input`` here, and the tensor the function returns goes back as the model from those
    inputs to it.
 
@@ -154,7 +155,9 @@ def _describe(namespace: dict, names: list[str]) -> dict:
 
 def _keras_inputs(value, made: list):
     """``value`` with each ``wire.KerasInput`` (top level, or in a top-level list or tuple) made a
-    ``keras.Input``."""
+    ``keras.Input``, and each ``wire.KerasModel`` argument (a model the grader passed) rebuilt here."""
+    if type(value) is wire.KerasModel and not value.call:
+        return wire.rebuild_model(value)
     if type(value) is wire.KerasInput:
         import keras
 
@@ -227,6 +230,8 @@ def _call_quietly(namespace: dict, message: dict, call_timeout: float, in_fd: in
             "event": "reply",
             "raised": {"type": "NameError", "message": f"name {message.get('name')!r} is not defined"},
         }
+    except wire.WireError as exc:  # e.g. a model argument that Keras, as the student's code left it, refused
+        return {"event": "reply", "raised": {"type": "TypeError", "message": f"an argument: {exc}"[:2000]}}
     before = _array_copies(args, kwargs)
     signal.signal(signal.SIGALRM, _alarm)
     _limit(call_timeout)

@@ -161,8 +161,12 @@ class Proxy:
 
 def _symbolic(value, tensors: list):
     """``value`` with each symbolic Keras tensor (top level, or in a top-level list or tuple) replaced by its
-    shape and dtype (``wire.KerasInput``); the tensors are kept, in order, in ``tensors``."""
+    shape and dtype (``wire.KerasInput``); the tensors are kept, in order, in ``tensors``. A Keras model
+    given as an argument (ps5's base network) crosses as its data (``wire.KerasModel``): the sandbox rebuilds
+    its own copy, and the grader's model is never touched by the student's code."""
     keras = sys.modules.get("keras") if str(type(value).__module__).startswith("keras.") else None
+    if keras is not None and isinstance(value, keras.Model):
+        return wire.KerasModel.of(value)
     if keras is not None and isinstance(value, keras.KerasTensor):
         tensors.append(value)
         return wire.KerasInput(tuple(value.shape), str(value.dtype))
