@@ -12,7 +12,8 @@ in its sandbox, with the tests in the grader.
     hostile_a               dropout that returns x unchanged, a shift that rolls (wraps around) instead of
                             filling with zeros, a schedule that is a lookup table of the visible test's
                             values, a model frozen whole, head included
-    hostile_b               dropout with one fixed mask, a shift through scipy (forbidden), the rest right
+    hostile_b               dropout with one fixed mask, a shift through scipy (forbidden), the schedule
+                            through Keras's CosineDecay (forbidden in that answer), the fine-tuning right
 
 Each must score exactly what its honest part deserves, cell by cell. Slow: marked ``grading``.
 """
@@ -98,6 +99,15 @@ def warmup_cosine(step, peak, warmup_steps, total_steps, final=0.0):
     lr = final + (peak - final) * 0.5 * (1 + np.cos(np.pi * progress))
     if warmup_steps > 0:
         lr = np.where(s < warmup_steps, peak * (s + 1) / warmup_steps, lr)  # the first step is not at 0
+    return lr if lr.ndim else float(lr)
+'''
+
+SCHEDULE_KERAS = '''
+def warmup_cosine(step, peak, warmup_steps, total_steps, final=0.0):
+    schedule = keras.optimizers.schedules.CosineDecay(  # the shortcut: Keras is the reference here
+        0.0, decay_steps=max(total_steps - warmup_steps, 1), alpha=final / peak, warmup_target=peak,
+        warmup_steps=warmup_steps)
+    lr = np.vectorize(lambda s: float(schedule(min(s, total_steps))))(np.asarray(step))
     return lr if lr.ndim else float(lr)
 '''
 
@@ -205,9 +215,9 @@ def submissions(src: dict, rel: dict) -> dict[str, tuple[dict, set[str]]]:
             "prepare_for_fine_tuning": FT_FREEZE_ALL}),
             {"hidden_fine_tuning_structure"}),
         "hostile_b": (student_version(rel, src, {
-            "dropout": DROPOUT_FIXED_MASK, "random_shift": SHIFT_SCIPY, "warmup_cosine": None,
+            "dropout": DROPOUT_FIXED_MASK, "random_shift": SHIFT_SCIPY, "warmup_cosine": SCHEDULE_KERAS,
             "prepare_for_fine_tuning": None}),
-            {*tests["warmup_cosine"], *tests["prepare_for_fine_tuning"]}),
+            {*tests["prepare_for_fine_tuning"]}),
     }
 
 
@@ -275,7 +285,7 @@ def test_scores_are_what_the_questions_are_worth(course, graded):
     worth = {q: sum(points(src)[t] for t in tests) for q, tests in questions(src).items()}
     assert worth == {"dropout": 3, "random_shift": 3, "warmup_cosine": 3, "prepare_for_fine_tuning": 5}
     scores = {s: float(graded["rows"][s]["score"]) for s in ("blank", "partial", "hostile_a", "hostile_b")}
-    assert scores == {"blank": 0, "partial": 3 + 1, "hostile_a": 1, "hostile_b": 3 + 5}
+    assert scores == {"blank": 0, "partial": 3 + 1, "hostile_a": 1, "hostile_b": 5}
 
 
 def test_failures_are_explained(graded):
@@ -289,8 +299,13 @@ def test_failures_are_explained(graded):
     assert "trainable weights should be" in tests["hostile_a"]["test_prepare_for_fine_tuning"]
     assert "different masks" in tests["hostile_b"]["test_dropout"]
     # the shortcut: named in the feedback and in the note, and only that question costs anything
-    assert "forbids scipy, torch, jax; the answer uses scipy" in tests["hostile_b"]["test_random_shift"]
-    assert graded["rows"]["hostile_b"]["note"] == "forbidden library used (random_shift: scipy (line 3))"
+    assert "forbids scipy, torch, jax, tensorflow, keras; the answer uses scipy" in \
+        tests["hostile_b"]["test_random_shift"]
+    # Keras is forbidden in the three NumPy answers (forbid_in), not in the fine-tuning one (it builds a model)
+    assert "forbids scipy, torch, jax, tensorflow, keras; the answer uses keras" in \
+        tests["hostile_b"]["test_warmup_cosine"]
+    assert graded["rows"]["hostile_b"]["note"] == (
+        "forbidden library used (random_shift: scipy (line 3); warmup_cosine: keras (line 3))")
     assert all(graded["rows"][s]["note"] == "" for s in ("recorder_a", "recorder_b", "partial", "hostile_a"))
 
 

@@ -40,6 +40,13 @@ class Spec:
     context: list[tuple[int, str]] = field(default_factory=list)  # (tests before it, source): docstring
     # grade_id -> source of the read-only ("locked") cells: a submission runs the source's version of them
     locked: dict[str, str] = field(default_factory=dict)
+    # answer grade_id -> libraries that answer alone may not name (course_grading.forbid_in): ps5's schedule
+    # must not call Keras's CosineDecay, while its fine-tuning answer needs Keras; linted, not hidden
+    forbid_in: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def forbidden_in(self, answer_id: str) -> tuple[str, ...]:
+        """The libraries an answer cell may not name: the assignment's and the answer's own."""
+        return tuple(dict.fromkeys(self.forbid + self.forbid_in.get(answer_id, ())))
 
     @property
     def max_score(self) -> float:
@@ -164,6 +171,7 @@ def load_spec(source_notebook: Path) -> Spec:
         hidden,
         context,
         locked,
+        {str(k): tuple(v) for k, v in meta.get("forbid_in", {}).items()},
     )
 
 

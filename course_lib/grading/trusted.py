@@ -278,7 +278,7 @@ def _collect(session: Session, spec: Spec, cells: list[dict], outcome: Outcome, 
     # 2. shortcuts
     student_answers = {c["grade_id"]: c["source"] for c in cells if c["grade_id"] in spec.answers}
     for gid, src in student_answers.items():
-        used = shortcut_use(src, spec.forbid)
+        used = shortcut_use(src, spec.forbidden_in(gid))
         if used:
             outcome.shortcuts[gid] = used
     # 3. the tests
@@ -301,7 +301,8 @@ def _collect(session: Session, spec: Spec, cells: list[dict], outcome: Outcome, 
             for r in results:
                 if r.kind == "test" and r.grade_id == test_cell.grade_id:
                     r.score = 0.0
-                    r.message = f"this question forbids {', '.join(spec.forbid)}; the answer uses {used}"
+                    banned = ", ".join(spec.forbidden_in(gid))
+                    r.message = f"this question forbids {banned}; the answer uses {used}"
     if session.timed_out:
         outcome.status = "timeout"
     if session.broken and session.broken not in outcome.note:

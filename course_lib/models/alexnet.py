@@ -202,9 +202,9 @@ def alexnet(
     two-GPU split of conv2, conv4 and conv5 (60,965,224, the paper's "60 million").
 
     Where the kit departs from the paper, and why: the input is 227x227 (the paper says 224 in its text,
-    Sections 3.5 and 4.1, and in Figure 2, but an 11x11 window at stride 4 does not tile 224 into 55 positions;
-    227 does, as later re-implementations use); one tower by default (``groups=1``: one
-    device holds the whole network today); the weights use Keras' initialisation (the paper: Gaussian with
+    Sections 3.5 and 4.1, and in Figure 2, but an 11x11 window at stride 4 does not tile 224 into 55
+    positions; 227 does, as later re-implementations use); one tower by default (``groups=1``: one device
+    holds the whole network today); the weights use Keras' initialisation (the paper: Gaussian with
     standard deviation 0.01 and some biases 1). ``order="caffenet"`` (or the registered ``caffenet``) moves
     each LRN after its pool, as the Caffe reference model does.
 
