@@ -45,6 +45,53 @@ def separable_vgg16():
     return {"params": params, "macs": macs}
 
 
+def grad_cam_13_8():
+    """Exercise 13.8 by hand: score = w . mean(A), so dy/dA_k = w_k / 4 everywhere and alpha_k = w_k / 4."""
+    maps = np.array([[[1.0, 2], [0, 3]], [[4, 0], [1, 1]], [[0, 1], [2, 0]]])
+    cam = np.maximum(np.tensordot(np.array([0.5, -1.0, 0.25]) / 4, maps, axes=1), 0)
+    return cam / cam.max()
+
+
+def lost_objects(boxes, grid_size, image_size):
+    """Exercise 16.3: objects minus occupied cells, image by image."""
+    side = image_size / grid_size
+    lost = 0
+    for b in boxes:
+        centres = [((y0 + y1) / 2, (x0 + x1) / 2) for x0, y0, x1, y1 in np.asarray(b).reshape(-1, 4)]
+        cells = {(min(int(y // side), grid_size - 1), min(int(x // side), grid_size - 1)) for y, x in centres}
+        lost += len(b) - len(cells)
+    return lost
+
+
+def lost_objects_rounded(boxes, grid_size, image_size):
+    side = image_size / grid_size
+    return sum(len(b) - len({(round((y0 + y1) / 2 / side), round((x0 + x1) / 2 / side))
+                             for x0, y0, x1, y1 in b}) for b in boxes)
+
+
+def shared_cells(boxes, grid_size, image_size):
+    side = image_size / grid_size
+    total = 0
+    for b in boxes:
+        centres = [(int((y0 + y1) / 2 // side), int((x0 + x1) / 2 // side)) for x0, y0, x1, y1 in b]
+        total += sum(1 for c in set(centres) if centres.count(c) > 1)
+    return total
+
+
+def dense_block(k, c0=64, layers=6, bn=True):
+    """Section 7's block: per layer BN(c) + 1x1 conv c -> 4k + BN(4k) + 3x3 conv 4k -> k (no biases)."""
+    total = 0
+    for i in range(layers):
+        c = c0 + i * k
+        total += c * 4 * k + 9 * 4 * k * k + (4 * c + 4 * 4 * k if bn else 0)
+    return total
+
+
+def se_gates(r, bias=True):
+    return sum(n * (2 * c * (c // r) + (c // r + c if bias else 0))
+               for c, n in ((256, 3), (512, 4), (1024, 6), (2048, 3)))
+
+
 RIGHT = {
     "00.3": (True, False),
     "01.1": dict(conv_params=3 * 3 * 16 * 32 + 32, dense_params=65536 * 131072 + 131072,
@@ -82,7 +129,33 @@ RIGHT = {
     "11.1": {"3x3_reduce": 28 * 28 * 192 * 96, "5x5_reduce": 28 * 28 * 192 * 16},
     "11.2": 256 + 320 + 128 + 528,
     "11.3": (50176 * 4096 + 4096) + (4096 * 4096 + 4096) + (4096 * 1000 + 1000),
+    # conv3 of small_cnn: field 21, jump 4, start -8; unit 3 starts at -8 + 12, unit 5 at -8 + 20 (cut at 31)
+    "13.6": dict(rows=(4, 24), cols=(12, 31)),
+    "13.8": grad_cam_13_8(),
     "14.1": separable_vgg16(),
+    # 1x1 256 -> Cd, grouped 3x3 (each output reads d channels), 1x1 Cd -> 256
+    "14.2": {(c, d): 256 * c * d + 9 * c * d * d + c * d * 256
+             for c, d in ((1, 64), (2, 40), (4, 24), (8, 14), (32, 4))},
+    "14.4": {4: se_gates(4), 64: se_gates(64)},
+    "14.5": {12: dense_block(12), 48: dense_block(48)},
+    # 9ck > 4kc + 36k^2 with k = 32: 160c > 36864, c > 230.4; block 2 reads 128 + 32 (i - 1): 256 at i = 5
+    "14.6": dict(channels=231, block2_layer=5),
+    # conv kernels 5*5*3*16 + 9*16*32 + 9*32*64 + 9*64*128 (no biases, BN frozen), head 128*10 + 10
+    "15.2": dict(everything=1200 + 4608 + 18432 + 73728 + 1290, last_block=73728 + 1290),
+    # IoU (10 - d) / (10 + d) falls below 1/2 once d > 10/3
+    "16.1": dict(iou=[(10 - d) / (10 + d) for d in range(11)], first_miss=4),
+    "16.3": lost_objects,
+    "16.7": (600 // 16) * (1000 // 16) * 9,  # four floor-halvings: 37 x 62 positions
+    "17.1": dict(stride2=[[1, 2, 0, 0], [3, 4, 0, 0], [0, 0, 1, 2], [0, 0, 3, 4]],
+                 stride1=[[1, 2, 0], [3, 5, 2], [0, 3, 4]]),
+    "17.7": dict(k8_valid=7 * 4 + 8, k8_same=8 * 4, k3_valid=15 * 2 + 3, k3_same=16 * 2),
+    # class 0: 8 shared of 9 true, 10 predicted; class 1: 3 of 4 and 4; class 2: 2 of 3 and 2
+    "17.8": dict(iou=[8 / 11, 3 / 5, 2 / 3], mean_iou=(8 / 11 + 3 / 5 + 2 / 3) / 3,
+                 mean_dice=(16 / 19 + 6 / 8 + 4 / 5) / 3),
+    "18.3": [0, 3, 2, 1],  # mirror . rot^r = rot^-r . mirror
+    # g h: R(Rp + (0, 3)) + (2, 0) = R^2 p + (-3, 0) + (2, 0); g^-1: R^3 p - R^3 (2, 0) = R^3 p + (0, 2)
+    "18.8": dict(gh=(2, (-1, 0)), g_inv=(3, (0, 2))),
+    "18.9": dict(lift=16 * 5 * 5 * 3 + 16, group=16 * 4 * 12 * 5 * 5 + 16),
 }
 
 # (key, wrong answer, a word the hint must contain)
@@ -131,6 +204,43 @@ WRONG = [
     ("11.2", 1232 - 400, "528"),
     ("11.3", 50176 * 4096 + 4096 * 4096 + 4096 * 1000, "biases"),
     ("14.1", dict(separable_vgg16(), params=separable_vgg16()["params"] - 4224), "without biases"),
+    ("13.6", dict(rows=(4, 24), cols=(12, 32)), "padding"),
+    ("13.6", dict(rows=(12, 31), cols=(4, 24)), "swapped"),
+    ("13.8", grad_cam_13_8() * 4, "scale"),
+    ("13.8", np.array([[-3.5, 1.25], [-0.5, 0.5]]), "ReLU"),
+    ("14.2", {(c, d): 512 * c * d + 9 * (c * d) ** 2
+              for c, d in ((1, 64), (2, 40), (4, 24), (8, 14), (32, 4))}, "grouped"),
+    ("14.4", {4: se_gates(4, bias=False), 64: se_gates(64)}, "biases"),
+    ("14.4", {"r4": se_gates(4), "r64": se_gates(16)}, "r = 16"),
+    ("14.5", {12: dense_block(12, bn=False), 48: dense_block(48)}, "BN"),
+    ("14.6", dict(channels=230, block2_layer=5), "round up"),
+    ("14.6", dict(channels=234, block2_layer=5), "convolution weights only"),
+    ("15.2", dict(everything=99258 + 2 * (16 + 32 + 64 + 128), last_block=75018), "frozen"),
+    ("15.2", dict(everything=99258, last_block=73728), "head"),
+    ("16.1", dict(iou=[1 - d / 10 for d in range(11)], first_miss=4), "union"),
+    ("16.1", dict(iou=[(10 - d) / (10 + d) for d in range(11)], first_miss=5), "half"),
+    ("16.3", lost_objects_rounded, "floor"),
+    ("16.3", shared_cells, "count objects"),
+    ("16.3", 6, "function"),
+    ("16.7", 37 * 62, "positions"),
+    ("16.7", 38 * 63 * 9, "rounds down"),
+    ("16.7", 18 * 31 * 9, "stride is 16"),
+    ("17.1", dict(stride2=[[4, 3, 0, 0], [2, 1, 0, 0], [0, 0, 4, 3], [0, 0, 2, 1]],
+                  stride1=[[1, 2, 0], [3, 5, 2], [0, 3, 4]]), "as it is"),
+    ("17.1", dict(stride2=[[1, 2, 0, 0], [3, 4, 0, 0], [0, 0, 1, 2], [0, 0, 3, 4]], stride1=[[1, 2], [3, 5]]),
+     "(n - 1) x stride + kernel"),
+    ("17.7", dict(k8_valid=32, k8_same=32, k3_valid=33, k3_same=32), "overhang"),
+    ("17.7", dict(k8_valid=36, k8_same=36, k3_valid=33, k3_same=32), "n x s"),
+    ("17.8", dict(iou=[16 / 19, 6 / 8, 4 / 5], mean_iou=0.6646, mean_dice=0.7974), "Dice scores"),
+    ("17.8", dict(iou=[8 / 11, 3 / 5, 2 / 3], mean_iou=13 / 16, mean_dice=0.7974), "pixel accuracy"),
+    ("17.8", dict(iou=[8 / 11, 3 / 5, 2 / 3], mean_iou=(3 / 5 + 2 / 3) / 2, mean_dice=0.7974), "background"),
+    ("18.3", [0, 1, 2, 3], "do move"),
+    ("18.3", [1, 2, 3, 0], "not a rotation"),
+    ("18.8", dict(gh=(2, (0, 5)), g_inv=(3, (0, 2))), "h first"),
+    ("18.8", dict(gh=(2, (2, 3)), g_inv=(3, (0, 2))), "turned"),
+    ("18.8", dict(gh=(2, (-1, 0)), g_inv=(1, (-2, 0))), "rotation part"),
+    ("18.9", dict(lift=4 * 1200 + 16, group=16 * 12 * 25 + 16), "store them once"),
+    ("18.9", dict(lift=1216 + 48, group=19216 * 4 - 48), "shared by its four rotations"),
 ]
 
 
@@ -151,7 +261,8 @@ def test_wrong_answer_is_refused_with_a_reason(key, answer, hint, capsys):
     assert out.startswith(f"{key}: not yet: ") and hint in out, out
 
 
-@pytest.mark.parametrize("key", ["01.1", "03.2", "06.1", "09.5", "11.3", "14.1"])
+@pytest.mark.parametrize("key", ["01.1", "03.2", "06.1", "09.5", "11.3", "14.1", "15.2", "16.7",
+                                 "18.9"])
 def test_messages_do_not_reveal_the_answer(key, capsys):
     # a wrong answer of the right form: every number in the message must differ from the right values
     right = RIGHT[key]
@@ -182,3 +293,37 @@ def test_bad_keys_and_forms():
     assert exercises.check("01.1", 5, quiet=True) is False  # not a dict: refused, not raised
     assert exercises.check("02.5", "kernel", quiet=True) is False
     assert "(KH, KW, 3, 2)" in exercises.describe("02.5")
+
+
+# ------------------------------------------------------------------------------------------------ 19
+# Worked by hand: 1024 / (2 x 4) = 128; 0.1 x 8192 / 256 = 3.2; ceil(1,281,167 / 8,192) = 157 (156 full
+# batches and one of 3,215 images).
+RIGHT_19 = {"19.1": 128, "19.2": 3.2, "19.3": 157}
+RIGHT.update(RIGHT_19)  # test_every_key_has_a_right_answer_here reads RIGHT when it runs
+
+
+@pytest.mark.parametrize("key", sorted(RIGHT_19))
+def test_data_parallel_right_answers_and_no_leak(key, capsys):
+    assert exercises.check(key, RIGHT_19[key]) is True
+    assert capsys.readouterr().out.startswith(f"{key}: right")
+    exercises.check(key, RIGHT_19[key] + 7)
+    out = capsys.readouterr().out
+    assert out.startswith(f"{key}: not yet") and str(RIGHT_19[key]) not in out
+
+
+@pytest.mark.parametrize(("key", "answer", "hint"), [
+    ("19.1", 1024, "global batch"),
+    ("19.1", 512, "one machine's share"),
+    ("19.1", 256, "every replica of the cluster"),
+    ("19.1", 128.5, "whole number"),
+    ("19.2", 0.1 * 32 ** 0.5, "square-root"),
+    ("19.2", 0.1 / 32, "grows with the batch"),
+    ("19.2", 0.1, "warm-up starts"),
+    ("19.3", 156, "round up"),
+    ("19.3", 157 * 256, "not count it per GPU"),
+    ("19.3", 40037, "one GPU's share"),  # ceil(1,281,167 / 32)
+])
+def test_data_parallel_wrong_answers_get_a_hint(key, answer, hint, capsys):
+    assert exercises.check(key, answer) is False
+    out = capsys.readouterr().out
+    assert out.startswith(f"{key}: not yet: ") and hint in out, out

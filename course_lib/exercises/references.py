@@ -468,6 +468,45 @@ def googlenet_vgg_head(bias: bool = True) -> int:
             + _dense_count(4096, 1000, bias))
 
 
+# ------------------------------------------------------------------------------------------------ 13
+@cache
+def small_cnn_unit_pixels(row: int = 3, col: int = 5) -> dict[str, tuple[int, int]]:
+    """First and last input row and column that unit (row, col) of notebook 13's conv3 reads, measured.
+
+    The layers of ``small_cnn`` on a 32x32 image (7x7 stride-2 'same', 3x3 'same', 2x2 pooling, 3x3 'same'),
+    with one channel and all-ones kernels, pooling averaged: every pixel the unit reads gets a non-zero
+    gradient, and the pixels outside the image (the padding) are not pixels at all.
+    """
+    tf = _tf()
+    x = tf.Variable(tf.ones((1, 32, 32, 1)))
+    with tf.GradientTape() as tape:
+        h = tf.nn.conv2d(x, tf.ones((7, 7, 1, 1)), 2, "SAME")
+        h = tf.nn.conv2d(h, tf.ones((3, 3, 1, 1)), 1, "SAME")
+        h = tf.nn.avg_pool2d(h, 2, 2, "VALID")
+        h = tf.nn.conv2d(h, tf.ones((3, 3, 1, 1)), 1, "SAME")
+        unit = h[0, row, col, 0]
+    grad = tape.gradient(unit, x).numpy()[0, :, :, 0]
+    rows, cols = np.flatnonzero(grad.any(axis=1)), np.flatnonzero(grad.any(axis=0))
+    return {"rows": (int(rows[0]), int(rows[-1])), "cols": (int(cols[0]), int(cols[-1]))}
+
+
+# Notebook 13, exercise 8: three 2x2 maps of conv3 and the weights of the class's score on their means.
+GRAD_CAM_MAPS = np.array([[[1.0, 2.0], [0.0, 3.0]], [[4.0, 0.0], [1.0, 1.0]], [[0.0, 1.0], [2.0, 0.0]]])
+GRAD_CAM_WEIGHTS = np.array([0.5, -1.0, 0.25])
+
+
+@cache
+def grad_cam_by_hand() -> np.ndarray:
+    """Grad-CAM of the exercise's maps, the gradients taken by ``tf.GradientTape`` (score = w . mean(A))."""
+    tf = _tf()
+    maps = tf.Variable(np.moveaxis(GRAD_CAM_MAPS, 0, -1))  # (2, 2, channels)
+    with tf.GradientTape() as tape:
+        score = tf.reduce_sum(tf.reduce_mean(maps, axis=(0, 1)) * GRAD_CAM_WEIGHTS)
+    alpha = tf.reduce_mean(tape.gradient(score, maps), axis=(0, 1))
+    cam = np.maximum(tf.reduce_sum(maps * alpha, axis=-1).numpy(), 0.0)
+    return cam / cam.max()  # scaled by its maximum, as course_lib.visualize.grad_cam returns it
+
+
 # ------------------------------------------------------------------------------------------------ 14
 @cache
 def vgg16_separable() -> dict[str, int]:
@@ -485,3 +524,296 @@ def vgg16_separable() -> dict[str, int]:
             c_in = filters
         size //= 2
     return {"params": params, "params_no_bias": params_no_bias, "macs": macs, "macs_depthwise": macs_dw}
+
+
+# ResNet-50's bottleneck stages: (output channels, blocks).
+_RESNET50_STAGES = ((256, 3), (512, 4), (1024, 6), (2048, 3))
+RESNEXT_TABLE2 = ((1, 64), (2, 40), (4, 24), (8, 14), (32, 4))
+
+
+def _conv_weights(c_in: int, filters: int, kernel: int, groups: int = 1) -> int:
+    """Weights of a bias-free Keras Conv2D, counted by Keras."""
+    keras = _keras()
+    layer = keras.layers.Conv2D(filters, kernel, groups=groups, use_bias=False)
+    layer.build((None, 8, 8, c_in))
+    return int(layer.count_params())
+
+
+@cache
+def resnext_block_weights(*, grouped: bool = True) -> dict[tuple[int, int], int]:
+    """Convolution weights of one conv2-stage bottleneck (256 -> C*d -> C*d -> 256) per (C, d) of Table 2."""
+    return {(c, d): _conv_weights(256, c * d, 1) + _conv_weights(c * d, c * d, 3, c if grouped else 1)
+            + _conv_weights(c * d, 256, 1) for c, d in RESNEXT_TABLE2}
+
+
+@cache
+def se_resnet50_extra(r: int, *, bias: bool = True, blocks: bool = True) -> int:
+    """Weights the SE gates add to ResNet-50 (one per block, on its output), counted by Keras Dense layers."""
+    keras = _keras()
+    total = 0
+    for channels, count in _RESNET50_STAGES:
+        gate = 0
+        for n_in, units in ((channels, channels // r), (channels // r, channels)):
+            layer = keras.layers.Dense(units, use_bias=bias)
+            layer.build((None, n_in))
+            gate += int(layer.count_params())
+        total += gate * (count if blocks else 1)
+    return total
+
+
+@cache
+def _per_input_channel(kind: str, filters: int = 1, kernel: int = 1) -> int:
+    """Parameters per input channel of a bias-free Conv2D or of a BatchNormalization, counted by Keras (both
+    grow linearly with the input channels)."""
+    keras = _keras()
+    layer = (keras.layers.BatchNormalization() if kind == "bn"
+             else keras.layers.Conv2D(filters, kernel, use_bias=False))
+    layer.build((None, 8, 8, 1))
+    return int(layer.count_params())
+
+
+@cache
+def dense_block_params(growth: int, c0: int = 64, layers: int = 6) -> int:
+    """Parameters of notebook 14's dense block (BN-ReLU-1x1(4k)-BN-ReLU-3x3(k) per layer), by Keras."""
+    bn, reduce = _per_input_channel("bn"), _per_input_channel("conv", 4 * growth, 1)
+    per_layer_fixed = bn * 4 * growth + _per_input_channel("conv", growth, 3) * 4 * growth
+    return sum((bn + reduce) * (c0 + i * growth) + per_layer_fixed for i in range(layers))
+
+
+@cache
+def bottleneck_break_even(growth: int = 32) -> dict[str, int]:
+    """The fewest input channels at which a 1x1(4k) + 3x3(k) layer holds fewer convolution weights than a
+    lone 3x3(k), found by counting with Keras; and the first layer of DenseNet-121's second block (c0 = 128,
+    12 layers) whose input is that wide."""
+    # Keras counts each layer's weights per input channel (a bias-free convolution is linear in its inputs)
+    reduce_per_channel, plain_per_channel = _conv_weights(1, 4 * growth, 1), _conv_weights(1, growth, 3)
+    fixed = _conv_weights(4 * growth, growth, 3)
+    c = 1
+    while c * reduce_per_channel + fixed >= c * plain_per_channel:
+        c += 1
+    layer = next(i for i in range(1, 13) if 128 + (i - 1) * growth >= c)
+    return {"channels": c, "block2_layer": layer}
+
+
+# ------------------------------------------------------------------------------------------------ 15
+@cache
+def course_net_trainable(num_classes: int = 10) -> dict[str, int]:
+    """Weights notebook 15's fine-tuner trains (BN layers frozen), counted from Keras's trainable_weights.
+
+    The base is the course network up to ``avg_pool`` with a new ``Dense(num_classes)`` head, as
+    ``with_head(..., freeze_bn=True)`` builds it; "last_block" also freezes every layer of blocks 1-3.
+    Also the counts with trainable BN layers, the hint for a common slip.
+    """
+    from ..pretrained import course_net
+
+    keras = _keras()
+    out = {}
+    for key, frozen_blocks, freeze_bn in (("everything", (), True), ("last_block", (1, 2, 3), True),
+                                          ("everything_bn", (), False), ("last_block_bn", (1, 2, 3), False)):
+        net = course_net()
+        base = keras.Model(net.input, net.get_layer("avg_pool").output)
+        for layer in base.layers:
+            if isinstance(layer, keras.layers.BatchNormalization) and freeze_bn:
+                layer.trainable = False
+            if any(layer.name.startswith(f"block{b}_") for b in frozen_blocks):
+                layer.trainable = False
+        head = keras.layers.Dense(num_classes)
+        model = keras.Sequential([base, head])
+        out[key] = int(sum(np.prod(w.shape) for w in model.trainable_weights))
+        out["head"] = int(head.count_params())
+    return out
+
+
+# ------------------------------------------------------------------------------------------------ 16
+def _box_mask(box, size: int = 48) -> np.ndarray:
+    x0, y0, x1, y1 = box
+    mask = np.zeros((size, size), bool)
+    mask[y0:y1, x0:x1] = True
+    return mask
+
+
+@cache
+def shifted_box_ious() -> dict:
+    """IoU of a 10x10 box and its copy shifted by d = 0..10 pixels along x, by counting pixels."""
+    a = _box_mask((10, 10, 20, 20))
+    shifted = [_box_mask((10 + d, 10, 20 + d, 20)) for d in range(11)]
+    ious = np.array([(a & b).sum() / (a | b).sum() for b in shifted])
+    return {"iou": ious, "first_miss": int(np.flatnonzero(ious < 0.5)[0])}
+
+
+def _lost_by_counting(boxes_per_image, grid: int, size: int) -> int:
+    """Objects minus occupied cells, image by image: the centre's cell is floor(centre / cell side)."""
+    lost = 0
+    for boxes in boxes_per_image:
+        b = np.asarray(boxes, float).reshape(-1, 4)
+        cells = np.minimum(np.floor((b[:, :2] + b[:, 2:]) / 2 / (size / grid)), grid - 1).astype(int)
+        lost += len(b) - len(np.unique(cells, axis=0))
+    return lost
+
+
+def lost_object_cases() -> list[tuple[str, list, int, int, int]]:
+    """(what the case tests, boxes per image, grid, image size, objects that lose their cell)."""
+    rng = np.random.default_rng(16)
+    random_images = []
+    for _ in range(60):
+        k = int(rng.integers(1, 6))
+        x0, y0 = rng.integers(0, 48, size=(2, k))
+        w, h = rng.integers(4, 17, size=(2, k))
+        random_images.append(np.stack([x0, y0, x0 + w, y0 + h], axis=1).astype(np.float32))
+    cases = [
+        ("one image whose three centres fall in three different cells",
+         [np.array([[0, 0, 8, 8], [20, 20, 30, 30], [40, 8, 56, 20]], np.float32)], 8, 64),
+        ("one image with two centres in one cell",
+         [np.array([[0, 0, 8, 8], [2, 2, 6, 6]], np.float32)], 8, 64),
+        ("one image with three centres in one cell (count objects, not shared cells)",
+         [np.array([[0, 0, 8, 8], [2, 2, 6, 6], [1, 1, 7, 7]], np.float32)], 8, 64),
+        ("two images with one object each, in the same cell (cells are shared within an image only)",
+         [np.array([[0, 0, 8, 8]], np.float32), np.array([[1, 1, 7, 7]], np.float32)], 8, 64),
+        ("centres at x = 16 and x = 23 with 8-pixel cells (a centre's cell is floor(centre / side))",
+         [np.array([[12, 0, 20, 8], [19, 0, 27, 8]], np.float32)], 8, 64),
+    ]
+    cases += [(f"60 random images on a {g}x{g} grid", random_images, g, 64) for g in (4, 8, 16)]
+    return [(what, boxes, g, size, _lost_by_counting(boxes, g, size)) for what, boxes, g, size in cases]
+
+
+@cache
+def faster_rcnn_anchors(height: int = 600, width: int = 1000, per_position: int = 9) -> dict[str, int]:
+    """Anchors on VGG-16's block5_conv3 map of a height x width image (Keras layers, 1 filter each)."""
+    keras = _keras()
+    x = keras.Input((height, width, 1))
+    for b, (_, convs, _) in enumerate(_VGG16, start=1):
+        for _ in range(convs):
+            x = keras.layers.Conv2D(1, 3, padding="same")(x)
+        if b < 5:  # block5_conv3 comes before the fifth pooling
+            x = keras.layers.MaxPooling2D(2)(x)
+    h, w = int(x.shape[1]), int(x.shape[2])
+    return {"anchors": h * w * per_position, "positions": h * w,
+            "ceil": -(-height // 16) * -(-width // 16) * per_position,
+            "pool5": (h // 2) * (w // 2) * per_position}
+
+
+# ------------------------------------------------------------------------------------------------ 17
+_TRANSPOSED_INPUT = np.array([[1.0, 0.0], [0.0, 1.0]])
+_TRANSPOSED_KERNEL = np.array([[1.0, 2.0], [3.0, 4.0]])
+
+
+@cache
+def transposed_by_hand(stride: int, *, flip: bool = False) -> np.ndarray:
+    """Keras's Conv2DTranspose (no bias, 'valid') of notebook 17's exercise-1 input and kernel."""
+    keras = _keras()
+    layer = keras.layers.Conv2DTranspose(1, 2, strides=stride, use_bias=False)
+    layer.build((1, 2, 2, 1))
+    kernel = _TRANSPOSED_KERNEL[::-1, ::-1] if flip else _TRANSPOSED_KERNEL
+    layer.set_weights([kernel[:, :, None, None].astype("float32")])
+    out = layer(_TRANSPOSED_INPUT[None, :, :, None].astype("float32"))
+    return keras.ops.convert_to_numpy(out)[0, :, :, 0].astype(float)
+
+
+@cache
+def transposed_output_sizes() -> dict[str, int]:
+    """Output sides of Conv2DTranspose(kernel 8, stride 4) on 8x8 and of (kernel 3, stride 2) on 16x16."""
+    keras = _keras()
+    sizes = {}
+    for key, n, kernel, stride in (("k8", 8, 8, 4), ("k3", 16, 3, 2)):
+        for padding in ("valid", "same"):
+            layer = keras.layers.Conv2DTranspose(1, kernel, strides=stride, padding=padding)
+            y = layer(keras.Input((n, n, 1)))
+            sizes[f"{key}_{padding}"] = int(y.shape[1])
+    return sizes
+
+
+# Notebook 17, exercise 8: a 4x4 true class map and a prediction (0 background, 1 and 2 objects).
+SEG_TRUTH = np.array([[0, 0, 0, 0], [0, 1, 1, 0], [0, 1, 1, 2], [0, 0, 2, 2]])
+SEG_PRED = np.array([[0, 0, 0, 0], [0, 1, 1, 1], [0, 0, 1, 2], [0, 0, 0, 2]])
+
+
+@cache
+def segmentation_scores_by_hand() -> dict:
+    """Per-class IoU (Keras's IoU metric), their mean (MeanIoU), mean Dice (scikit-learn's F1 per class)."""
+    keras = _keras()
+    from sklearn.metrics import f1_score
+
+    truth, pred = SEG_TRUTH.ravel(), SEG_PRED.ravel()
+    ious = []
+    for c in range(3):
+        metric = keras.metrics.IoU(num_classes=3, target_class_ids=[c])
+        metric.update_state(truth, pred)
+        ious.append(float(metric.result()))
+    mean = keras.metrics.MeanIoU(num_classes=3)
+    mean.update_state(truth, pred)
+    dice = f1_score(truth, pred, labels=[0, 1, 2], average=None)
+    return {"iou": np.array(ious), "mean_iou": float(mean.result()), "mean_dice": float(np.mean(dice)),
+            "pixel_accuracy": float(np.mean(truth == pred)), "dice": np.asarray(dice, float)}
+
+
+# ------------------------------------------------------------------------------------------------ 18
+# A filter that is its own left-right mirror image: Sobel's horizontal-edge kernel.
+MIRROR_KERNEL = np.array([[1.0, 2.0, 1.0], [0.0, 0.0, 0.0], [-1.0, -2.0, -1.0]])
+
+
+@cache
+def mirror_slots() -> list[int]:
+    """slot[r]: the lifted map r of the mirrored image is the mirrored map slot[r] of the image (SciPy)."""
+    from scipy import signal
+
+    image = np.random.default_rng(18).random((12, 12))
+
+    def lift(x):
+        return [signal.correlate2d(x, np.rot90(MIRROR_KERNEL, r), mode="same") for r in range(4)]
+
+    of_mirrored, mirrored = lift(np.fliplr(image)), [np.fliplr(m) for m in lift(image)]
+    return [next(s for s in range(4) if np.allclose(of_mirrored[r], mirrored[s])) for r in range(4)]
+
+
+def _p4_matrix(r: int, t) -> np.ndarray:
+    """The p4 element p -> R^r p + t as a 3x3 integer matrix on homogeneous (x, y, 1)."""
+    rot = np.linalg.matrix_power(np.array([[0, -1], [1, 0]]), r % 4)
+    m = np.eye(3, dtype=int)
+    m[:2, :2], m[:2, 2] = rot, t
+    return m
+
+
+def _p4_element(m: np.ndarray) -> tuple[int, tuple[int, int]]:
+    r = next(k for k in range(4) if np.array_equal(_p4_matrix(k, (0, 0))[:2, :2], np.rint(m[:2, :2])))
+    return r, (int(np.rint(m[0, 2])), int(np.rint(m[1, 2])))
+
+
+@cache
+def p4_products() -> dict:
+    """g h and g^-1 for g = (1, (2, 0)), h = (1, (0, 3)), by multiplying and inverting matrices; also h g."""
+    g, h = _p4_matrix(1, (2, 0)), _p4_matrix(1, (0, 3))
+    return {"gh": _p4_element(g @ h), "g_inv": _p4_element(np.linalg.inv(g)), "hg": _p4_element(h @ g)}
+
+
+@cache
+def p4_layer_params() -> dict[str, int]:
+    """P4ConvLift2D(16, 5) on RGB images and P4Conv2D(16, 5) on p4 maps of 12 channels: a p4 layer stores
+    the weights of a Conv2D reading (rotations x channels) inputs, so Keras's Conv2D counts them."""
+    keras = _keras()
+    counts = {}
+    for key, c_in in (("lift", 3), ("group", 4 * 12)):
+        layer = keras.layers.Conv2D(16, 5)
+        layer.build((None, 14, 14, c_in))
+        counts[key] = int(layer.count_params())
+    return counts
+
+
+# ------------------------------------------------------------------------------------------------ 19
+@cache
+def data_parallel_facts() -> dict:
+    """Exercises 19.1-19.3. The per-replica batch comes from ``tf.distribute.InputContext`` and the steps per
+    epoch from ``tf.data``'s own batching (the last, smaller batch kept); the scaled rate is Goyal et al.'s
+    rule written out: base rate times the ratio of the batches."""
+    tf = _tf()
+    machines, gpus_per_machine, global_batch = 2, 4, 1024
+    context = tf.distribute.InputContext(num_input_pipelines=machines, input_pipeline_id=0,
+                                         num_replicas_in_sync=machines * gpus_per_machine)
+    images, big_batch, gpus = 1_281_167, 8192, 256
+    return {
+        "machines": machines, "gpus_per_machine": gpus_per_machine, "global": global_batch,
+        "per_replica": int(context.get_per_replica_batch_size(global_batch)),
+        "base_lr": 0.1, "base_batch": 256, "big_batch": big_batch, "scaled_lr": 0.1 * big_batch / 256,
+        "images": images, "gpus": gpus,
+        "steps": int(tf.data.Dataset.range(images).batch(big_batch).cardinality()),
+        "replica_steps": int(tf.data.Dataset.range(images).batch(big_batch // gpus).cardinality()),
+    }

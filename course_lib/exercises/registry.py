@@ -67,6 +67,13 @@ def _number(answer: Any, expected: float, what: str, *, rtol: float = 1e-6,
     return False, f"{what} is {direction}{more}"
 
 
+def _number_or_hint(answer: Any, expected: float, what: str, near: Callable[[], Mapping[str, float]],
+                    **kwargs: Any) -> Verdict:
+    """:func:`_number` that computes the hints (``near()``, some of them costly) only for a wrong answer."""
+    verdict = _number(answer, expected, what, **kwargs)
+    return verdict if verdict[0] else _number(answer, expected, what, near=near(), **kwargs)
+
+
 def _array(answer: Any, expected: np.ndarray, what: str, *, atol: float = 1e-6,
            near: Mapping[str, np.ndarray] | None = None) -> Verdict:
     try:
@@ -561,6 +568,62 @@ def _e11_3(answer: Any) -> Verdict:
                    near={"you left out the biases": ref.googlenet_vgg_head(bias=False)})
 
 
+# ------------------------------------------------------------------------------------------------ 13
+def _int_pair(value: Any) -> tuple[int, int] | None:
+    try:
+        pair = tuple(int(v) for v in value)
+    except (TypeError, ValueError):
+        return None
+    return pair if len(pair) == 2 else None
+
+
+@_register("13.6", "dict rows and cols: (first, last) row and column of the 32x32 input that unit (3, 5) "
+                   "of conv3 reads (pixels inside the image)")
+def _e13_6(answer: Any) -> Verdict:
+    got, why = _fields(answer, ("rows", "cols"), "the answer")
+    if got is None:
+        return False, why
+    r = ref.small_cnn_unit_pixels()
+    given = {k: _int_pair(got[k]) for k in ("rows", "cols")}
+    if None in given.values():
+        return False, "rows and cols should each be a (first, last) pair of ints"
+    if given == r:
+        return True, "first pixel = start + index x jump, last = first + size - 1, cut at the image's border"
+    if (given["rows"], given["cols"]) == (r["cols"], r["rows"]):
+        return False, "rows and columns are swapped: unit (3, 5) sits in row 3 and column 5 of conv3's map"
+    verdicts = []
+    for key, index in (("rows", 3), ("cols", 5)):
+        first, last = given[key]
+        if given[key] == r[key]:
+            verdicts.append((key, (True, "")))
+        elif first < 0 or last > 31:
+            verdicts.append((key, (False, "the field reaches past the image there; keep only the pixels "
+                                          "inside it (0 to 31): beyond the border is padding")))
+        elif first > last:
+            verdicts.append((key, (False, "give (first, last) with first <= last")))
+        else:
+            verdicts.append((key, (False, f"the field of unit {index} starts at start + {index} x jump and "
+                                          "spans the field's size from there")))
+    return _all(verdicts)
+
+
+@_register("13.8", "the 2x2 Grad-CAM map (array) of exercise 8's maps and score, scaled by its maximum")
+def _e13_8(answer: Any) -> Verdict:
+    expected = ref.grad_cam_by_hand()
+    try:
+        got = np.asarray(answer, dtype=float)
+    except (TypeError, ValueError):
+        return False, "give the map as a 2x2 array of numbers"
+    if got.shape == expected.shape and np.allclose(got, expected, atol=1e-6):
+        return True, "the evidence sits where the weighted sum of the maps is positive"
+    if got.shape == expected.shape and got.max() > 0:
+        if got.min() < 0 and np.allclose(np.maximum(got, 0) / got.max(), expected, atol=1e-6):
+            return False, "there are negative entries: Grad-CAM keeps only the positive evidence (its ReLU)"
+        if np.allclose(got / got.max(), expected, atol=1e-6):
+            return False, "right up to its scale: divide the map by its maximum, as vis.grad_cam does"
+    return _array(got, expected, "the map", atol=1e-6)
+
+
 # ------------------------------------------------------------------------------------------------ 14
 @_register("14.1", "dict params and macs of VGG-16's 13 convolutions made depthwise separable (biases kept)")
 def _e14_1(answer: Any) -> Verdict:
@@ -574,3 +637,333 @@ def _e14_1(answer: Any) -> Verdict:
         ("macs", _number(got["macs"], r["macs"], "macs", rtol=1e-6, near={
             "that is the depthwise part only; add the 1x1 pointwise part": r["macs_depthwise"]})),
     ])
+
+
+def _keyed(answer: Any, keys: Sequence[Any], what: str,
+           parse: Callable[[Any], Any]) -> tuple[dict | None, str]:
+    """A dict answer whose keys may be written several ways (``parse`` maps a key to its canonical form)."""
+    if not isinstance(answer, Mapping):
+        return None, f"{what} should be a dict with the keys {list(keys)}"
+    got = {}
+    for k, v in answer.items():
+        try:
+            got[parse(k)] = v
+        except (TypeError, ValueError):
+            return None, f"{what}: cannot read the key {k!r}; use the keys {list(keys)}"
+    missing = [k for k in keys if k not in got]
+    if missing:
+        return None, f"{what} needs the keys {list(keys)}; missing {missing}"
+    return got, ""
+
+
+def _cd_key(key: Any) -> tuple[int, int]:
+    if isinstance(key, str):
+        c, d = key.lower().replace(" ", "").split("x")
+        return int(c), int(d)
+    c, d = key
+    return int(c), int(d)
+
+
+@_register("14.2", "dict {(C, d): weights} of one conv2-stage bottleneck's three convolutions (no biases), "
+                   "for the five (C, d) of ResNeXt's Table 2")
+def _e14_2(answer: Any) -> Verdict:
+    r = ref.resnext_block_weights()
+    got, why = _keyed(answer, list(r), "the answer", _cd_key)
+    if got is None:
+        return False, why
+    hint = "the 3x3 convolution is grouped: each of its outputs reads only the d channels of its group"
+    return _all([(f"{c}x{d}", _number_or_hint(got[c, d], r[c, d], f"C={c}, d={d}", lambda c=c, d=d: {
+        hint: ref.resnext_block_weights(grouped=False)[c, d]} if c > 1 else {})) for c, d in r])
+
+
+def _int_key(key: Any) -> int:
+    return int(str(key).lower().lstrip("rk=").strip()) if isinstance(key, str) else int(key)
+
+
+@_register("14.4", "dict {4: weights, 64: weights} the SE gates add to ResNet-50 with reduction r = 4 and 64")
+def _e14_4(answer: Any) -> Verdict:
+    got, why = _keyed(answer, [4, 64], "the answer", _int_key)
+    if got is None:
+        return False, why
+    verdicts = []
+    for r in (4, 64):
+        def near(r=r):
+            return {"the gate's two layers have biases too (C/r and C)": ref.se_resnet50_extra(r, bias=False),
+                    "every block has its own gate: 3, 4, 6 and 3 blocks per stage":
+                        ref.se_resnet50_extra(r, blocks=False),
+                    "that is the count for r = 16, printed in section 3": ref.se_resnet50_extra(16)}
+        verdicts.append((f"r={r}", _number_or_hint(got[r], ref.se_resnet50_extra(r),
+                                                   f"the weights for r = {r}", near)))
+    return _all(verdicts)
+
+
+@_register("14.5", "dict {12: parameters, 48: parameters} of section 7's dense block (c0 = 64, six layers, "
+                   "BN included) with growth rate k")
+def _e14_5(answer: Any) -> Verdict:
+    got, why = _keyed(answer, [12, 48], "the answer", _int_key)
+    if got is None:
+        return False, why
+    verdicts = []
+    for k in (12, 48):
+        full = ref.dense_block_params(k)
+
+        def near(k=k, full=full):
+            return {"count_params counts the BN layers too (4 numbers per channel)": full - 4 * sum(
+                        64 + i * k + 4 * k for i in range(6)),
+                    "that is the count for k = 32 printed in section 7": ref.dense_block_params(32)}
+        verdicts.append((f"k={k}", _number_or_hint(got[k], full, f"the parameters for k = {k}", near)))
+    return _all(verdicts)
+
+
+@_register("14.6", "dict channels (the fewest inputs from which a bottleneck layer holds fewer convolution "
+                   "weights, k = 32) and block2_layer (the first layer of DenseNet-121's second block to "
+                   "read that many)")
+def _e14_6(answer: Any) -> Verdict:
+    got, why = _fields(answer, ("channels", "block2_layer"), "the answer")
+    if got is None:
+        return False, why
+    r = ref.bottleneck_break_even()
+    channels = _number(got["channels"], r["channels"], "channels", near={
+        "one short: at that width the bottleneck is not yet cheaper; round up": r["channels"] - 1})
+    given = _as_int(got["channels"], "channels")
+    if not channels[0] and given is not None and r["channels"] < given <= r["channels"] + 4:
+        channels = (False, "count the convolution weights only (the BN layers move it by a few channels)")
+    layer = _number(got["block2_layer"], r["block2_layer"], "block2_layer")
+    if not layer[0] and got["block2_layer"] is None:
+        layer = (False, "a layer of the second block does reach it; give its number (1-based)")
+    return _all([("channels", channels), ("block2_layer", layer)])
+
+
+# ------------------------------------------------------------------------------------------------ 15
+@_register("15.2", "dict everything and last_block: weights fine_tuner trains (BN frozen) when the whole "
+                   "base is fine-tuned and when blocks 1-3 are frozen")
+def _e15_2(answer: Any) -> Verdict:
+    got, why = _fields(answer, ("everything", "last_block"), "the answer")
+    if got is None:
+        return False, why
+    r = ref.course_net_trainable()
+    verdicts = []
+    for key in ("everything", "last_block"):
+        near = {"the BN layers are frozen (freeze_bn=True): their scale and offset are not trained either":
+                    r[key + "_bn"],
+                "the new Dense head is trained too": r[key] - r["head"]}
+        verdicts.append((key, _number(got[key], r[key], key, near=near)))
+    return _all(verdicts)
+
+
+# ------------------------------------------------------------------------------------------------ 16
+@_register("16.1", "dict iou (11 values: IoU at shifts d = 0..10) and first_miss (the first shift at which "
+                   "the pair no longer counts at IoU 0.5)")
+def _e16_1(answer: Any) -> Verdict:
+    got, why = _fields(answer, ("iou", "first_miss"), "the answer")
+    if got is None:
+        return False, why
+    r = ref.shifted_box_ious()
+    covered = 1 - np.arange(11) / 10
+    iou = _array(got["iou"], r["iou"], "iou", atol=1e-4, near={
+        "that is the share of one box the other covers; IoU divides the overlap by the union": covered})
+    miss = _number(got["first_miss"], r["first_miss"], "first_miss", near={
+        "that is where each box covers half of the other; the union grows with the shift, so the IoU "
+        "falls below 0.5 sooner": 5,
+        "at that shift the IoU is still 0.5 or more: the detection still counts": r["first_miss"] - 1})
+    return _all([("iou", iou), ("first_miss", miss)])
+
+
+@_register("16.3", "a function lost_objects(boxes, grid_size, image_size): objects that lose their cell "
+                   "(objects minus occupied cells, image by image), summed over a list of (K, 4) box arrays")
+def _e16_3(answer: Any) -> Verdict:
+    if not callable(answer):
+        return False, "give the function itself (not its result)"
+    for what, boxes, grid, size, expected in ref.lost_object_cases():
+        try:
+            got = answer([b.copy() for b in boxes], grid, size)
+        except Exception as err:  # noqa: BLE001 - a student's function may raise anything; report it
+            return False, f"on {what}, the function raised {type(err).__name__}: {err}"
+        n = _as_int(got, "lost")
+        if n is None:
+            return False, f"the function should return an int, got {type(got).__name__}"
+        if n != expected:
+            return False, f"wrong on {what}"
+    return True, "one object per cell: in the scenes of notebook 16 that costs few objects at 8x8"
+
+
+@_register("16.7", "the number of anchors (int) on VGG-16's block5_conv3 map of a 600x1000 image, "
+                   "9 per position")
+def _e16_7(answer: Any) -> Verdict:
+    r = ref.faster_rcnn_anchors()
+    if _as_int(answer, "anchors") is None:
+        return False, "give the number of anchors as an int"
+    return _number(answer, r["anchors"], "the number of anchors", near={
+        "that is the number of positions; each holds 3 sizes x 3 ratios": r["positions"],
+        "Keras's 2x2 max-pooling drops an odd last row or column (it rounds down)": r["ceil"],
+        "block5_conv3 comes before the fifth pooling: its stride is 16, not 32": r["pool5"]})
+
+
+# ------------------------------------------------------------------------------------------------ 17
+@_register("17.1", "dict stride2 and stride1: the transposed convolution's output (arrays) for each stride")
+def _e17_1(answer: Any) -> Verdict:
+    got, why = _fields(answer, ("stride2", "stride1"), "the answer")
+    if got is None:
+        return False, why
+    verdicts = []
+    for key, stride in (("stride2", 2), ("stride1", 1)):
+        expected = ref.transposed_by_hand(stride)
+        ok, why = _array(got[key], expected, key, near={
+            "the kernel is rotated by 180 degrees: a transposed convolution stamps the kernel as it is":
+                ref.transposed_by_hand(stride, flip=True)})
+        if not ok and np.shape(got[key]) != expected.shape and "shape" in why:
+            why += " (a side of n inputs gives (n - 1) x stride + kernel outputs)"
+        verdicts.append((key, (ok, why)))
+    return _all(verdicts)
+
+
+@_register("17.7", "dict k8_valid, k8_same (kernel 8, stride 4 on 8x8) and k3_valid, k3_same (kernel 3, "
+                   "stride 2 on 16x16): output sides of Conv2DTranspose")
+def _e17_7(answer: Any) -> Verdict:
+    keys = ("k8_valid", "k8_same", "k3_valid", "k3_same")
+    got, why = _fields(answer, keys, "the answer")
+    if got is None:
+        return False, why
+    r = ref.transposed_output_sizes()
+    n_s = {"k8": 8 * 4, "k3": 16 * 2}
+    verdicts = []
+    for key in keys:
+        size = key[:2]
+        near = ({"'valid' keeps the kernel's overhang past the last stamp: more than n x s": n_s[size]}
+                if key.endswith("valid") else
+                {"that is the 'valid' size; 'same' makes the output exactly n x s": r[f"{size}_valid"]})
+        verdicts.append((key, _number(got[key], r[key], key, near=near)))
+    return _all(verdicts)
+
+
+@_register("17.8", "dict iou (per-class IoU of classes 0, 1, 2), mean_iou and mean_dice of exercise 8's maps")
+def _e17_8(answer: Any) -> Verdict:
+    got, why = _fields(answer, ("iou", "mean_iou", "mean_dice"), "the answer")
+    if got is None:
+        return False, why
+    r = ref.segmentation_scores_by_hand()
+    iou = _array(got["iou"], r["iou"], "iou", atol=1e-4, near={
+        "these are the Dice scores; IoU is TP / (TP + FP + FN)": r["dice"]})
+    mean_iou = _number(got["mean_iou"], r["mean_iou"], "mean_iou", rtol=1e-4, near={
+        "that is the pixel accuracy": r["pixel_accuracy"],
+        "mean IoU averages over all three classes, the background included": float(np.mean(r["iou"][1:]))})
+    dice_of_mean = 2 * r["mean_iou"] / (1 + r["mean_iou"])
+    mean_dice = _number(got["mean_dice"], r["mean_dice"], "mean_dice", rtol=1e-4, near={
+        "that is the mean IoU; Dice is 2 TP / (2 TP + FP + FN)": r["mean_iou"],
+        "that is the pixel accuracy": r["pixel_accuracy"],
+        "convert class by class, then average: Dice of the mean IoU is not the mean Dice": dice_of_mean})
+    return _all([("iou", iou), ("mean_iou", mean_iou), ("mean_dice", mean_dice)])
+
+
+# ------------------------------------------------------------------------------------------------ 18
+@_register("18.3", "list slot of 4 ints: lifted map r of the left-right mirrored image is the mirrored "
+                   "lifted map slot[r] of the image (filter [[1, 2, 1], [0, 0, 0], [-1, -2, -1]])")
+def _e18_3(answer: Any) -> Verdict:
+    try:
+        slot = [int(v) for v in answer]
+    except (TypeError, ValueError):
+        return False, "give a list of 4 ints (slot numbers 0 to 3)"
+    if len(slot) != 4 or not all(0 <= s < 4 for s in slot):
+        return False, "give 4 slot numbers, each from 0 to 3"
+    expected = ref.mirror_slots()
+    if slot == expected:
+        return True, "a mirror turns a quarter turn one way into a quarter turn the other way"
+    if slot == [0, 1, 2, 3]:
+        return False, "the slots do move: compare map 1 of the mirrored image with the mirrored map 1"
+    if slot in ([1, 2, 3, 0], [3, 0, 1, 2]):
+        return False, "that is how a quarter turn rolls the slots; a mirror is not a rotation"
+    wrong = sum(a != b for a, b in zip(slot, expected))
+    return False, f"{wrong} of the 4 slots differ; check them numerically with np.allclose"
+
+
+def _p4_pair(value: Any) -> tuple[int, tuple[int, int]] | None:
+    try:
+        r, t = value
+        t = tuple(int(v) for v in t)
+        return int(r) % 4, t if len(t) == 2 else None
+    except (TypeError, ValueError):
+        return None
+
+
+@_register("18.8", "dict gh and g_inv: p4 elements (r, (tx, ty)) for g = (1, (2, 0)) and h = (1, (0, 3))")
+def _e18_8(answer: Any) -> Verdict:
+    got, why = _fields(answer, ("gh", "g_inv"), "the answer")
+    if got is None:
+        return False, why
+    r = ref.p4_products()
+    verdicts = []
+    for key in ("gh", "g_inv"):
+        pair = _p4_pair(got[key])
+        if pair is None or pair[1] is None:
+            verdicts.append((key, (False, "write an element as (r, (tx, ty)) with ints")))
+            continue
+        expected = r[key]
+        if pair == expected:
+            verdicts.append((key, (True, "")))
+        elif key == "gh" and pair == r["hg"]:
+            verdicts.append((key, (False, "that is h·g; g·h applies h first, then g")))
+        elif pair[0] != expected[0]:
+            verdicts.append((key, (False, "the rotation part is wrong: rotations compose by adding quarter "
+                                          "turns (mod 4)")))
+        else:
+            verdicts.append((key, (False, "the rotation is right, the translation not: the second element's "
+                                          "translation is turned by the first one's rotation")))
+    return _all(verdicts)
+
+
+@_register("18.9", "dict lift (P4ConvLift2D(16, 5) on RGB) and group (P4Conv2D(16, 5) on p4 maps of 12 "
+                   "channels): parameters, biases included")
+def _e18_9(answer: Any) -> Verdict:
+    got, why = _fields(answer, ("lift", "group"), "the answer")
+    if got is None:
+        return False, why
+    r = ref.p4_layer_params()
+    w_lift, w_group = r["lift"] - 16, r["group"] - 16
+    lift = _number(got["lift"], r["lift"], "lift", near={
+        "the four rotated copies of a filter are the same weights, turned: store them once": 4 * w_lift + 16,
+        "one bias per filter, shared by its four rotations": r["lift"] + 3 * 16})
+    group = _number(got["group"], r["group"], "group", near={
+        "a P4Conv2D filter also spans the 4 rotation slots of each input channel": w_group // 4 + 16,
+        "the output rotations reuse the same weights, turned and rolled: store them once": 4 * w_group + 16,
+        "one bias per filter, shared by its four rotations": r["group"] + 3 * 16})
+    return _all([("lift", lift), ("group", group)])
+
+
+# ------------------------------------------------------------------------------------------------ 19
+@_register("19.1", "int: examples in each replica's batch (2 machines x 4 GPUs, one replica per GPU, "
+                   "batch_size=1024 in fit)")
+def _e19_1(answer: Any) -> Verdict:
+    value = _as_int(answer, "the batch")
+    if value is None:
+        return False, "give a whole number of examples (an int)"
+    r = ref.data_parallel_facts()
+    return _number(value, r["per_replica"], "the per-replica batch", near={
+        "fit's batch_size is the global batch: every step splits it across the replicas": r["global"],
+        "that is one machine's share: each of its GPUs is a replica of its own": r["global"] // r["machines"],
+        "divide by every replica of the cluster, not by the GPUs of one machine":
+            r["global"] // r["gpus_per_machine"]})
+
+
+@_register("19.2", "float: the learning rate the linear scaling rule gives for 8,192 images per batch "
+                   "(0.1 for 256)")
+def _e19_2(answer: Any) -> Verdict:
+    r = ref.data_parallel_facts()
+    k = r["big_batch"] / r["base_batch"]
+    return _number(answer, r["scaled_lr"], "the learning rate", near={
+        "that is square-root scaling; the linear rule multiplies the rate by k itself":
+            r["base_lr"] * np.sqrt(k),
+        "the rate grows with the batch: k times the batch, k times the rate": r["base_lr"] / k,
+        "that is where the warm-up starts; the rule gives the rate it climbs to": r["base_lr"]})
+
+
+@_register("19.3", "int: gradient all-reduces in one epoch of 1,281,167 images at a global batch of 8,192 "
+                   "(the last, smaller batch kept)")
+def _e19_3(answer: Any) -> Verdict:
+    value = _as_int(answer, "the number of all-reduces")
+    if value is None:
+        return False, "give a whole number of steps (an int)"
+    r = ref.data_parallel_facts()
+    return _number(value, r["steps"], "the number of all-reduces", near={
+        "the last, smaller batch is a step too: round up": r["steps"] - 1,
+        "one all-reduce per step serves every GPU at once: do not count it per GPU": r["steps"] * r["gpus"],
+        "count steps of the global batch, not of one GPU's share of it": r["replica_steps"]})

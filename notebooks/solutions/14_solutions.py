@@ -4,6 +4,8 @@
 # **Students: do not read on before you have tried the exercises yourself.**
 
 # %%
+import keras
+
 import course_lib as cl
 from course_lib import shapes
 
@@ -33,8 +35,9 @@ assert cl.checks.exercise("14.1", dict(params=params, macs=macs))
 
 # %% [markdown]
 # **2.** At the conv2 stage (256 channels in and out) a ResNeXt bottleneck with C groups of width d holds
-# `256·Cd + 9·Cd·d + Cd·256` weights (the grouped 3x3 is C blocks of d x d): the five settings of Table 2
-# stay within a few percent of each other, while the 3x3 layer widens from 64 to 128 channels. Building
+# `256·Cd + 9·Cd·d + Cd·256` weights: the grouped 3x3 layer has Cd outputs, each reading only the d channels
+# of its group, so it holds `9·d·Cd` weights instead of `9·(Cd)²`. The five settings of Table 2 stay within
+# a few percent of each other (69,632 to 71,456), while the 3x3 layer widens from 64 to 128 channels. Building
 # `models.resnext(...)` for each and calling `count_params()` / `graph.layer_table` shows the same for whole
 # networks (several seconds each, not run here).
 
@@ -44,6 +47,10 @@ block = {(c, d): 256 * c * d + 9 * c * d * d + c * d * 256 for c, d in settings}
 for (c, d), n in block.items():
     print(f"C={c:>2}, d={d:>2}: 3x3 width {c * d:>3}, {n:,} weights per block")
 assert max(block.values()) / min(block.values()) < 1.05
+grouped = keras.layers.Conv2D(32 * 4, 3, groups=32, use_bias=False)
+grouped.build((None, 56, 56, 128))
+assert grouped.count_params() == 9 * 4 * 128  # Keras agrees on the grouped layer of (32, 4)
+assert cl.checks.exercise("14.2", block)
 
 # %% [markdown]
 # **3.** An experiment (a minute per setting): run section 5 again with the larger rates and with batches
@@ -52,39 +59,59 @@ assert max(block.values()) / min(block.values()) < 1.05
 # moving averages used at inference disagree with what training saw.
 #
 # **4.** An SE block on C channels adds `C·C/r + C/r` (squeeze) `+ C/r·C + C` (excite) weights, so its
-# cost falls as 1/r. The last stage (2048 channels, 3 blocks) holds most of SE-ResNet-50's extra weights:
-# C² grows faster than the block count falls.
+# cost falls about as 1/r: about 10.1 million extra weights at r = 4 (40% of ResNet-50 itself), 0.64 million
+# at r = 64. The last stage (2048 channels, 3 blocks) holds most of them: C² grows faster than the block
+# count falls. `models.se_resnet(se_reduction=r).count_params()` minus ResNet-50's gives the same numbers
+# (a few seconds per network, not run here).
 
 # %%
 stages = [(256, 3), (512, 4), (1024, 6), (2048, 3)]  # (channels, blocks) of ResNet-50's four stages
+extra = {}
 for r in (4, 16, 64):
     per_stage = [n * (2 * c * (c // r) + c // r + c) for c, n in stages]
+    extra[r] = sum(per_stage)
     print(f"r={r:>2}: {sum(per_stage):,} extra weights; by stage {per_stage}")
     assert max(per_stage) == per_stage[-1]
+assert extra[16] == 2_530_992  # section 3's SE-ResNet-50 minus ResNet-50
+assert cl.checks.exercise("14.4", {4: extra[4], 64: extra[64]})
 
 # %% [markdown]
-# **5.** A bottleneck layer with `c` inputs and growth `k` holds about `4kc + 36k^2` convolution weights
-# (1x1 to 4k channels, 3x3 to k); for large k the `36k^2` term dominates, and the block's count grows
-# quadratically in k.
+# **5.** A layer with `c` inputs and growth `k` holds `4c + 4kc + 16k + 36k^2` parameters (`dense_layer_params`:
+# BN on c channels, the 1x1 to 4k channels, BN on 4k, the 3x3 to k); the block's inputs grow by k per layer
+# too. For k = 12 the block holds 61,584 parameters, for k = 48 718,656 (338,304 at k = 32). For large k the
+# `36k^2` term of the 3x3 convolution dominates, and the block's count grows almost quadratically in k.
 
 # %%
+def dense_layer_params(c_in, k):
+    return 4 * c_in + c_in * 4 * k + 4 * (4 * k) + 3 * 3 * (4 * k) * k
+
+
 def block_params(c0, k, layers=6):
-    return sum(4 * k * (c0 + i * k) + 9 * 4 * k * k for i in range(layers))
+    return sum(dense_layer_params(c0 + i * k, k) for i in range(layers))
 
 
-for k in (12, 24, 48):
-    print(f"k={k}: {block_params(64, k):,} convolution weights")
+for k in (12, 24, 32, 48):
+    print(f"k={k}: {block_params(64, k):,} parameters")
+assert block_params(64, 32) == 338_304  # section 7's count
 assert block_params(64, 48) / block_params(64, 24) > 3
+assert cl.checks.exercise("14.5", {12: block_params(64, 12), 48: block_params(64, 48)})
 
 # %% [markdown]
-# **6.** Without the bottleneck a layer holds `9 c k` weights; the bottleneck pays off once
-# `9ck > 4kc + 36k^2`, i.e. once the layer's input has more than `7.2 k` channels: with 64 input channels
-# and k = 32, from the layer printed below on.
+# **6.** Without the bottleneck a layer holds `9ck` convolution weights, with it `4kc + 36k^2`; the
+# bottleneck pays off once `9ck > 4kc + 36k^2`, i.e. once the layer's input has more than `7.2 k` channels:
+# 230.4 for k = 32, so from 231 channels on. (The multiply-adds are these counts times 56x56, so the same
+# threshold holds for them; counting the BN layers too moves it to 234.) Section 7's block reads 64 to 224
+# channels: in DenseNet-121's first block the bottleneck never pays off, it costs weights. The second block
+# starts at 128 channels (the transition halves 256) and its fifth layer, reading 256, is the first where
+# the bottleneck saves; the deeper blocks, reading up to 1,024 channels, are where it earns its keep.
 
 # %%
-c0, k = 64, 32
-first = next(i for i in range(50) if 9 * (c0 + i * k) * k > 4 * k * (c0 + i * k) + 36 * k * k)
-print(f"the bottleneck pays off from layer {first + 1} of the block (input {c0 + first * k} channels)")
+k = 32
+channels = next(c for c in range(1, 1000) if 9 * c * k > 4 * k * c + 36 * k * k)
+assert all(64 + i * k < channels for i in range(6))  # no layer of the first block reaches it
+block2_layer = next(i for i in range(1, 13) if 128 + (i - 1) * k >= channels)
+print(f"the bottleneck pays off from {channels} input channels; in block 2 from layer {block2_layer}")
+assert cl.checks.exercise("14.6", dict(channels=channels, block2_layer=block2_layer))
 
 # %% [markdown]
 # **7.** Multiply-adds grow about as `depth x width^2 x resolution^2`: width 2.0 alone multiplies them by
