@@ -301,7 +301,7 @@ def test_failures_are_explained(graded):
     # the shortcut: named in the feedback and in the note, and only that question costs anything
     assert "forbids scipy, torch, jax, tensorflow, keras; the answer uses scipy" in \
         tests["hostile_b"]["test_random_shift"]
-    # Keras is forbidden in the three NumPy answers (forbid_in), not in the fine-tuning one (it builds a model)
+    # Keras is forbidden in the three NumPy answers (forbid_in), not in the fine-tuning one
     assert "forbids scipy, torch, jax, tensorflow, keras; the answer uses keras" in \
         tests["hostile_b"]["test_warmup_cosine"]
     assert graded["rows"]["hostile_b"]["note"] == (
