@@ -38,6 +38,8 @@ from .layer_boxes import (
 
 __all__ = ["draw_inception_module", "draw_residual_block", "draw_dense_block"]
 
+_ALONG = [k / 64 for k in range(1, 64)]  # where an edge is tested for passing through a box
+
 
 def _chain_back(g: LayerGraph, start: Any, inside: Any) -> tuple[list[Any], Any]:
     """Walk producers from ``start`` while ``inside(op)``; returns (ops in forward order, the op outside)."""
@@ -114,7 +116,10 @@ def draw_inception_module(model: Any, name: str, *, ax: Any = None) -> Any:
 
     The branches are found by walking the graph back from the ``Concatenate`` layer called ``name`` while
     layer names start with ``name + "_"`` (the kit's naming: ``inception3a_1x1``, ``inception3a_3x3_reduce``,
-    ...); batch norm and activation layers join the convolution before them (Inception-v3 modules).
+    ...); batch norm and activation layers join the convolution before them (Inception-v3 modules). A branch
+    shorter than the others sits at the top of its column; where a straight edge from the input to it would
+    pass through another branch's box, the edge leaves the input from its side and bends up into the column,
+    so that the branch never seems to read that box.
 
     Args:
         model: a built ``keras.Model`` that contains the module (GoogLeNet, or a model around
@@ -149,15 +154,50 @@ def draw_inception_module(model: Any, name: str, *, ax: Any = None) -> Any:
     in_x = width / 2 - bw / 2
     input_box(ax, source, "module input", (in_x, 0, bw, bh))
     top_y = (depth + 1) * rowh
+
+    # A short branch sits at the top of its column. Drawn straight from the input's top, its first edge can
+    # pass behind the boxes of the branch beside it (GoogLeNet's 1x1 branch behind the 3x3 reduction). Such
+    # an edge leaves the input's side instead, below every box, and bends up into its column; the farther the
+    # column, the lower the edge leaves, so that these edges never cross.
+    def column_x(b: int) -> float:
+        return b * colw + (colw - bw) / 2
+
+    def first_y(branch: Sequence[Any]) -> float:
+        return (1 + depth - len(branch)) * rowh
+
+    corners = [(column_x(b), first_y(br) + r * rowh) for b, br in enumerate(branches) for r in range(len(br))]
+
+    def hides(start: tuple[float, float], end: tuple[float, float]) -> bool:
+        """Whether a straight edge passes through a box (tested at points along it)."""
+        points = [(start[0] + t * (end[0] - start[0]), start[1] + t * (end[1] - start[1])) for t in _ALONG]
+        return any(x0 < px < x0 + bw and y0 < py < y0 + bh for px, py in points for x0, y0 in corners)
+
+    from_side = {}
+    for side in (-1, 1):
+        bent = [
+            b
+            for b, branch in enumerate(branches)
+            if branch
+            and side * (column_x(b) + bw / 2 - width / 2) > bw / 2
+            and hides((width / 2, bh), (column_x(b) + bw / 2, first_y(branch)))
+        ]
+        bent.sort(key=lambda b: abs(column_x(b) + bw / 2 - width / 2))
+        for k, b in enumerate(bent):
+            from_side[b] = (side, (width / 2 + side * bw / 2, bh / (2 * (k + 1))))
     channels = []
     for b, branch in enumerate(branches):
-        x = b * colw + (colw - bw) / 2
+        x = column_x(b)
         prev = (width / 2, bh)
         offset = depth - len(branch)  # short branches sit at the top, so that no edge crosses a box
         for r, group in enumerate(branch):
             y = (r + 1 + offset) * rowh
             _group_box(ax, group, (x, y, bw, bh), edge=window_color(b))
-            arrow(ax, prev, (x + bw / 2, y), color=window_color(b))
+            if r == 0 and b in from_side:
+                side, start = from_side[b]
+                bend = f"angle,angleA={0 if side > 0 else 180},angleB=-90,rad=0"
+                arrow(ax, start, (x + bw / 2, y), color=window_color(b), connection=bend)
+            else:
+                arrow(ax, prev, (x + bw / 2, y), color=window_color(b))
             prev = (x + bw / 2, y + bh)
         arrow(ax, prev, (width / 2, top_y), color=window_color(b))
         channels.append(int(output_shape(branch[-1][-1])[-1]) if branch else int(output_shape(source)[-1]))

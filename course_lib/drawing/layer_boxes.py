@@ -220,7 +220,7 @@ def draw_box(
             ha="center",
             va="center",
             fontsize=fontsize - 1,
-            color="0.3",
+            color="0.1",  # dark enough to read on every box colour when projected
             gid="layer-name",
         )
         ax.text(cx, y + h * 0.50, desc, ha="center", va="center", fontsize=fontsize, gid="layer-desc")
@@ -254,8 +254,13 @@ def arrow(
     gid: str = "edge",
     style: str = "-|>",
     lw: float = 1.0,
+    connection: str | None = None,
 ) -> FancyArrowPatch:
-    """An edge of a diagram from ``start`` to ``end`` (curved by ``rad``), tagged ``gid`` for the tests."""
+    """An edge of a diagram from ``start`` to ``end`` (curved by ``rad``), tagged ``gid`` for the tests.
+
+    ``connection`` replaces the curve by another Matplotlib connection style (``"angle,angleA=0,angleB=-90"``
+    for an edge with one right-angled bend).
+    """
     patch = FancyArrowPatch(
         start,
         end,
@@ -263,7 +268,7 @@ def arrow(
         mutation_scale=9,
         color=color,
         lw=lw,
-        connectionstyle=f"arc3,rad={rad}",
+        connectionstyle=connection or f"arc3,rad={rad}",
         gid=gid,
         shrinkA=0,
         shrinkB=0,
