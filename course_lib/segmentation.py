@@ -128,8 +128,10 @@ def fcn(*, input_shape=(64, 64, 3), num_classes: int = 5, filters: int = 16, dep
 
     The encoder is ``depth`` conv-conv-pool blocks and a bottleneck block; a 1x1 convolution scores each class
     at the coarse resolution, and one transposed convolution (kernel 2 * 2**depth, stride 2**depth, as
-    FCN-32s) brings the scores back to the input's size. Whatever detail pooling removed is gone: the
-    coarse map only knows which 2**depth x 2**depth block a pixel is in.
+    FCN-32s) brings the scores back to the input's size. The upsampling sees only C class scores per
+    2**depth x 2**depth block, so where in its block an edge lies reaches the output only as far as those few
+    scores can carry it (the convolutions' overlapping windows may encode some of it; C numbers cannot hold
+    much). Long et al. fix FCN-32s's final upsampling to bilinear; here it is learned.
 
     Args:
         input_shape: (H, W, channels), H and W divisible by 2**depth.
