@@ -28,7 +28,8 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 NBVAL_FLAGS := --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
                --nbval-cell-timeout 600 --nbval-kernel-startup-timeout 120
 
-.PHONY: setup run store data weights test test-compat unit notebooks lab bench assignments grade lint clean site headers
+.PHONY: setup run store data weights test test-compat unit notebooks lab bench assignments grade lint clean site headers \
+        slides
 
 setup: $(STAMP)
 
@@ -54,9 +55,11 @@ run: setup
 	$(BIN)/python -m course_lib.notebooks
 
 # Re-execute notebooks in quick mode and store them with their outputs (what nbval compares against):
-# `make store` for all, `make store NB=07_lenet` for one.
+# `make store` for all, `make store NB=07_lenet` for one. New outputs can move a slide boundary, so the stored
+# notebooks' slide types are brought up to date too (scripts/slides.py --write; tests/test_slides.py checks them).
 store: setup
 	COURSE_MODE=quick $(BIN)/python -m course_lib.notebooks --store $(NB)
+	$(BIN)/python scripts/slides.py --write $(NB)
 
 # Download MNIST, Fashion-MNIST and CIFAR-10 into data/keras/ (checksums verified); quick mode then uses them.
 data: setup
@@ -115,11 +118,18 @@ lint: setup
 site: setup
 	$(BIN)/python website/build.py --out $(BUILD)/site
 
-# (Re)write each notebook's set-up block and launch badges from the repository URL in pyproject.toml, and the
-# README's notebook table from notebooks/notebooks.toml.
+# Lecture slides: a reveal.js deck per notebook from its stored outputs (nothing is re-run), everything they load
+# beside them (no CDN) -> build/slides/index.html; open a deck from disk or from any web server.
+slides: setup
+	$(BIN)/python scripts/slides.py build --out $(BUILD)/slides
+
+# (Re)write each notebook's set-up block and launch badges from the repository URL in pyproject.toml, the
+# README's notebook table from notebooks/notebooks.toml, and every cell's slide type from the rules of
+# scripts/slides.py.
 headers: setup
 	$(BIN)/python scripts/notebook_header.py
 	$(BIN)/python scripts/notebook_list.py --write
+	$(BIN)/python scripts/slides.py --write
 
 clean:
 	rm -rf build

@@ -1,27 +1,21 @@
 """The course website (make site), built from the stored notebooks and checked in a real headless Chromium.
 
 The site is built into a temporary folder and served from localhost; every request for anything else is
-refused and recorded, so the pages must work offline (MathJax included). Chromium comes from the system's
-packages (``apt-get install chromium``; the test installs it when it runs as root and finds none).
-Playwright drives it (``executable_path``: Playwright's own browser download is not used). One screenshot
-per kind of page is kept under ``build/site-test/``.
+refused and recorded, so the pages must work offline (MathJax included). The browser, the server and the
+recording of refused requests are tests/offline_browser.py's (tests/test_slides.py uses them too). One
+screenshot per kind of page is kept under ``build/site-test/``.
 """
 
-import functools
-import http.server
 import importlib.util
 import json
-import os
 import re
-import shutil
-import subprocess
-import threading
 import time
 import urllib.request
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
+from offline_browser import PageVisit, chromium_or_skip, launch, serve
 
 from course_lib import config
 
@@ -44,31 +38,13 @@ DOCS = BUILD.docs_pages()
 ORDER = ["index"] + [f"notebooks/{n}" for n in NOTEBOOKS] + [f"docs/{d}" for d in DOCS]
 URL = BUILD.header.repository_url()
 SCREENSHOTS = config.course_dir("build") / "site-test"
-BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 # a notebook page with equations and figures, for the math and screenshot checks
 MATH_PAGE = "notebooks/05_backprop_by_hand"
 
 
-def _find_chromium():
-    return next((shutil.which(b) for b in BROWSERS if shutil.which(b)), None)
-
-
 @pytest.fixture(scope="module")
 def chromium():
-    found = _find_chromium()
-    if found is None and os.geteuid() == 0 and shutil.which("apt-get"):
-        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-        for cmd in (["apt-get", "install", "-y", "-qq", "chromium"], ["apt-get", "update", "-qq"],
-                    ["apt-get", "install", "-y", "-qq", "chromium"]):
-            subprocess.run(cmd, env=env, capture_output=True, timeout=600)
-            found = _find_chromium()
-            if found:
-                break
-    if found is None:
-        reason = "no Chromium here, and it could not be installed (apt-get install chromium, as root)"
-        print(reason)
-        pytest.skip(reason)
-    return found
+    return chromium_or_skip()
 
 
 @pytest.fixture(scope="module")
@@ -86,62 +62,15 @@ def site(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def server(site):
-    out = site[0]
-    handler = functools.partial(_QuietHandler, directory=str(out))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
-    httpd.shutdown()
-    httpd.server_close()
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
+    with serve(site[0]) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")
 def browser(chromium):
-    from playwright.sync_api import sync_playwright
-
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as pw:
-        # Playwright starts Chromium with --no-sandbox unless asked (chromium_sandbox), which root needs
-        launched = pw.chromium.launch(executable_path=chromium)
+    with launch(chromium) as launched:
         yield launched
-        launched.close()
-
-
-class PageVisit:
-    """Open one page with every non-local request refused and every console error recorded."""
-
-    def __init__(self, browser, base):
-        self.base = base
-        self.context = browser.new_context(viewport={"width": 1280, "height": 900})
-        self.page = self.context.new_page()
-        self.errors, self.external = [], []
-        self.page.on("console", lambda m: m.type == "error" and self.errors.append(f"console: {m.text}"))
-        self.page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
-        self.page.on("requestfailed", lambda r: self.errors.append(f"failed: {r.url} {r.failure}"))
-        self.page.route("**/*", self._route)
-
-    def _route(self, route):
-        if route.request.url.startswith(self.base):
-            route.continue_()
-        else:
-            self.external.append(route.request.url)
-            route.abort()
-
-    def open(self, url, *, typeset=True):
-        response = self.page.goto(url, wait_until="load")
-        assert response is not None and response.ok, url
-        if typeset:  # MathJax typesets after load: wait for it, where the page loads it
-            self.page.evaluate("() => window.MathJax && MathJax.startup ? MathJax.startup.promise : null")
-        return self.page
-
-    def close(self):
-        self.context.close()
 
 
 def _page_name(url, base):
@@ -220,6 +149,14 @@ def test_each_notebook_page_offers_its_notebook_for_download(tour, site):
         assert len(links) == 1, f"{name}: no download link"
         with urllib.request.urlopen(links[0]) as response:
             assert json.loads(response.read()) == site[2][name], f"{name}: not the stored notebook"
+
+
+def test_each_notebook_page_links_its_lecture_slides(tour, server):
+    # the decks themselves are walked slide by slide in tests/test_slides.py
+    for name in NOTEBOOKS:
+        deck = f"{server}slides/{name}.slides.html"
+        assert deck in tour["pages"][f"notebooks/{name}"]["links"], f"{name}: no link to its slides"
+        assert "CourseSlides.start(" in _fetch(deck), f"{name}: the deck is not on the site"
 
 
 def test_every_docs_page_is_on_the_site_under_its_own_title(tour):

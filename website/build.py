@@ -8,8 +8,10 @@ Stages the sources under ``<out>-src/`` and runs Sphinx (settings in ``website/c
 * ``index``: the README's title and introduction, the course map (from ``notebooks/notebooks.toml``, each
   notebook a link to its page) and the README's list of documentation pages; then the pages in order;
 * ``notebooks/NN_name``: each stored notebook as it is, in the order of ``notebooks/notebooks.toml``, its
-  badge cell replaced by plain links (a download link for the notebook file, and Colab, Binder and Kaggle),
-  so that no page loads an image from the network;
+  badge cell replaced by plain links (a download link for the notebook file, its lecture slides, and Colab,
+  Binder and Kaggle), so that no page loads an image from the network;
+* ``slides/``: the notebooks' reveal.js decks and what they load (``scripts/slides.py``, as ``make slides``
+  builds them), written after Sphinx, so that the website needs no other folder;
 * ``docs/<name>``: every ``docs/*.md`` page, in the order of :data:`DOCS_ORDER` (others after them,
   alphabetically).
 
@@ -54,6 +56,9 @@ def _load_script(name: str):
 
 header = _load_script("notebook_header")
 notebook_list = _load_script("notebook_list")
+slides = _load_script("slides")
+# Where the decks are on the site, beside the pages (a notebook's page is notebooks/NN_name.html).
+SLIDES_DIR = "slides"
 
 
 def readme_section(readme: str, title: str) -> str:
@@ -147,11 +152,13 @@ def rewrite_links(text: str, page: str, url: str, root: Path = ROOT) -> str:
 
 
 def links_cell(name: str, url: str) -> dict:
-    """A markdown cell: download this notebook, or open it in Colab, Binder or Kaggle (text links only)."""
+    """A markdown cell: download this notebook, show its lecture slides, or open it in Colab, Binder or Kaggle
+    (text links only). The slides link is raw HTML: the deck is not a page Sphinx knows."""
     services = " · ".join(f"[{service}]({link})" for service, link, _ in
                           header.launch_links(f"notebooks/{name}.ipynb", url))
+    deck = f"../{SLIDES_DIR}/{name}{slides.DECK_SUFFIX}"
     text = (f"{{download}}`Download this notebook ({name}.ipynb) <../downloads/{name}.ipynb>` · "
-            f"open it in {services}")
+            f'<a class="slides-link" href="{deck}">lecture slides</a> · open it in {services}')
     return {"cell_type": "markdown", "id": LINKS_CELL_ID, "metadata": {}, "source": text}
 
 
@@ -224,7 +231,8 @@ from the links at its top. The source is at <{url}>.
 
 
 def build(out: Path, *, quiet: bool = True, warnings: Path | None = None) -> int:
-    """Stage the sources next to ``out`` (``<out>-src``) and build the HTML site into ``out``.
+    """Stage the sources next to ``out`` (``<out>-src``) and build the HTML site into ``out``, the lecture
+    slides into ``out/slides``.
 
     Args:
         out: the site's folder, rebuilt from scratch (so is ``<out>-src``, where Sphinx keeps its cache).
@@ -242,7 +250,11 @@ def build(out: Path, *, quiet: bool = True, warnings: Path | None = None) -> int
         shutil.rmtree(out)  # no page of a removed notebook lingers
     os.environ["COURSE_SITE_REPOSITORY"] = header.repository_url()
     args = ["-b", "html", "-c", str(CONF_DIR), "-d", str(src / "_doctrees"), str(src), str(out)]
-    return build_main((["-q"] if quiet else []) + (["-w", str(warnings)] if warnings else []) + args)
+    status = build_main((["-q"] if quiet else []) + (["-w", str(warnings)] if warnings else []) + args)
+    if status == 0:
+        notebooks = [ROOT / "notebooks" / f"{n.stem}.ipynb" for n in course_notebooks()]
+        slides.build(out / SLIDES_DIR, notebooks)
+    return status
 
 
 def main(argv: list[str] | None = None) -> int:
