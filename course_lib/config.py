@@ -429,6 +429,11 @@ def start_notebook(seed: int = 0) -> str:
         Run mode: quick (offline data, small subsets, few epochs); seed 0
         Data: offline stand-ins (digits and shapes10) for MNIST, Fashion-MNIST and CIFAR-10 (run `make ...
 
+    In full mode on the TensorFlow backend it also installs the course-wide default strategy
+    (``course_lib.training.use_strategy("auto")``: every GPU of the machine, or every machine of the cluster
+    ``TF_CONFIG`` describes) and prints a third line saying which; ``COURSE_STRATEGY=none|mirrored|auto``
+    overrides the choice. Quick mode, and the other backends, never import TensorFlow here.
+
     Args:
         seed: passed to :func:`set_seed`.
 
@@ -441,6 +446,10 @@ def start_notebook(seed: int = 0) -> str:
     how = "offline data, small subsets, few epochs" if mode == "quick" else "real datasets, full training"
     print(f"Run mode: {mode} ({how}); seed {seed}")
     print(data_summary(mode))
+    if mode == "full" and keras_backend() == "tensorflow":
+        from .training.distributed import use_strategy
+
+        use_strategy("auto")
     return mode
 
 

@@ -190,9 +190,11 @@ def test_the_import_graph_sees_known_edges():
 
 def test_config_and_shapes_are_leaves():
     graph = _import_graph()
-    # config reaches Keras's seed generator through the adapter, itself a leaf
-    allowed = {"course_lib.validation", "course_lib.keras_adapter"}
+    # config reaches Keras's seed generator through the adapter, itself a leaf, and (in full mode only)
+    # installs the default strategy through training.distributed, a leaf but for validation
+    allowed = {"course_lib.validation", "course_lib.keras_adapter", "course_lib.training.distributed"}
     assert graph["course_lib.config"] <= allowed, graph["course_lib.config"]
+    assert graph["course_lib.training.distributed"] <= {"course_lib.validation"}
     assert graph["course_lib.validation"] == set() and graph["course_lib.keras_adapter"] == set()
     assert graph["course_lib.shapes"] <= {"course_lib.validation"}, graph["course_lib.shapes"]
 

@@ -16,6 +16,11 @@ Every name is importable from ``course_lib.training``; each lives in one module 
   of multi-output models, and the augmentation layers (``augmentation``, ``RandomShift``).
 - :mod:`~course_lib.training.loop`: ``fit``, ``evaluate_accuracy``, distribution (``make_strategy``,
   ``build_and_compile``) and tracing (``build_training_state``, ``reset_optimizer``).
+- :mod:`~course_lib.training.distributed`: several devices: ``split_cpu`` (logical CPUs), ``use_strategy``
+  (the course-wide default strategy of full mode), ``multi_worker_strategy``, and the linear scaling rule
+  (``scaled_learning_rate``).
+- :mod:`~course_lib.training.workers`: ``run_workers``, the worker processes of a multi-worker run on one
+  machine (``TF_CONFIG``, time limit, network namespace, nothing left behind).
 - :mod:`~course_lib.training.runs`: ``train_runs`` (one configuration trained from several seeds, its
   curves and end points kept in a ``Runs``; accuracies through ``evaluate_accuracy``).
 - :mod:`~course_lib.training.baselines`: ``linear_readout`` and ``linear_baseline``, the linear classifier
@@ -25,6 +30,7 @@ Every name is importable from ``course_lib.training``; each lives in one module 
 from __future__ import annotations
 
 from .baselines import linear_baseline, linear_readout
+from .distributed import multi_worker_strategy, scaled_learning_rate, split_cpu, use_strategy
 from .loop import (
     build_and_compile,
     build_training_state,
@@ -45,10 +51,12 @@ from .recipes import (
     recipe_callbacks,
 )
 from .runs import Runs, train_runs
+from .workers import WorkerRun, WorkersFailed, can_isolate_network, run_workers
 
 __all__ = [
-    "RECIPES", "PlateauSchedule", "RandomShift", "Recipe", "Runs", "SGDWithL2", "augmentation",
-    "build_and_compile",
-    "build_training_state", "compile_model", "evaluate_accuracy", "fit", "get_recipe", "linear_baseline",
-    "linear_readout", "make_optimizer", "make_strategy", "recipe_callbacks", "reset_optimizer", "train_runs",
+    "RECIPES", "PlateauSchedule", "RandomShift", "Recipe", "Runs", "SGDWithL2", "WorkerRun", "WorkersFailed",
+    "augmentation", "build_and_compile", "build_training_state", "can_isolate_network", "compile_model",
+    "evaluate_accuracy", "fit", "get_recipe", "linear_baseline", "linear_readout", "make_optimizer",
+    "make_strategy", "multi_worker_strategy", "recipe_callbacks", "reset_optimizer", "run_workers",
+    "scaled_learning_rate", "split_cpu", "train_runs", "use_strategy",
 ]

@@ -37,7 +37,8 @@ from .recipes import Recipe, compile_model, get_recipe, recipe_callbacks
 # strategy and building
 # ----------------------------------------------------------------------------------------------------------
 def make_strategy(kind: str | Any = "auto", *, devices: Sequence[str] | None = None):
-    """A ``tf.distribute`` strategy to build and train a model on several devices of one machine.
+    """A ``tf.distribute`` strategy to build and train a model on several devices (of one machine, or of
+    several with ``"multi_worker"``).
 
     ``tf.distribute`` exists only on the TensorFlow backend. Under JAX or PyTorch the kinds that ask for no
     distribution (None, ``"default"``, and ``"auto"``, which on these backends trains on the default device)
@@ -46,8 +47,10 @@ def make_strategy(kind: str | Any = "auto", *, devices: Sequence[str] | None = N
 
     Args:
         kind: ``"auto"`` (MirroredStrategy when two or more GPUs are visible, else the default strategy),
-            ``"mirrored"`` (MirroredStrategy over ``devices``, else all GPUs, else all logical CPUs), None or
-            ``"default"`` (no distribution), or a ``tf.distribute.Strategy`` (returned as is).
+            ``"mirrored"`` (MirroredStrategy over ``devices``, else all GPUs, else all logical CPUs),
+            ``"multi_worker"`` (MultiWorkerMirroredStrategy over the workers ``TF_CONFIG`` names; see
+            ``distributed.multi_worker_strategy``), None or ``"default"`` (no distribution, or the strategy
+            ``use_strategy`` installed), or a ``tf.distribute.Strategy`` (returned as is).
         devices: device names for ``"mirrored"``, e.g. ``["/cpu:0", "/cpu:1"]``.
 
     Returns:
@@ -71,15 +74,17 @@ def make_strategy(kind: str | Any = "auto", *, devices: Sequence[str] | None = N
         return kind
     if kind is None or kind == "default":
         return tf.distribute.get_strategy()
-    gpus = [d.name for d in tf.config.list_logical_devices("GPU")]
-    if kind == "auto":
-        return tf.distribute.MirroredStrategy() if len(gpus) >= 2 else tf.distribute.get_strategy()
+    from .distributed import mirrored_strategy, multi_worker_strategy
+
+    if kind == "multi_worker":  # before anything sets up the devices: it must configure them itself
+        return multi_worker_strategy()
     if kind == "mirrored":
-        if devices is None:
-            devices = gpus or [d.name for d in tf.config.list_logical_devices("CPU")]
-        return tf.distribute.MirroredStrategy(devices=list(devices))
-    raise ValueError(f"strategy must be 'auto', 'mirrored', 'default', None or a tf.distribute.Strategy; "
-                     f"got {kind!r}")
+        return mirrored_strategy(devices)  # one object per set of devices (see mirrored_strategy)
+    if kind == "auto":
+        gpus = [d.name for d in tf.config.list_logical_devices("GPU")]
+        return mirrored_strategy(gpus) if len(gpus) >= 2 else tf.distribute.get_strategy()
+    raise ValueError(f"strategy must be 'auto', 'mirrored', 'multi_worker', 'default', None or a "
+                     f"tf.distribute.Strategy; got {kind!r}")
 
 
 class _NoStrategy:
@@ -95,13 +100,14 @@ _NO_STRATEGY = _NoStrategy()
 
 
 def _under_strategy(model: keras.Model) -> bool:
-    """Whether the model was built under a ``tf.distribute`` strategy other than the default one (always
-    False on JAX and PyTorch, whose models have no ``distribute_strategy``)."""
+    """Whether the model was built, or is trained, under a ``tf.distribute`` strategy other than the default
+    one: its own, or one that ``use_strategy`` installed (always False on JAX and PyTorch, whose models have
+    no ``distribute_strategy``)."""
     if keras.backend.backend() != "tensorflow":
         return False
     import tensorflow as tf
 
-    return model.distribute_strategy is not tf.distribute.get_strategy()
+    return tf.distribute.has_strategy() or model.distribute_strategy is not tf.distribute.get_strategy()
 
 
 def build_and_compile(
@@ -249,6 +255,14 @@ def fit(
     seed: int | None = 0,
 ) -> keras.callbacks.History:
     """Train a compiled model, adding the callbacks its recipe's schedule needs.
+
+    On several GPUs or machines (full mode): ``cl.config.start_notebook`` installs a default strategy in full
+    mode (``use_strategy("auto")``): ``MirroredStrategy`` over every GPU of a machine with two or more, or
+    ``MultiWorkerMirroredStrategy`` on each machine of a cluster whose ``TF_CONFIG`` is set (start the same
+    notebook or script on every machine, each with its own ``task`` index). Models built afterwards are
+    mirrored on every device, and ``batch_size`` stays the *global* batch: each of R replicas gets
+    ``batch_size / R`` examples per step, so scale the batch (and, by the linear scaling rule, the learning
+    rate: ``scaled_learning_rate``) with the number of devices. ``COURSE_STRATEGY=none`` turns it off.
 
     Args:
         model: compiled (with ``compile_model``; a model built in ``strategy.scope()`` trains on all the
