@@ -187,13 +187,15 @@ def apply_header(nb: dict, notebook: str, url: str, backends: tuple[str, ...] = 
     Raises:
         ValueError: the notebook has no code cell.
     """
+    old_badge = next((c for c in nb["cells"] if c.get("id") == BADGE_CELL_ID), {})
     cells = [c for c in nb["cells"] if c.get("id") != BADGE_CELL_ID]
     first_code = next((c for c in cells if c["cell_type"] == "code"), None)
     if first_code is None:
         raise ValueError(f"{notebook} has no code cell")
     body = strip_setup_block(_source(first_code)).lstrip("\n")
     first_code["source"] = _lines(setup_block(url) + "\n" + body)
-    badge = {"cell_type": "markdown", "id": BADGE_CELL_ID, "metadata": {},
+    # the badge cell's metadata is kept (scripts/slides.py writes its slide type there)
+    badge = {"cell_type": "markdown", "id": BADGE_CELL_ID, "metadata": old_badge.get("metadata", {}),
              "source": _lines(badges_markdown(notebook, url) + "\n\n" + backends_line(backends))}
     title = 1 if cells and cells[0]["cell_type"] == "markdown" and _source(cells[0]).startswith("# ") else 0
     cells.insert(title, badge)
